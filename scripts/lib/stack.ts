@@ -1,0 +1,244 @@
+/**
+ * The native stack: the same parts docker-compose.yml runs, as local processes on loopback.
+ * FerretDB (MongoDB wire protocol, SQLite), Redis, MailDev, N app instances started exactly as
+ * the container starts them (`node dist/server.js`, same env names), and nginx running the
+ * project's own nginx/ templates in front of them.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
+import { ROOT, type StackSettings } from "./settings.js";
+import { httpStatus, pingMongo, pingRedis, waitFor } from "./wait.js";
+
+type Service = {
+  name: string;
+  start(s: StackSettings, secrets: Secrets): { command: string; args: string[]; env?: NodeJS.ProcessEnv };
+  ready(s: StackSettings, secrets: Secrets): Promise<unknown>;
+};
+
+type Secrets = { redisPassword: string; sessionSecrets: string };
+
+const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet`;
+const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+
+/** The app's environment: the same variable names docker-compose.yml sets. */
+export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(s.appPorts[index]),
+    INSTANCE_NAME: `app-${index + 1}`,
+    PUBLIC_URL: s.publicUrl,
+    MONGODB_URI: mongoUri(s),
+    REDIS_URL: redisUrl(s, secrets),
+    SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
+    MAIL_FROM: "Duet <no-reply@localhost>",
+    SESSION_SECRETS: secrets.sessionSecrets,
+    TRUSTED_PROXIES: "127.0.0.1,::1",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+  };
+}
+
+const infrastructure: Service[] = [
+  {
+    name: "ferretdb",
+    start: (s) => {
+      const data = join(s.dataDir, "ferretdb");
+      mkdirSync(data, { recursive: true });
+      return {
+        command: s.ferretdbBin,
+        args: [
+          "--handler=sqlite",
+          `--sqlite-url=file:${data}/`,
+          `--state-dir=${data}`,
+          `--listen-addr=127.0.0.1:${s.mongoPort}`,
+          "--debug-addr=-",
+          "--telemetry=disable",
+          "--log-level=warn",
+        ],
+      };
+    },
+    ready: (s) => pingMongo(mongoUri(s)),
+  },
+  {
+    name: "redis",
+    start: (s, secrets) => {
+      const data = join(s.dataDir, "redis");
+      mkdirSync(data, { recursive: true });
+      // The password goes in a 0600 file, not the command line, where `ps` would show it.
+      const conf = join(data, "redis.conf");
+      writeFileSync(
+        conf,
+        [
+          `port ${s.redisPort}`,
+          "bind 127.0.0.1",
+          `dir ${data}`,
+          `requirepass ${secrets.redisPassword}`,
+          "appendonly yes",
+          "appendfsync everysec",
+          'save ""',
+          "daemonize no",
+        ].join("\n") + "\n",
+        { mode: 0o600 },
+      );
+      return { command: "redis-server", args: [conf] };
+    },
+    ready: (s, secrets) => pingRedis(redisUrl(s, secrets)),
+  },
+  {
+    name: "maildev",
+    start: (s) => ({
+      command: join(ROOT, "node_modules", ".bin", "maildev"),
+      args: ["--smtp", String(s.smtpPort), "--web", String(s.mailWebPort), "--ip", "127.0.0.1", "--silent"],
+    }),
+    ready: (s) => httpStatus(`http://127.0.0.1:${s.mailWebPort}/email`, { expect: 200 }),
+  },
+];
+
+function appService(index: number): Service {
+  return {
+    name: `app-${index + 1}`,
+    start: (s, secrets) => ({ command: process.execPath, args: [join(ROOT, "dist", "server.js")], env: appEnv(s, secrets, index) }),
+    ready: (s) => httpStatus(`http://127.0.0.1:${s.appPorts[index]}/readyz`, { expect: 200 }),
+  };
+}
+
+/** nginx's template variables: docker-compose.yml sets the same names for the nginx service. */
+export function nginxEnv(s: StackSettings): NodeJS.ProcessEnv {
+  return {
+    PATH: `${process.env.PATH}:/usr/sbin`,
+    SERVER_NAME: s.hostname,
+    PUBLIC_URL: s.publicUrl,
+    HTTP_PORT: String(s.httpPort),
+    HTTPS_PORT: String(s.httpsPort),
+    TLS_CERT: join(s.certsDir, "fullchain.pem"),
+    TLS_KEY: join(s.certsDir, "server.key"),
+    APP_UPSTREAMS: s.appPorts.map((p) => `127.0.0.1:${p}`).join(" "),
+    STATIC_ROOT: join(ROOT, "views", "static"),
+    ACME_ROOT: join(s.dir, "acme"),
+    NGINX_RUN_DIR: join(s.dir, "nginx", "run"),
+    NGINX_CONF_DIR: join(s.dir, "nginx"),
+  };
+}
+
+const nginx: Service = {
+  name: "nginx",
+  start: (s) => {
+    const env = nginxEnv(s);
+    execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "inherit", "inherit"] });
+    return { command: "nginx", args: ["-c", join(s.dir, "nginx", "nginx.conf"), "-g", "daemon off;"], env };
+  },
+  ready: (s) => httpStatus(`${s.publicUrl}/healthz`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
+};
+
+export function services(s: StackSettings): Service[] {
+  return [...infrastructure, ...s.appPorts.map((_, i) => appService(i)), nginx];
+}
+
+function loadSecrets(s: StackSettings): Secrets {
+  const file = join(s.dir, "secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Secrets;
+  mkdirSync(s.dir, { recursive: true });
+  const secrets = { redisPassword: randomBytes(24).toString("hex"), sessionSecrets: randomBytes(32).toString("hex") };
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+async function startService(s: StackSettings, secrets: Secrets, service: Service): Promise<"started" | "running"> {
+  const existing = readPid(s.pidsDir, service.name);
+  if (existing !== undefined) {
+    try {
+      await service.ready(s, secrets);
+      return "running";
+    } catch {
+      await stopProcess(s.pidsDir, service.name);
+    }
+  }
+  const { command, args, env } = service.start(s, secrets);
+  const proc = startProcess(s, service.name, command, args, { env, cwd: ROOT });
+  try {
+    await waitFor(service.name, () => service.ready(s, secrets), 60_000, () => isAlive(proc.pid));
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : err}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`);
+  }
+  return "started";
+}
+
+/** Starts everything that is not already running and ready; returns the stack's addresses. */
+export async function up(s: StackSettings, log: (line: string) => void): Promise<Record<string, string>> {
+  mkdirSync(s.dir, { recursive: true });
+  execFileSync("sh", [join(ROOT, "scripts", "certs")], { env: { ...process.env, CERTS_DIR: s.certsDir }, stdio: "inherit" });
+  const secrets = loadSecrets(s);
+  const [infra, apps, proxy] = [infrastructure, s.appPorts.map((_, i) => appService(i)), [nginx]];
+  if (apps.some((app) => readPid(s.pidsDir, app.name) === undefined)) {
+    log("building the app (npm run build)");
+    execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
+  }
+  for (const group of [infra, apps, proxy]) {
+    const results = await Promise.all(group.map(async (svc) => [svc.name, await startService(s, secrets, svc)] as const));
+    for (const [name, result] of results) log(`${name.padEnd(9)} ${result}`);
+  }
+  const env = stackEnv(s, secrets);
+  writeFileSync(join(s.dir, "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  return env;
+}
+
+/** The contract other tools read from `.stack/env`. */
+export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, string> {
+  return {
+    APP_URL: s.publicUrl,
+    HTTP_URL: `http://${s.hostname}:${s.httpPort}`,
+    MAIL_URL: `http://127.0.0.1:${s.mailWebPort}`,
+    SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
+    MONGODB_URI: mongoUri(s),
+    REDIS_URL: redisUrl(s, secrets),
+    APP_INSTANCES: s.appPorts.map((p) => `http://127.0.0.1:${p}`).join(","),
+    SESSION_SECRETS: secrets.sessionSecrets,
+    CA_CERT: join(s.certsDir, "ca.pem"),
+    STACK_DIR: s.dir,
+  };
+}
+
+/** Stops every process (apps first, so they drain while their databases still answer) and removes the data. */
+export async function down(s: StackSettings, log: (line: string) => void): Promise<void> {
+  for (const group of [[nginx], s.appPorts.map((_, i) => appService(i)), infrastructure]) {
+    await Promise.all(
+      group.map(async (svc) => {
+        if (await stopProcess(s.pidsDir, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
+      }),
+    );
+  }
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+export async function status(s: StackSettings): Promise<Array<{ name: string; pid?: number; state: string }>> {
+  const secrets = existsSync(join(s.dir, "secrets.json")) ? loadSecrets(s) : undefined;
+  return Promise.all(
+    services(s).map(async (svc) => {
+      const pid = readPid(s.pidsDir, svc.name);
+      if (pid === undefined || !secrets) return { name: svc.name, state: "stopped" };
+      try {
+        await svc.ready(s, secrets);
+        return { name: svc.name, pid, state: "ready" };
+      } catch (err) {
+        return { name: svc.name, pid, state: `not ready: ${err instanceof Error ? err.message : err}` };
+      }
+    }),
+  );
+}
+
+/** Stops or starts one service, for tests that take a dependency away and bring it back. */
+export async function stopOne(s: StackSettings, name: string): Promise<void> {
+  if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
+  await stopProcess(s.pidsDir, name);
+}
+
+export async function startOne(s: StackSettings, name: string): Promise<void> {
+  const service = services(s).find((svc) => svc.name === name);
+  if (!service) throw new Error(`no service named ${name}`);
+  await startService(s, loadSecrets(s), service);
+}

@@ -1,0 +1,181 @@
+/**
+ * The only module that reads `process.env`.
+ *
+ * `loadConfig` is pure (env in, frozen config out) so tests can feed it any environment;
+ * `readConfig` is what the server calls: it prints every problem with a fix and exits.
+ */
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** Session signing key that development falls back to; refused in production. */
+export const DEV_SESSION_SECRET = "duet-development-only-session-secret-not-for-production";
+
+const SECRET_HINT = "generate one with `openssl rand -hex 32`";
+
+const nodeEnv = z.enum(["development", "production", "test"]);
+const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+const port = z.coerce.number().int().min(1).max(65535);
+
+function urlWithProtocols(protocols: string[]) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${protocols.map((p) => p.replace(":", "://")).join(" or ")} URL` },
+  );
+}
+
+const schema = z.object({
+  NODE_ENV: nodeEnv.default("development"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: port.default(3000),
+  INSTANCE_NAME: z.string().min(1).max(64).default(hostname()),
+  PUBLIC_URL: urlWithProtocols(["https:", "http:"]).optional(),
+  MONGODB_URI: urlWithProtocols(["mongodb:", "mongodb+srv:"]).optional(),
+  REDIS_URL: urlWithProtocols(["redis:", "rediss:"]).optional(),
+  SMTP_URL: urlWithProtocols(["smtp:", "smtps:"]).optional(),
+  MAIL_FROM: z.string().min(3).default("Duet <no-reply@localhost>"),
+  SESSION_SECRETS: z.string().optional(),
+  TRUSTED_PROXIES: z.string().default("127.0.0.1,::1"),
+  LOG_LEVEL: logLevel.default("info"),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+});
+
+export type Config = Readonly<{
+  env: z.infer<typeof nodeEnv>;
+  isProduction: boolean;
+  host: string;
+  port: number;
+  instanceName: string;
+  /** Origin users reach the site at, e.g. `https://chat.example.com`; no trailing slash. */
+  publicUrl: string;
+  mongodbUri: string;
+  redisUrl: string;
+  smtpUrl: string;
+  mailFrom: string;
+  /** Newest first: the first signs, all verify, so keys rotate without signing anyone out. */
+  sessionSecrets: readonly string[];
+  /** Addresses or CIDR ranges whose X-Forwarded-* headers are believed (nginx). */
+  trustedProxies: readonly string[];
+  logLevel: z.infer<typeof logLevel>;
+  shutdownTimeoutMs: number;
+  startupTimeoutMs: number;
+}>;
+
+export type LoadedConfig = { config: Config; warnings: string[] };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Validates `env` and returns the typed config, or throws a ConfigError listing every problem. */
+export function loadConfig(env: Env): LoadedConfig {
+  // Empty strings are how compose files spell "unset"; treat them so.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = issue.path.join(".");
+      problems.push(`${key}: ${issue.message} (got ${JSON.stringify(cleaned[key] ?? null)})`);
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const warnings: string[] = [];
+
+  function required(key: keyof typeof e, devDefault: string, hint: string): string {
+    const value = e[key];
+    if (typeof value === "string") return value;
+    if (production) {
+      problems.push(`${key} is required when NODE_ENV=production (${hint})`);
+      return "";
+    }
+    warnings.push(`${key} not set; using development default ${redact(devDefault)}`);
+    return devDefault;
+  }
+
+  const publicUrl = required("PUBLIC_URL", `http://localhost:${e.PORT}`, "the https origin users open, e.g. https://chat.example.com");
+  if (production && publicUrl && !publicUrl.startsWith("https://")) {
+    problems.push(`PUBLIC_URL must be https when NODE_ENV=production (got ${publicUrl})`);
+  }
+  if (publicUrl && new URL(publicUrl).pathname !== "/") {
+    problems.push(`PUBLIC_URL must be an origin without a path (got ${publicUrl})`);
+  }
+
+  const sessionSecrets = sessionSecretList(e.SESSION_SECRETS, production, problems, warnings);
+
+  const config: Config = Object.freeze({
+    env: e.NODE_ENV,
+    isProduction: production,
+    host: e.HOST,
+    port: e.PORT,
+    instanceName: e.INSTANCE_NAME,
+    publicUrl: publicUrl ? new URL(publicUrl).origin : "",
+    mongodbUri: required("MONGODB_URI", "mongodb://127.0.0.1:27017/duet", "e.g. mongodb://user:pass@mongodb:27017/duet?authSource=admin"),
+    redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://:password@redis:6379"),
+    smtpUrl: required("SMTP_URL", "smtp://127.0.0.1:1025", "e.g. smtps://user:pass@smtp.example.com:465"),
+    mailFrom: e.MAIL_FROM,
+    sessionSecrets: Object.freeze(sessionSecrets),
+    trustedProxies: Object.freeze(e.TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean)),
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config, warnings };
+}
+
+function sessionSecretList(raw: string | undefined, production: boolean, problems: string[], warnings: string[]): string[] {
+  if (raw === undefined) {
+    if (production) {
+      problems.push(`SESSION_SECRETS is required when NODE_ENV=production: ${SECRET_HINT}`);
+      return [];
+    }
+    warnings.push("SESSION_SECRETS not set; using the insecure development secret");
+    return [DEV_SESSION_SECRET];
+  }
+  const secrets = raw.split(",").map((s) => s.trim());
+  secrets.forEach((secret, i) => {
+    if (secret.length < 32) problems.push(`SESSION_SECRETS[${i}] is shorter than 32 characters: ${SECRET_HINT}`);
+    if (production && secret === DEV_SESSION_SECRET) {
+      problems.push(`SESSION_SECRETS[${i}] is the public development secret: ${SECRET_HINT}`);
+    }
+  });
+  return secrets;
+}
+
+/** Hides the password part of a connection URL before it is logged or printed. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Reads `process.env` once; on a bad value prints every problem and exits with status 78 (EX_CONFIG). */
+export function readConfig(): LoadedConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`duet: ${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import { BlockList, isIPv4, isIPv6 } from "node:net";
+import type { Middleware } from "koa";
+
+// Headers only a proxy we run may set. From anyone else they are forged: a client could
+// otherwise claim any IP (dodging rate limits) or claim https on a plain connection.
+const PROXY_HEADERS = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "x-request-id"];
+
+/** Builds a matcher for addresses and CIDR ranges such as `127.0.0.1`, `::1` or `172.16.0.0/12`. */
+export function proxyMatcher(entries: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", bits] = entry.split("/");
+    const family = isIPv6(address) ? "ipv6" : "ipv4";
+    if (!isIPv4(address) && !isIPv6(address)) throw new Error(`TRUSTED_PROXIES: ${entry} is not an IP address or CIDR range`);
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return (address) => {
+    if (!address) return false;
+    const mapped = address.startsWith("::ffff:") ? address.slice(7) : address;
+    return list.check(mapped, isIPv6(mapped) ? "ipv6" : "ipv4");
+  };
+}
+
+/** Drops X-Forwarded-* and friends unless the peer is a trusted proxy, then lets Koa read them. */
+export function trustProxy(entries: readonly string[]): Middleware {
+  const trusted = proxyMatcher(entries);
+  return async (ctx, next) => {
+    if (!trusted(ctx.req.socket.remoteAddress)) {
+      for (const header of PROXY_HEADERS) delete ctx.req.headers[header];
+    }
+    await next();
+  };
+}

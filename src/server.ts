@@ -1,0 +1,94 @@
+/**
+ * Start-up: read config, connect MongoDB and Redis, listen, attach WebSockets, and shut
+ * down gracefully on SIGTERM/SIGINT (stop accepting, close sockets with 1001, drain
+ * in-flight requests, then disconnect).
+ */
+import { createServer } from "node:http";
+import { once } from "node:events";
+import { Redis } from "ioredis";
+import mongoose from "mongoose";
+import { createApp } from "./app.js";
+import { readConfig, redact } from "./config.js";
+import { checkReadiness } from "./health/readiness.js";
+import { createLogger } from "./logger.js";
+import { attachSockets } from "./realtime/upgrade.js";
+
+const { config, warnings } = readConfig();
+const log = createLogger(config);
+for (const warning of warnings) log.warn(warning);
+
+process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+
+async function connectMongo(): Promise<mongoose.Connection> {
+  // autoIndex off in production: indexes are built by start-up code we control, not per model load.
+  await mongoose.connect(config.mongodbUri, {
+    serverSelectionTimeoutMS: config.startupTimeoutMs,
+    autoIndex: !config.isProduction,
+  });
+  return mongoose.connection;
+}
+
+async function connectRedis(): Promise<Redis> {
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    // Reconnect fast and forever; readiness reports the gap meanwhile.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    maxRetriesPerRequest: 2,
+  });
+  redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
+  await Promise.race([
+    redis.connect(),
+    new Promise((_, reject) => setTimeout(() => reject(new Error("timed out")), config.startupTimeoutMs)),
+  ]);
+  return redis;
+}
+
+async function main(): Promise<void> {
+  let mongo: mongoose.Connection;
+  let redis: Redis;
+  try {
+    [mongo, redis] = await Promise.all([connectMongo(), connectRedis()]);
+  } catch (err) {
+    log.fatal(
+      { mongodb: redact(config.mongodbUri), redis: redact(config.redisUrl), err: err instanceof Error ? err.message : String(err) },
+      "cannot reach MongoDB or Redis at start-up; check MONGODB_URI and REDIS_URL",
+    );
+    process.exit(1);
+  }
+
+  const app = createApp({ config, log, readiness: () => checkReadiness({ mongo, redis }) });
+  const server = createServer(app.callback());
+  // Longer than nginx's keepalive_timeout so nginx, not the app, closes idle upstream connections.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 80_000;
+  const sockets = attachSockets(server, [], log);
+
+  server.listen(config.port, config.host);
+  await once(server, "listening");
+  log.info({ host: config.host, port: config.port, publicUrl: config.publicUrl, env: config.env }, "duet listening");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      log.warn("drain timed out; closing remaining connections");
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    const closed = new Promise((resolve) => server.close(resolve));
+    sockets.closeAll("server restarting");
+    server.closeIdleConnections();
+    await closed;
+    clearTimeout(deadline);
+    sockets.wss.close();
+    await Promise.allSettled([mongoose.disconnect(), redis.quit()]);
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();
