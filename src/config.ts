@@ -4,6 +4,7 @@
  * `loadConfig` is pure (env in, frozen config out) so tests can feed it any environment;
  * `readConfig` is what the server calls: it prints every problem with a fix and exits.
  */
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
 
@@ -82,22 +83,29 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env): LoadedConfig {
   // Empty strings are how compose files spell "unset"; treat them so.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
-  const parsed = schema.safeParse(cleaned);
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = issue.path.join(".");
-      problems.push(`${key}: ${issue.message} (got ${JSON.stringify(cleaned[key] ?? null)})`);
+  // Each variable is parsed on its own so that one bad value does not hide the others;
+  // a bad one falls back to its default just long enough to finish checking the rest.
+  const values: Record<string, unknown> = {};
+  const invalid = new Set<string>();
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const result = field.safeParse(cleaned[key]);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      invalid.add(key);
+      for (const issue of result.error.issues) problems.push(`${key}: ${issue.message} (got ${JSON.stringify(cleaned[key])})`);
+      values[key] = field.safeParse(undefined).data;
     }
-    throw new ConfigError(problems);
   }
-  const e = parsed.data;
+  const e = values as z.infer<typeof schema>;
   const production = e.NODE_ENV === "production";
   const warnings: string[] = [];
 
   function required(key: keyof typeof e, devDefault: string, hint: string): string {
     const value = e[key];
     if (typeof value === "string") return value;
+    if (invalid.has(key)) return "";
     if (production) {
       problems.push(`${key} is required when NODE_ENV=production (${hint})`);
       return "";
@@ -106,12 +114,27 @@ export function loadConfig(env: Env): LoadedConfig {
     return devDefault;
   }
 
-  const publicUrl = required("PUBLIC_URL", `http://localhost:${e.PORT}`, "the https origin users open, e.g. https://chat.example.com");
+  const publicUrl = required(
+    "PUBLIC_URL",
+    `http://localhost:${e.PORT}`,
+    "the https origin users open, e.g. https://chat.example.com",
+  );
   if (production && publicUrl && !publicUrl.startsWith("https://")) {
     problems.push(`PUBLIC_URL must be https when NODE_ENV=production (got ${publicUrl})`);
   }
   if (publicUrl && new URL(publicUrl).pathname !== "/") {
     problems.push(`PUBLIC_URL must be an origin without a path (got ${publicUrl})`);
+  }
+
+  const trustedProxies = e.TRUSTED_PROXIES.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const entry of trustedProxies) {
+    const [address = "", bits] = entry.split("/");
+    const maxBits = isIP(address) === 6 ? 128 : 32;
+    if (isIP(address) === 0 || (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits))) {
+      problems.push(`TRUSTED_PROXIES: ${entry} is not an IP address or CIDR range (e.g. 127.0.0.1,172.16.0.0/12)`);
+    }
   }
 
   const sessionSecrets = sessionSecretList(e.SESSION_SECRETS, production, problems, warnings);
@@ -123,12 +146,16 @@ export function loadConfig(env: Env): LoadedConfig {
     port: e.PORT,
     instanceName: e.INSTANCE_NAME,
     publicUrl: publicUrl ? new URL(publicUrl).origin : "",
-    mongodbUri: required("MONGODB_URI", "mongodb://127.0.0.1:27017/duet", "e.g. mongodb://user:pass@mongodb:27017/duet?authSource=admin"),
+    mongodbUri: required(
+      "MONGODB_URI",
+      "mongodb://127.0.0.1:27017/duet",
+      "e.g. mongodb://user:pass@mongodb:27017/duet?authSource=admin",
+    ),
     redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://:password@redis:6379"),
     smtpUrl: required("SMTP_URL", "smtp://127.0.0.1:1025", "e.g. smtps://user:pass@smtp.example.com:465"),
     mailFrom: e.MAIL_FROM,
     sessionSecrets: Object.freeze(sessionSecrets),
-    trustedProxies: Object.freeze(e.TRUSTED_PROXIES.split(",").map((s) => s.trim()).filter(Boolean)),
+    trustedProxies: Object.freeze(trustedProxies),
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,

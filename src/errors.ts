@@ -22,8 +22,7 @@ export const badRequest = (code: string, message: string, details?: Record<strin
 export const unauthorized = (message = "Please sign in.") => new AppError(401, "unauthorized", message);
 export const forbidden = (message = "You can't do that.") => new AppError(403, "forbidden", message);
 export const notFound = (message = "We couldn't find that page.") => new AppError(404, "not_found", message);
-export const payloadTooLarge = (message = "That request is too large.") =>
-  new AppError(413, "payload_too_large", message);
+export const payloadTooLarge = (message = "That request is too large.") => new AppError(413, "payload_too_large", message);
 export const tooManyRequests = (message: string) => new AppError(429, "rate_limited", message);
 export const serviceUnavailable = (message = "Duet is starting or briefly unavailable. Try again in a moment.") =>
   new AppError(503, "unavailable", message, true);

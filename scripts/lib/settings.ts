@@ -39,7 +39,8 @@ export function stackSettings() {
     publicUrl: httpsPort === 443 ? `https://${hostname}` : `https://${hostname}:${httpsPort}`,
     certsDir: resolve(ROOT, process.env.CERTS_DIR ?? "certs"),
     ferretdbBin:
-      process.env.FERRETDB_BIN ?? join(process.env.DUET_TOOLS_DIR ?? join(homedir(), ".cache", "duet"), "ferretdb-v1.24.2", "ferretdb"),
+      process.env.FERRETDB_BIN ??
+      join(process.env.DUET_TOOLS_DIR ?? join(homedir(), ".cache", "duet"), "ferretdb-v1.24.2", "ferretdb"),
     logsDir: join(dir, "logs"),
     pidsDir: join(dir, "pids"),
     dataDir: join(dir, "data"),

@@ -101,7 +101,11 @@ const infrastructure: Service[] = [
 function appService(index: number): Service {
   return {
     name: `app-${index + 1}`,
-    start: (s, secrets) => ({ command: process.execPath, args: [join(ROOT, "dist", "server.js")], env: appEnv(s, secrets, index) }),
+    start: (s, secrets) => ({
+      command: process.execPath,
+      args: [join(ROOT, "dist", "server.js")],
+      env: appEnv(s, secrets, index),
+    }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.appPorts[index]}/readyz`, { expect: 200 }),
   };
 }
@@ -161,9 +165,16 @@ async function startService(s: StackSettings, secrets: Secrets, service: Service
   const { command, args, env } = service.start(s, secrets);
   const proc = startProcess(s, service.name, command, args, { env, cwd: ROOT });
   try {
-    await waitFor(service.name, () => service.ready(s, secrets), 60_000, () => isAlive(proc.pid));
+    await waitFor(
+      service.name,
+      () => service.ready(s, secrets),
+      60_000,
+      () => isAlive(proc.pid),
+    );
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : err}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`);
+    throw new Error(`${err instanceof Error ? err.message : err}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`, {
+      cause: err,
+    });
   }
   return "started";
 }
@@ -183,7 +194,13 @@ export async function up(s: StackSettings, log: (line: string) => void): Promise
     for (const [name, result] of results) log(`${name.padEnd(9)} ${result}`);
   }
   const env = stackEnv(s, secrets);
-  writeFileSync(join(s.dir, "env"), Object.entries(env).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(
+    join(s.dir, "env"),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+    { mode: 0o600 },
+  );
   return env;
 }
 

@@ -20,7 +20,9 @@ export async function waitFor(what: string, probe: () => Promise<unknown>, timeo
     }
     await sleep(100);
   }
-  throw new Error(`${what} was not ready within ${timeoutMs / 1000}s: ${lastError instanceof Error ? lastError.message : lastError}`);
+  throw new Error(
+    `${what} was not ready within ${timeoutMs / 1000}s: ${lastError instanceof Error ? lastError.message : lastError}`,
+  );
 }
 
 export async function pingMongo(uri: string): Promise<void> {

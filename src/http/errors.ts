@@ -27,7 +27,16 @@ export function toAppError(err: unknown): AppError {
 }
 
 function codeFor(status: number): string {
-  const codes: Record<number, string> = { 400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited" };
+  const codes: Record<number, string> = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+  };
   return codes[status] ?? (status >= 500 ? "internal" : "error");
 }
 

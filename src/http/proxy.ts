@@ -27,6 +27,7 @@ export function trustProxy(entries: readonly string[]): Middleware {
   const trusted = proxyMatcher(entries);
   return async (ctx, next) => {
     if (!trusted(ctx.req.socket.remoteAddress)) {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- headers is a plain dictionary
       for (const header of PROXY_HEADERS) delete ctx.req.headers[header];
     }
     await next();

@@ -39,10 +39,10 @@ export function attachSockets(server: Server, routes: readonly UpgradeRoute[], l
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
-      const accept = () =>
-        new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+      const accept = () => new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
       route.handle(req, match, accept).catch((err: unknown) => {
-        const status = typeof err === "object" && err !== null && "status" in err && typeof err.status === "number" ? err.status : 500;
+        const status =
+          typeof err === "object" && err !== null && "status" in err && typeof err.status === "number" ? err.status : 500;
         if (status >= 500) log.error({ err }, "upgrade failed");
         refuseUpgrade(socket, status);
       });

@@ -1,0 +1,43 @@
+/** Reads the addresses `scripts/stack up` wrote to `<STACK_DIR>/env`, for tests and benchmarks. */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { ROOT } from "./settings.js";
+
+export type StackEnv = {
+  APP_URL: string;
+  HTTP_URL: string;
+  MAIL_URL: string;
+  SMTP_URL: string;
+  MONGODB_URI: string;
+  REDIS_URL: string;
+  APP_INSTANCES: string;
+  SESSION_SECRETS: string;
+  CA_CERT: string;
+  STACK_DIR: string;
+};
+
+const KEYS: Array<keyof StackEnv> = [
+  "APP_URL",
+  "HTTP_URL",
+  "MAIL_URL",
+  "SMTP_URL",
+  "MONGODB_URI",
+  "REDIS_URL",
+  "APP_INSTANCES",
+  "SESSION_SECRETS",
+  "CA_CERT",
+  "STACK_DIR",
+];
+
+export function readStackEnv(dir: string = resolve(ROOT, process.env.STACK_DIR ?? ".stack")): StackEnv {
+  const file = join(dir, "env");
+  if (!existsSync(file)) throw new Error(`${file} not found: start the stack first with \`scripts/stack up\``);
+  const entries = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.includes("="))
+    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
+  const env = Object.fromEntries(entries) as Partial<StackEnv>;
+  const missing = KEYS.filter((k) => !env[k]);
+  if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(", ")}: run \`scripts/stack up\` again`);
+  return env as StackEnv;
+}

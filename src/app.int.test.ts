@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import request from "supertest";
+import type Koa from "koa";
+import { createApp } from "./app.js";
+import { checkReadiness } from "./health/readiness.js";
+import { createLogger } from "./logger.js";
+import { connectServices, testConfig, type Services } from "./test/support.js";
+
+describe("the app against the real MongoDB-protocol server and Redis", () => {
+  let services: Services;
+  let app: Koa;
+
+  before(async () => {
+    services = await connectServices();
+    const config = testConfig({ TRUSTED_PROXIES: "10.9.9.9" });
+    app = createApp({ config, log: createLogger(config), readiness: () => checkReadiness(services) });
+    // A route that fails the way a bug would, to see what reaches the client.
+    app.use(async (ctx, next) => {
+      if (ctx.path === "/boom") throw new Error("secret internal detail: db password is hunter2");
+      await next();
+    });
+  });
+  after(() => services.close());
+
+  it("reports live and ready when MongoDB and Redis answer", async () => {
+    await request(app.callback()).get("/healthz").expect(200, { status: "ok", instance: "test" });
+    const ready = await request(app.callback()).get("/readyz").expect(200);
+    assert.deepEqual(ready.body.checks, { mongodb: "ok", redis: "ok" });
+    assert.equal(ready.headers["cache-control"], "no-store");
+  });
+
+  it("renders the landing page with escaped, well-formed HTML", async () => {
+    const res = await request(app.callback()).get("/").expect(200).expect("content-type", /html/);
+    assert.match(res.text, /<h1>Private conversations, on a server you own.<\/h1>/);
+    assert.doesNotMatch(res.text, /<script/);
+  });
+
+  it("an unknown page is a 404 in HTML for browsers and JSON for API clients", async () => {
+    const html = await request(app.callback()).get("/nope").set("Accept", "text/html").expect(404);
+    assert.match(html.text, /Page not found/);
+    const json = await request(app.callback()).get("/nope").set("Accept", "application/json").expect(404);
+    assert.deepEqual(json.body, { error: { code: "not_found", message: "We couldn't find that page." } });
+  });
+
+  it("a failure inside a handler is a generic 500 that leaks nothing", async () => {
+    const json = await request(app.callback()).get("/boom").set("Accept", "application/json").expect(500);
+    assert.deepEqual(json.body, { error: { code: "internal", message: "Something went wrong on our side. Please try again." } });
+    const html = await request(app.callback()).get("/boom").expect(500);
+    assert.doesNotMatch(html.text, /hunter2|Error:|at .*\.ts/);
+    assert.match(html.text, new RegExp(`Reference: <code>${html.headers["x-request-id"]}</code>`));
+  });
+
+  it("a method the route lacks is 405, not a crash", async () => {
+    const res = await request(app.callback()).delete("/healthz").set("Accept", "application/json").expect(405);
+    assert.equal(res.body.error.code, "method_not_allowed");
+  });
+
+  it("request ids and forwarded headers from an untrusted peer are ignored", async () => {
+    const res = await request(app.callback()).get("/healthz").set("X-Request-Id", "attacker-chosen-id-123").expect(200);
+    assert.notEqual(res.headers["x-request-id"], "attacker-chosen-id-123");
+    assert.match(res.headers["x-request-id"] ?? "", /^[0-9a-f-]{36}$/);
+  });
+
+  it("static files are served, and paths outside the static folder are not", async () => {
+    await request(app.callback()).get("/static/css/duet.css").expect(200).expect("content-type", /css/);
+    for (const path of ["/static/../../package.json", "/static/%2e%2e/pages/home.hbs", "/static/..%2f..%2fpackage.json"]) {
+      const res = await request(app.callback()).get(path);
+      assert.ok([400, 403, 404].includes(res.status), `${path} answered ${res.status}`);
+      assert.doesNotMatch(res.text, /"dependencies"|\{\{/);
+    }
+  });
+});

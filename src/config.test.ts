@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ConfigError, DEV_SESSION_SECRET, loadConfig, redact } from "./config.js";
+
+const strong = "a".repeat(64);
+const production = {
+  NODE_ENV: "production",
+  PUBLIC_URL: "https://chat.example.com",
+  MONGODB_URI: "mongodb://duet:pw@mongodb:27017/duet",
+  REDIS_URL: "redis://:pw@redis:6379",
+  SMTP_URL: "smtps://user:pw@smtp.example.com:465",
+  SESSION_SECRETS: strong,
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("development starts with safe defaults and says which ones it used", () => {
+    const { config, warnings } = loadConfig({});
+    assert.equal(config.env, "development");
+    assert.deepEqual(config.sessionSecrets, [DEV_SESSION_SECRET]);
+    assert.equal(config.mongodbUri, "mongodb://127.0.0.1:27017/duet");
+    assert.ok(warnings.some((w) => w.includes("SESSION_SECRETS")));
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it("a complete production environment loads without warnings", () => {
+    const { config, warnings } = loadConfig(production);
+    assert.equal(config.isProduction, true);
+    assert.equal(config.publicUrl, "https://chat.example.com");
+    assert.deepEqual(warnings, []);
+  });
+
+  it("production refuses a missing secret, naming it and how to make one", () => {
+    const problems = problemsOf({ ...production, SESSION_SECRETS: undefined });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? "", /SESSION_SECRETS is required.*openssl rand -hex 32/);
+  });
+
+  it("production refuses the public development secret and short secrets", () => {
+    assert.match(problemsOf({ ...production, SESSION_SECRETS: DEV_SESSION_SECRET }).join(), /public development secret/);
+    assert.match(
+      problemsOf({ ...production, SESSION_SECRETS: `${strong},short` }).join(),
+      /SESSION_SECRETS\[1\] is shorter than 32/,
+    );
+  });
+
+  it("every problem is listed at once, not one per start", () => {
+    const problems = problemsOf({ NODE_ENV: "production" });
+    for (const key of ["PUBLIC_URL", "MONGODB_URI", "REDIS_URL", "SMTP_URL", "SESSION_SECRETS"]) {
+      assert.ok(
+        problems.some((p) => p.startsWith(key)),
+        `${key} missing from ${problems.join("; ")}`,
+      );
+    }
+  });
+
+  it("malformed values are named with what was given", () => {
+    const problems = problemsOf({ PORT: "eighty", MONGODB_URI: "postgres://x", LOG_LEVEL: "loud" });
+    assert.equal(problems.length, 3);
+    assert.ok(problems.some((p) => p.startsWith("PORT:") && p.includes('"eighty"')));
+    assert.ok(problems.some((p) => p.startsWith("MONGODB_URI:") && p.includes("mongodb://")));
+    assert.ok(problems.some((p) => p.startsWith("LOG_LEVEL:")));
+  });
+
+  it("production requires an https public origin without a path", () => {
+    assert.match(problemsOf({ ...production, PUBLIC_URL: "http://chat.example.com" }).join(), /must be https/);
+    assert.match(problemsOf({ ...production, PUBLIC_URL: "https://example.com/chat" }).join(), /without a path/);
+  });
+
+  it("empty values count as unset, as compose files write them", () => {
+    assert.match(problemsOf({ ...production, SESSION_SECRETS: "" }).join(), /SESSION_SECRETS is required/);
+  });
+
+  it("passwords in connection URLs are redacted for logs", () => {
+    assert.equal(redact("mongodb://duet:hunter2@db:27017/duet"), "mongodb://duet:***@db:27017/duet");
+    assert.equal(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+  });
+});
+
+describe("trusted proxies setting", () => {
+  it("accepts addresses and CIDR ranges", () => {
+    assert.deepEqual(loadConfig({ TRUSTED_PROXIES: "127.0.0.1, ::1,172.16.0.0/12" }).config.trustedProxies, [
+      "127.0.0.1",
+      "::1",
+      "172.16.0.0/12",
+    ]);
+  });
+
+  it("names an entry that is not an address", () => {
+    assert.match(
+      problemsOf({ TRUSTED_PROXIES: "127.0.0.1,nginx,10.0.0.0/99" }).join("; "),
+      /nginx is not an IP.*10\.0\.0\.0\/99 is not/,
+    );
+  });
+});
