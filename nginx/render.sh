@@ -28,7 +28,7 @@ WSS_ORIGIN="wss://${PUBLIC_URL#https://}"
 export UPSTREAM_SERVERS WSS_ORIGIN
 
 mkdir -p "$NGINX_CONF_DIR" "$NGINX_RUN_DIR" "$ACME_ROOT"
-vars='${SERVER_NAME} ${PUBLIC_URL} ${HTTP_PORT} ${HTTPS_PORT} ${TLS_CERT} ${TLS_KEY} ${UPSTREAM_SERVERS} ${STATIC_ROOT} ${ACME_ROOT} ${NGINX_RUN_DIR} ${NGINX_CONF_DIR} ${WSS_ORIGIN} ${TLS_CURVES}'
+vars='${MAIL_INBOX_UPSTREAM} ${MAIL_INBOX_PORT} ${SERVER_NAME} ${PUBLIC_URL} ${HTTP_PORT} ${HTTPS_PORT} ${TLS_CERT} ${TLS_KEY} ${UPSTREAM_SERVERS} ${STATIC_ROOT} ${ACME_ROOT} ${NGINX_RUN_DIR} ${NGINX_CONF_DIR} ${WSS_ORIGIN} ${TLS_CURVES}'
 
 render() {
   TLS_CURVES=$1
@@ -37,6 +37,12 @@ render() {
     name=$(basename "$template" .template)
     envsubst "$vars" < "$template" > "$NGINX_CONF_DIR/$name"
   done
+  rm -rf "$NGINX_CONF_DIR/duet.d"
+  mkdir -p "$NGINX_CONF_DIR/duet.d"
+  if [ -n "${MAIL_INBOX_UPSTREAM:-}" ]; then
+    : "${MAIL_INBOX_PORT:?set MAIL_INBOX_PORT with MAIL_INBOX_UPSTREAM}"
+    envsubst "$vars" < "$here/optional/mail-inbox.conf.template" > "$NGINX_CONF_DIR/duet.d/mail-inbox.conf"
+  fi
 }
 
 # X25519MLKEM768 (post-quantum hybrid) needs OpenSSL 3.5+; offer it only where nginx accepts it.

@@ -36,6 +36,7 @@ export function stackSettings() {
     redisPort: portFrom("STACK_REDIS_PORT", 79, base),
     smtpPort: portFrom("STACK_SMTP_PORT", 25, base),
     mailWebPort: portFrom("STACK_MAIL_WEB_PORT", 8, base),
+    mailInboxPort: portFrom("STACK_MAIL_INBOX_PORT", 26, base),
     publicUrl: httpsPort === 443 ? `https://${hostname}` : `https://${hostname}:${httpsPort}`,
     certsDir: resolve(ROOT, process.env.CERTS_DIR ?? "certs"),
     ferretdbBin:

@@ -125,6 +125,8 @@ export function nginxEnv(s: StackSettings): NodeJS.ProcessEnv {
     ACME_ROOT: join(s.dir, "acme"),
     NGINX_RUN_DIR: join(s.dir, "nginx", "run"),
     NGINX_CONF_DIR: join(s.dir, "nginx"),
+    MAIL_INBOX_UPSTREAM: `127.0.0.1:${s.mailWebPort}`,
+    MAIL_INBOX_PORT: String(s.mailInboxPort),
   };
 }
 
@@ -209,7 +211,7 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
   return {
     APP_URL: s.publicUrl,
     HTTP_URL: `http://${s.hostname}:${s.httpPort}`,
-    MAIL_URL: `http://127.0.0.1:${s.mailWebPort}`,
+    MAIL_URL: `https://${s.hostname}:${s.mailInboxPort}`,
     SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
     MONGODB_URI: mongoUri(s),
     REDIS_URL: redisUrl(s, secrets),
