@@ -121,12 +121,17 @@ export function nginxEnv(s: StackSettings): NodeJS.ProcessEnv {
     TLS_CERT: join(s.certsDir, "fullchain.pem"),
     TLS_KEY: join(s.certsDir, "server.key"),
     APP_UPSTREAMS: s.appPorts.map((p) => `127.0.0.1:${p}`).join(" "),
-    STATIC_ROOT: join(ROOT, "views", "static"),
+    // scripts/build-static's output: views/static plus fingerprinted copies.
+    STATIC_ROOT: join(ROOT, "dist", "static"),
     ACME_ROOT: join(s.dir, "acme"),
     NGINX_RUN_DIR: join(s.dir, "nginx", "run"),
     NGINX_CONF_DIR: join(s.dir, "nginx"),
     MAIL_INBOX_UPSTREAM: `127.0.0.1:${s.mailWebPort}`,
     MAIL_INBOX_PORT: String(s.mailInboxPort),
+    NGINX_LISTEN: "loopback",
+    // The browser tests sign up and in from 127.0.0.1 many times a minute; the rate-limit
+    // tests send from another loopback address (127.0.0.2), which stays limited.
+    RATE_LIMIT_EXEMPT: "127.0.0.1 ::1",
   };
 }
 
@@ -134,6 +139,7 @@ const nginx: Service = {
   name: "nginx",
   start: (s) => {
     const env = nginxEnv(s);
+    execFileSync("sh", [join(ROOT, "scripts", "build-static")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
     execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "inherit", "inherit"] });
     return { command: "nginx", args: ["-c", join(s.dir, "nginx", "nginx.conf"), "-g", "daemon off;"], env };
   },
