@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import request from "supertest";
 import type Koa from "koa";
-import { createApp } from "./app.js";
-import { checkReadiness } from "./health/readiness.js";
-import { createLogger } from "./logger.js";
-import { connectServices, testConfig, type Services } from "./test/support.js";
+import { buildApp, connectServices, type Services } from "./test/support.js";
 
 describe("the app against the real MongoDB-protocol server and Redis", () => {
   let services: Services;
@@ -13,8 +10,7 @@ describe("the app against the real MongoDB-protocol server and Redis", () => {
 
   before(async () => {
     services = await connectServices();
-    const config = testConfig({ TRUSTED_PROXIES: "10.9.9.9" });
-    app = createApp({ config, log: createLogger(config), readiness: () => checkReadiness(services) });
+    app = buildApp(services, { TRUSTED_PROXIES: "10.9.9.9" });
     // A route that fails the way a bug would, to see what reaches the client.
     app.use(async (ctx, next) => {
       if (ctx.path === "/boom") throw new Error("secret internal detail: db password is hunter2");

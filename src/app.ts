@@ -3,25 +3,40 @@
  * tests drive `app.callback()` directly and the server decides ports and lifecycles.
  */
 import Koa from "koa";
+import type { Redis } from "ioredis";
+import { accountLimits } from "./accounts/limits.js";
+import type { AccountRoutesDeps } from "./accounts/routes/context.js";
+import { profileRoutes } from "./accounts/routes/profile.js";
+import { resetRoutes } from "./accounts/routes/reset.js";
+import { signInRoutes } from "./accounts/routes/signin.js";
+import { signUpRoutes } from "./accounts/routes/signup.js";
 import type { Config } from "./config.js";
 import { healthRoutes } from "./health/routes.js";
 import type { Readiness } from "./health/readiness.js";
+import { parseBody } from "./http/body.js";
+import { csrfProtection } from "./http/csrf.js";
+import { loadCurrentUser } from "./http/current-user.js";
 import { handleErrors } from "./http/errors.js";
 import { trustProxy } from "./http/proxy.js";
 import { requestLog } from "./http/request-log.js";
+import { sessions } from "./http/session.js";
 import { staticFiles } from "./http/static-files.js";
+import { deriveKey } from "./keys.js";
 import type { Logger } from "./logger.js";
+import type { Mailer } from "./mail/mailer.js";
 import { pageRoutes } from "./pages/routes.js";
 import { loadViews, type Views } from "./views.js";
 
 export type AppDeps = {
   config: Config;
   log: Logger;
+  redis: Redis;
+  mailer: Mailer;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
 
-export function createApp({ config, log, readiness, views = loadViews() }: AppDeps): Koa {
+export function createApp({ config, log, redis, mailer, readiness, views = loadViews() }: AppDeps): Koa {
   const app = new Koa({ proxy: true, keys: [...config.sessionSecrets] });
   // Koa logs every error itself unless told not to; ours are logged once, with the request id.
   app.silent = true;
@@ -30,8 +45,30 @@ export function createApp({ config, log, readiness, views = loadViews() }: AppDe
   app.use(requestLog(log));
   app.use(handleErrors(views));
   app.use(staticFiles());
+  app.use(healthRoutes(config.instanceName, readiness).routes());
 
-  for (const router of [healthRoutes(config.instanceName, readiness), pageRoutes(views)]) {
+  app.use(parseBody());
+  app.use(sessions(app, config, redis));
+  app.use(csrfProtection(config));
+  app.use(loadCurrentUser());
+
+  const accounts: AccountRoutesDeps = {
+    config,
+    views,
+    log,
+    redis,
+    mailer,
+    limits: accountLimits(redis),
+    codeKey: deriveKey(config.sessionSecrets[0] ?? "", "email-codes"),
+    publicUrl: config.publicUrl,
+  };
+  for (const router of [
+    pageRoutes(views),
+    signUpRoutes(accounts),
+    signInRoutes(accounts),
+    resetRoutes(accounts),
+    profileRoutes(accounts),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -11,6 +11,8 @@ import { createApp } from "./app.js";
 import { readConfig, redact } from "./config.js";
 import { checkReadiness } from "./health/readiness.js";
 import { createLogger } from "./logger.js";
+import { createMailer } from "./mail/mailer.js";
+import { loadViews } from "./views.js";
 import { attachSockets } from "./realtime/upgrade.js";
 
 const { config, warnings } = readConfig();
@@ -63,7 +65,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const app = createApp({ config, log, readiness: () => checkReadiness({ mongo, redis }) });
+  // With autoIndex off, indexes (unique emails, one code per user) are built here, once.
+  await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
+
+  const views = loadViews();
+  const mailer = createMailer(config, views);
+  const app = createApp({ config, log, redis, mailer, views, readiness: () => checkReadiness({ mongo, redis }) });
   const server = createServer(app.callback());
   // Longer than nginx's keepalive_timeout so nginx, not the app, closes idle upstream connections.
   server.keepAliveTimeout = 75_000;
@@ -90,6 +97,7 @@ async function main(): Promise<void> {
     await closed;
     clearTimeout(deadline);
     sockets.wss.close();
+    mailer.close();
     await Promise.allSettled([mongoose.disconnect(), redis.quit()]);
     log.info("stopped");
     process.exit(0);

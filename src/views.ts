@@ -13,6 +13,8 @@ export const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
 export type Views = {
   /** Renders `pages/<page>.hbs` inside `layouts/<layout>.hbs`. */
   render(page: string, data: Record<string, unknown>, layout?: string): string;
+  /** Renders `emails/<name>.text.hbs` and `.html.hbs`; the subject is the text part's first line. */
+  renderEmail(name: string, data: Record<string, unknown>): { subject: string; text: string; html: string };
 };
 
 function templatesIn(dir: string): Map<string, string> {
@@ -30,11 +32,17 @@ export function loadViews(dir: string = VIEWS_DIR): Views {
   for (const [name, source] of templatesIn(join(dir, "partials"))) hbs.registerPartial(name, source);
   hbs.registerHelper("year", () => new Date().getFullYear());
   hbs.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  hbs.registerHelper("date", (value: unknown) => formatDate(value));
+  hbs.registerHelper("device", (userAgent: unknown) => describeDevice(typeof userAgent === "string" ? userAgent : ""));
 
+  // Plain-text emails are not HTML: escaping there would turn "O'Brien" into "O&#x27;Brien".
   const compile = (sub: string) =>
-    new Map([...templatesIn(join(dir, sub))].map(([name, source]) => [name, hbs.compile(source, { strict: false })]));
+    new Map(
+      [...templatesIn(join(dir, sub))].map(([name, source]) => [name, hbs.compile(source, { noEscape: name.endsWith(".text") })]),
+    );
   const layouts = compile("layouts");
   const pages = compile("pages");
+  const emails = compile("emails");
 
   return {
     render(page, data, layout = "main") {
@@ -44,5 +52,45 @@ export function loadViews(dir: string = VIEWS_DIR): Views {
       if (!layoutTemplate) throw new Error(`No layout named layouts/${layout}.hbs`);
       return layoutTemplate({ ...data, body: pageTemplate(data) });
     },
+    renderEmail(name, data) {
+      const text = emails.get(`${name}.text`);
+      const html = emails.get(`${name}.html`);
+      const layout = emails.get("layout.html");
+      if (!text || !html || !layout) throw new Error(`Email ${name} needs emails/${name}.text.hbs and .html.hbs`);
+      const [subject = "", ...rest] = text(data).split("\n");
+      return {
+        subject: subject.replace(/^Subject:\s*/, ""),
+        text: rest.join("\n").trim() + "\n",
+        html: layout({ ...data, body: html(data) }),
+      };
+    },
   };
+}
+
+/** "2026-11-22 14:05 UTC": unambiguous for every reader, whatever their locale. */
+export function formatDate(value: unknown): string {
+  const date =
+    value instanceof Date ? value : typeof value === "number" || typeof value === "string" ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime()) || date.getTime() === 0) return "unknown";
+  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/** "Firefox on Linux" from a User-Agent, for the list of signed-in devices. */
+export function describeDevice(userAgent: string): string {
+  const browser = [
+    ["Edg/", "Edge"],
+    ["Firefox/", "Firefox"],
+    ["Chrome/", "Chrome"],
+    ["Safari/", "Safari"],
+  ].find(([token]) => userAgent.includes(token ?? ""))?.[1];
+  const system = [
+    ["Android", "Android"],
+    ["iPhone", "iPhone"],
+    ["iPad", "iPad"],
+    ["Windows", "Windows"],
+    ["Mac OS X", "macOS"],
+    ["Linux", "Linux"],
+  ].find(([token]) => userAgent.includes(token ?? ""))?.[1];
+  if (!browser && !system) return "Unknown device";
+  return [browser ?? "Browser", system ? `on ${system}` : ""].join(" ").trim();
 }

@@ -1,10 +1,17 @@
 /**
  * Helpers for integration tests: the running native stack's addresses, a config pointed at
- * its real services, and real MongoDB and Redis connections. Nothing here is a mock.
+ * its real services, real MongoDB and Redis connections, an app built on them, and the real
+ * mail catcher's inbox. Nothing here is a mock.
  */
 import { Redis } from "ioredis";
+import type Koa from "koa";
 import mongoose from "mongoose";
+import { createApp } from "../app.js";
 import { loadConfig, type Config } from "../config.js";
+import { checkReadiness } from "../health/readiness.js";
+import { createLogger } from "../logger.js";
+import { createMailer } from "../mail/mailer.js";
+import { loadViews } from "../views.js";
 import { readStackEnv } from "../../scripts/lib/stack-env.js";
 
 export const stack = readStackEnv();
@@ -26,18 +33,34 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 
 export type Services = { mongo: mongoose.Connection; redis: Redis; close(): Promise<void> };
 
+/** Connects mongoose's default connection (the one the models use) and a Redis client. */
 export async function connectServices(config: Config = testConfig()): Promise<Services> {
-  const mongo = await mongoose.createConnection(config.mongodbUri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  await mongoose.connect(config.mongodbUri, { serverSelectionTimeoutMS: 5000 });
+  await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
   const redis = new Redis(config.redisUrl, { retryStrategy: (n) => Math.min(n * 100, 1000) });
   redis.on("error", () => {});
   return {
-    mongo,
+    mongo: mongoose.connection,
     redis,
     async close() {
-      await mongo.close();
+      await mongoose.disconnect();
       redis.disconnect();
     },
   };
+}
+
+/** The real app on real services, as server.ts builds it (without listening). */
+export function buildApp(services: Services, overrides: Record<string, string> = {}): Koa {
+  const config = testConfig(overrides);
+  const views = loadViews();
+  return createApp({
+    config,
+    log: createLogger(config),
+    redis: services.redis,
+    mailer: createMailer(config, views),
+    views,
+    readiness: () => checkReadiness(services),
+  });
 }
 
 /** Polls `probe` until it returns true, failing after `timeoutMs`. For state that changes asynchronously. */

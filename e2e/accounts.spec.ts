@@ -1,0 +1,72 @@
+import { expect, test, type Page } from "@playwright/test";
+import { codeIn, linkIn, uniqueEmail, waitForEmail } from "../scripts/lib/mailbox.js";
+import { readStackEnv } from "../scripts/lib/stack-env.js";
+
+const stack = readStackEnv();
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+}
+
+test.describe("a new user's account, in a real browser through nginx", () => {
+  test("signs up with an emailed code, signs out, resets the password, edits the profile @responsive", async ({ page }) => {
+    const email = uniqueEmail("e2e");
+    const password = "violet tractor sings at dawn";
+
+    await page.goto("/");
+    await page.getByRole("link", { name: "Create your account" }).click();
+    await expect(page).toHaveURL(/\/signup$/);
+    await shot(page, "01-signup");
+
+    // The server checks the password, and keeps what was typed except the password.
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    await page.getByLabel("Your name", { exact: true }).fill("Ada Lovelace");
+    await page.getByLabel("Password", { exact: true }).fill("short");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByText("Use at least 12 characters.")).toBeVisible();
+    await expect(page.getByLabel("Email", { exact: true })).toHaveValue(email);
+    await expect(page.getByLabel("Password", { exact: true })).toHaveValue("");
+    await shot(page, "02-signup-error");
+
+    await page.getByLabel("Password", { exact: true }).fill(password);
+    const sent = new Date(Date.now() - 1000);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+    await shot(page, "03-verify");
+
+    const codeEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, after: sent });
+    await page.getByLabel("Code", { exact: true }).fill(codeIn(codeEmail));
+    await page.getByRole("button", { name: "Confirm" }).click();
+    await expect(page).toHaveURL(/\/profile\?welcome=1$/);
+    await expect(page.getByRole("heading", { level: 1, name: "Ada Lovelace" })).toBeVisible();
+    await shot(page, "04-profile-welcome");
+
+    await page.getByRole("button", { name: "Sign out", exact: true }).first().click();
+    await expect(page).toHaveURL(`${stack.APP_URL}/`);
+    await expect(page.getByRole("link", { name: "Sign in" }).first()).toBeVisible();
+
+    await page.goto("/signin");
+    await page.getByRole("link", { name: "Forgot your password?" }).click();
+    await page.getByLabel("Email", { exact: true }).fill(email);
+    const asked = new Date(Date.now() - 1000);
+    await page.getByRole("button", { name: "Send the link" }).click();
+    await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+    await shot(page, "05-forgot-sent");
+
+    const resetEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Reset your Duet password/, after: asked });
+    await page.goto(linkIn(resetEmail, "/reset?token="));
+    await shot(page, "06-reset");
+    await page.getByLabel("New password", { exact: true }).fill("marble comet hums quietly");
+    await page.getByRole("button", { name: "Set password and sign in" }).click();
+    await expect(page).toHaveURL(/\/profile\?reset=1$/);
+    await expect(page.getByRole("status")).toContainText("Your password was changed");
+
+    await page.getByLabel("Name", { exact: true }).fill("Ada King");
+    await page.getByLabel("Status", { exact: true }).fill("Counting <numbers> & engines");
+    await page.getByRole("button", { name: "Save profile" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "Ada King" })).toBeVisible();
+    await expect(page.getByText("Counting <numbers> & engines · ")).toBeVisible();
+    await expect(page.getByText("This device")).toBeVisible();
+    await shot(page, "07-profile-edited");
+  });
+});

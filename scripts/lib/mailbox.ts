@@ -1,0 +1,50 @@
+/** Reads the mail catcher's inbox (MailDev's REST API) for tests: real emails, really sent. */
+import { setTimeout as sleep } from "node:timers/promises";
+
+export type Email = { id: string; subject: string; text: string; html: string; date: string; to: Array<{ address: string }> };
+
+/** The newest email to `to` (matching `subject`, sent after `after`), waiting for it to arrive. */
+export async function waitForEmail(
+  mailUrl: string,
+  to: string,
+  options: { subject?: RegExp; after?: Date; timeoutMs?: number } = {},
+): Promise<Email> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  while (Date.now() < deadline) {
+    const found = (await emailsTo(mailUrl, to)).filter(
+      (m) => (!options.subject || options.subject.test(m.subject)) && (!options.after || new Date(m.date) >= options.after),
+    );
+    const newest = found.sort((a, b) => b.date.localeCompare(a.date))[0];
+    if (newest) return newest;
+    await sleep(100);
+  }
+  throw new Error(
+    `no email to ${to}${options.subject ? ` matching ${options.subject}` : ""} within ${options.timeoutMs ?? 10_000} ms`,
+  );
+}
+
+export async function emailsTo(mailUrl: string, to: string): Promise<Email[]> {
+  const res = await fetch(`${mailUrl}/email`);
+  if (!res.ok) throw new Error(`mail inbox answered ${res.status}`);
+  const all = (await res.json()) as Email[];
+  return all.filter((m) => m.to.some((r) => r.address.toLowerCase() === to.toLowerCase()));
+}
+
+/** The 6-digit code in a code email. */
+export function codeIn(email: Email): string {
+  const match = /\b(\d{6})\b/.exec(email.text);
+  if (!match?.[1]) throw new Error(`no code in email "${email.subject}"`);
+  return match[1];
+}
+
+/** The first link to `path` on the site in an email. */
+export function linkIn(email: Email, path: string): string {
+  const match = new RegExp(`https://[^\\s"]+${path.replace(/[/?]/g, "\\$&")}[^\\s"<]*`).exec(email.text);
+  if (!match) throw new Error(`no ${path} link in email "${email.subject}"`);
+  return match[0];
+}
+
+/** A fresh address nobody has used, so tests never see each other's mail. */
+export function uniqueEmail(label: string): string {
+  return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+}

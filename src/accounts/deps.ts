@@ -1,0 +1,22 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+import type { Mailer } from "../mail/mailer.js";
+
+/** What account logic needs from the outside world. */
+export type AccountsDeps = {
+  mailer: Mailer;
+  log: Logger;
+  redis: Redis;
+  /** HMAC key for emailed codes (derived from the app secret). */
+  codeKey: Buffer;
+  publicUrl: string;
+};
+
+/**
+ * Sends without making the request wait. Waiting would make "this email has an account"
+ * measurably slower or faster than "it has not", and an SMTP hiccup must not fail a sign-up
+ * that is already saved (the user can ask for the code again).
+ */
+export function sendInBackground(deps: AccountsDeps, to: string, template: string, data: Record<string, unknown>): void {
+  deps.mailer.send(to, template, data).catch((err: unknown) => deps.log.error({ err, template }, "email not sent"));
+}

@@ -1,0 +1,81 @@
+/** Changes a signed-in user makes to their own account. */
+import mongoose from "mongoose";
+import { AvatarModel } from "./avatars.js";
+import { sendInBackground, type AccountsDeps } from "./deps.js";
+import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } from "./email-codes.js";
+import { hashPassword, verifyPassword } from "./passwords.js";
+import { ResetTokenModel } from "./reset-tokens.js";
+import { revokeUserSessions } from "./session-store.js";
+import { normalizeEmail, UserModel } from "./user.model.js";
+
+export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
+  // The generated avatar shows initials, so a new name is a new avatar URL.
+  await UserModel.updateOne({ _id: userId }, { $set: fields, $inc: { avatarVersion: 1 } });
+}
+
+/** Checks the current password; on success sets the new one and signs out every other session. */
+export async function changePassword(
+  deps: AccountsDeps,
+  userId: string,
+  input: { currentPassword: string; newPassword: string; keepSession?: string },
+): Promise<boolean> {
+  const user = await UserModel.findById(userId);
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) return false;
+  user.passwordHash = await hashPassword(input.newPassword);
+  await user.save();
+  await revokeUserSessions(deps.redis, userId, { except: input.keepSession });
+  sendInBackground(deps, user.email, "password-changed", { displayName: user.displayName });
+  return true;
+}
+
+export type EmailChangeStart =
+  { ok: true; email: string } | { ok: false; reason: "password" } | { ok: false; reason: "cooldown"; retryInSeconds: number };
+
+/**
+ * Sends a code to the new address. If that address already has an account, no code is sent
+ * but the answer is the same, so this form cannot be used to test which addresses exist.
+ */
+export async function startEmailChange(
+  deps: AccountsDeps,
+  userId: string,
+  input: { email: string; currentPassword: string },
+): Promise<EmailChangeStart> {
+  const user = await UserModel.findById(userId).lean();
+  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) return { ok: false, reason: "password" };
+  const email = normalizeEmail(input.email);
+  if (await UserModel.exists({ email })) return { ok: true, email };
+  const issued = await issueEmailCode(deps.codeKey, { userId, purpose: "email-change", email });
+  if (!issued.ok) return { ok: false, reason: "cooldown", retryInSeconds: issued.retryInSeconds };
+  sendInBackground(deps, email, "email-change-code", { displayName: user.displayName, code: issued.code });
+  return { ok: true, email };
+}
+
+export async function confirmEmailChange(
+  deps: AccountsDeps,
+  userId: string,
+  code: string,
+): Promise<CheckResult | { ok: false; reason: "taken" }> {
+  const result = await consumeEmailCode(deps.codeKey, { userId, purpose: "email-change", code });
+  if (!result.ok) return result;
+  try {
+    await UserModel.updateOne({ _id: userId }, { $set: { email: result.email, emailVerified: true } });
+  } catch (err) {
+    if (err instanceof mongoose.mongo.MongoServerError && err.code === 11000) return { ok: false, reason: "taken" };
+    throw err;
+  }
+  return result;
+}
+
+/** Deletes the account and everything personal attached to it, after checking the password. */
+export async function deleteAccount(deps: AccountsDeps, userId: string, currentPassword: string): Promise<boolean> {
+  const user = await UserModel.findById(userId).lean();
+  if (!user || !(await verifyPassword(currentPassword, user.passwordHash))) return false;
+  await revokeUserSessions(deps.redis, userId);
+  await Promise.all([
+    AvatarModel.deleteOne({ userId }),
+    EmailCodeModel.deleteMany({ userId }),
+    ResetTokenModel.deleteMany({ userId }),
+  ]);
+  await UserModel.deleteOne({ _id: userId });
+  return true;
+}

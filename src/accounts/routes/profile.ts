@@ -1,0 +1,206 @@
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { notFound } from "../../errors.js";
+import { requireUser } from "../../http/current-user.js";
+import { readUpload } from "../../http/multipart.js";
+import { spend } from "../../http/rate-limit.js";
+import { fieldErrors, renderPage } from "../../http/render.js";
+import { AvatarModel, initialsAvatar, MAX_AVATAR_BYTES, processAvatar, saveAvatar } from "../avatars.js";
+import { codeForm, deleteForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
+import { passwordProblem } from "../passwords.js";
+import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
+import { listUserSessions, revokeUserSessions, sessionHandle } from "../session-store.js";
+import { publicProfile, UserModel, type User } from "../user.model.js";
+import { formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+
+const NOTICES: Record<string, string> = {
+  welcome: "Welcome to Duet! Your email is confirmed and you're signed in.",
+  reset: "Your password was changed and every other device was signed out.",
+  saved: "Your profile was saved.",
+  avatar: "Your picture was updated.",
+  password: "Your password was changed and every other device was signed out.",
+  email: "Your email address was changed.",
+  revoked: "Those sessions were signed out.",
+};
+
+export function profileRoutes(deps: AccountRoutesDeps): Router {
+  const { views, limits, redis } = deps;
+  const router = new Router();
+  const currentUser = (ctx: Context): User => {
+    if (!ctx.state.user) throw new Error("requireUser must run first");
+    return ctx.state.user;
+  };
+  const uid = (ctx: Context) => String(currentUser(ctx)._id);
+  const currentHandle = (ctx: Context) => {
+    const key = sessionOf(ctx).externalKey;
+    return key ? sessionHandle(key) : undefined;
+  };
+
+  /** Shows the profile page, with `extra` (errors and typed values of one form) merged in. */
+  async function showProfile(ctx: Context, extra: Record<string, unknown> = {}) {
+    const user = currentUser(ctx);
+    const here = currentHandle(ctx);
+    const sessions = (await listUserSessions(redis, String(user._id))).map((s) => ({ ...s, current: s.handle === here }));
+    const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
+    renderPage(ctx, views, "accounts/profile", {
+      title: "Your profile",
+      profile: { ...publicProfile(user), email: user.email, hasPassword: Boolean(user.passwordHash) },
+      sessions,
+      otherSessions: sessions.length > 1,
+      notice: notice ? NOTICES[notice] : undefined,
+      pendingEmail: typeof ctx.query.verifyEmail === "string" ? ctx.query.verifyEmail.slice(0, 254) : undefined,
+      ...extra,
+    });
+  }
+
+  router.get("/profile", requireUser, (ctx) => showProfile(ctx));
+
+  router.post("/profile", requireUser, async (ctx) => {
+    const body = formBody(ctx);
+    const parsed = profileForm.safeParse(body);
+    if (!parsed.success) {
+      ctx.status = 422;
+      return showProfile(ctx, {
+        profileValues: keep(body, ["displayName", "status"]),
+        profileErrors: fieldErrors(parsed.error.issues),
+      });
+    }
+    await updateProfile(uid(ctx), parsed.data);
+    ctx.redirect("/profile?saved=1");
+  });
+
+  router.post("/profile/avatar", requireUser, async (ctx) => {
+    const upload = await readUpload(ctx, MAX_AVATAR_BYTES);
+    if (!upload.file) {
+      ctx.status = 422;
+      return showProfile(ctx, { avatarError: "Choose an image file first." });
+    }
+    let image: Buffer;
+    try {
+      image = await processAvatar(upload.file.data);
+    } catch (err) {
+      ctx.status = 422;
+      return showProfile(ctx, { avatarError: err instanceof Error ? err.message : "That image could not be used." });
+    }
+    await saveAvatar(uid(ctx), image);
+    await UserModel.updateOne({ _id: uid(ctx) }, { $inc: { avatarVersion: 1 } });
+    ctx.redirect("/profile?avatar=1");
+  });
+
+  router.post("/profile/avatar/remove", requireUser, async (ctx) => {
+    await AvatarModel.deleteOne({ userId: uid(ctx) });
+    await UserModel.updateOne({ _id: uid(ctx) }, { $inc: { avatarVersion: 1 } });
+    ctx.redirect("/profile?avatar=1");
+  });
+
+  router.post("/profile/password", requireUser, async (ctx) => {
+    const parsed = passwordChangeForm.safeParse(formBody(ctx));
+    const weak = parsed.success ? passwordProblem(parsed.data.newPassword, currentUser(ctx).email) : undefined;
+    if (!parsed.success || weak) {
+      ctx.status = 422;
+      return showProfile(ctx, {
+        passwordErrors: weak ? { newPassword: weak } : fieldErrors(parsed.success ? [] : parsed.error.issues),
+      });
+    }
+    await spend(limits.passwordCheckPerUser, uid(ctx));
+    const changed = await changePassword(deps, uid(ctx), { ...parsed.data, keepSession: currentHandle(ctx) });
+    if (!changed) {
+      ctx.status = 422;
+      return showProfile(ctx, { passwordErrors: { currentPassword: "That isn't your current password." } });
+    }
+    ctx.redirect("/profile?password=1");
+  });
+
+  router.post("/profile/email", requireUser, async (ctx) => {
+    const body = formBody(ctx);
+    const parsed = emailChangeForm.safeParse(body);
+    if (!parsed.success) {
+      ctx.status = 422;
+      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: fieldErrors(parsed.error.issues) });
+    }
+    await spend(limits.passwordCheckPerUser, uid(ctx));
+    const started = await startEmailChange(deps, uid(ctx), parsed.data);
+    if (!started.ok) {
+      ctx.status = 422;
+      const message =
+        started.reason === "password"
+          ? { currentPassword: "That isn't your current password." }
+          : { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
+      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: message });
+    }
+    ctx.redirect(`/profile?verifyEmail=${encodeURIComponent(started.email)}#email`);
+  });
+
+  router.post("/profile/email/verify", requireUser, async (ctx) => {
+    const body = formBody(ctx);
+    const pendingEmail = typeof body.pendingEmail === "string" ? body.pendingEmail.slice(0, 254) : "";
+    const parsed = codeForm.safeParse(body);
+    const fail = (message: string) => {
+      ctx.status = 422;
+      return showProfile(ctx, { pendingEmail, emailCodeError: message });
+    };
+    if (!parsed.success) return fail(fieldErrors(parsed.error.issues).code ?? "Enter the 6-digit code.");
+    await spend(limits.passwordCheckPerUser, uid(ctx));
+    const result = await confirmEmailChange(deps, uid(ctx), parsed.data.code);
+    if (result.ok) return ctx.redirect("/profile?email=1");
+    if (result.reason === "wrong") return fail(`That code isn't right. ${result.attemptsLeft} tries left.`);
+    if (result.reason === "taken") return fail("That address now belongs to another account.");
+    return fail("That code has expired or was tried too often. Ask for a new one.");
+  });
+
+  router.post("/profile/sessions/revoke-others", requireUser, async (ctx) => {
+    await revokeUserSessions(redis, uid(ctx), { except: currentHandle(ctx) });
+    ctx.redirect("/profile?revoked=1#sessions");
+  });
+
+  router.post("/profile/sessions/:handle/revoke", requireUser, async (ctx) => {
+    const handle = ctx.params.handle ?? "";
+    if (handle === currentHandle(ctx)) return ctx.redirect("/profile#sessions");
+    await revokeUserSessions(redis, uid(ctx), { only: handle });
+    ctx.redirect("/profile?revoked=1#sessions");
+  });
+
+  router.post("/profile/delete", requireUser, async (ctx) => {
+    const parsed = deleteForm.safeParse(formBody(ctx));
+    if (!parsed.success) {
+      ctx.status = 422;
+      return showProfile(ctx, { deleteErrors: fieldErrors(parsed.error.issues) });
+    }
+    await spend(limits.passwordCheckPerUser, uid(ctx));
+    if (!(await deleteAccount(deps, uid(ctx), parsed.data.currentPassword))) {
+      ctx.status = 422;
+      return showProfile(ctx, { deleteErrors: { currentPassword: "That isn't your current password." } });
+    }
+    ctx.session = null;
+    ctx.redirect("/signin?deleted=1");
+  });
+
+  // Other people: only what publicProfile allows, and only to signed-in users.
+  router.get("/avatars/:id", requireUser, async (ctx) => {
+    const id = ctx.params.id ?? "";
+    if (!/^[a-f0-9]{24}$/.test(id)) throw notFound();
+    const user = await UserModel.findById(id, { displayName: 1, emailVerified: 1 }).lean();
+    if (!user || !user.emailVerified) throw notFound();
+    const avatar = await AvatarModel.findOne({ userId: id });
+    // The URL carries the avatar version, so browsers may keep it; private: it is not public data.
+    ctx.set("Cache-Control", "private, max-age=86400");
+    ctx.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    if (avatar) {
+      ctx.type = "image/webp";
+      ctx.body = avatar.image;
+    } else {
+      ctx.type = "image/svg+xml";
+      ctx.body = initialsAvatar(id, user.displayName);
+    }
+  });
+
+  router.get("/people/:id", requireUser, async (ctx) => {
+    const id = ctx.params.id ?? "";
+    if (!/^[a-f0-9]{24}$/.test(id)) throw notFound();
+    const user = await UserModel.findById(id).lean<User>();
+    if (!user || !user.emailVerified) throw notFound();
+    renderPage(ctx, views, "accounts/person", { title: user.displayName, person: publicProfile(user) });
+  });
+
+  return router;
+}

@@ -1,0 +1,78 @@
+import Router from "@koa/router";
+import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
+import { fieldErrors, renderPage } from "../../http/render.js";
+import { forgotForm, resetForm } from "../forms.js";
+import { requestPasswordReset, resetPassword } from "../password-reset.js";
+import { passwordProblem } from "../passwords.js";
+import { peekResetToken } from "../reset-tokens.js";
+import { normalizeEmail } from "../user.model.js";
+import { beginSession, formBody, keep, type AccountRoutesDeps } from "./context.js";
+
+export function resetRoutes(deps: AccountRoutesDeps): Router {
+  const { views, config, limits } = deps;
+  const router = new Router();
+
+  router.get("/forgot", (ctx) => {
+    renderPage(ctx, views, "accounts/forgot", { title: "Reset your password", values: {} });
+  });
+
+  router.post("/forgot", async (ctx) => {
+    const body = formBody(ctx);
+    const parsed = forgotForm.safeParse(body);
+    if (!parsed.success) {
+      ctx.status = 422;
+      return renderPage(ctx, views, "accounts/forgot", {
+        title: "Reset your password",
+        values: keep(body, ["email"]),
+        errors: fieldErrors(parsed.error.issues),
+      });
+    }
+    await spend(limits.forgotPerIp, ctx.ip);
+    const email = normalizeEmail(parsed.data.email);
+    // Over the per-address limit nothing is sent, and the answer stays the same.
+    const underLimit = await limits.forgotPerEmail.consume(limitKey(email)).then(
+      () => true,
+      () => false,
+    );
+    if (underLimit) await requestPasswordReset(deps, email);
+    renderPage(ctx, views, "accounts/forgot-sent", { title: "Check your email", email });
+  });
+
+  router.get("/reset", async (ctx) => {
+    const token = typeof ctx.query.token === "string" ? ctx.query.token : "";
+    // The token is in the URL of this page only; keep it out of Referer headers to other sites.
+    ctx.set("Referrer-Policy", "no-referrer");
+    if (!(await peekResetToken(token))) {
+      ctx.status = 410;
+      return renderPage(ctx, views, "accounts/reset-invalid", { title: "This link no longer works" });
+    }
+    renderPage(ctx, views, "accounts/reset", { title: "Choose a new password", token });
+  });
+
+  router.post("/reset", async (ctx) => {
+    const body = formBody(ctx);
+    const token = typeof body.token === "string" ? body.token : "";
+    await assertNotLimited(limits.codePerIp, ctx.ip);
+    const parsed = resetForm.safeParse(body);
+    const weak = parsed.success ? passwordProblem(parsed.data.password) : undefined;
+    if (!parsed.success || weak) {
+      ctx.status = 422;
+      const errors = parsed.success ? {} : fieldErrors(parsed.error.issues);
+      return renderPage(ctx, views, "accounts/reset", {
+        title: "Choose a new password",
+        token,
+        errors: weak ? { password: weak } : errors,
+      });
+    }
+    const userId = await resetPassword(deps, parsed.data.token, parsed.data.password);
+    if (!userId) {
+      await spend(limits.codePerIp, ctx.ip);
+      ctx.status = 410;
+      return renderPage(ctx, views, "accounts/reset-invalid", { title: "This link no longer works" });
+    }
+    await beginSession(ctx, config, userId);
+    ctx.redirect("/profile?reset=1");
+  });
+
+  return router;
+}

@@ -1,0 +1,83 @@
+import Router from "@koa/router";
+import { AppError } from "../../errors.js";
+import { rotateCsrf } from "../../http/csrf.js";
+import { safeNext } from "../../http/current-user.js";
+import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
+import { fieldErrors, renderPage } from "../../http/render.js";
+import { signInForm } from "../forms.js";
+import { verifyPassword } from "../passwords.js";
+import { sendSignUpCode } from "../signup.js";
+import { normalizeEmail, UserModel } from "../user.model.js";
+import { beginSession, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+
+// One message for "no such account" and "wrong password", so the form reveals neither.
+const WRONG = "That email and password don't match an account.";
+
+export function signInRoutes(deps: AccountRoutesDeps): Router {
+  const { views, config, limits } = deps;
+  const router = new Router();
+
+  router.get("/signin", (ctx) => {
+    if (ctx.state.user) return ctx.redirect(safeNext(ctx.query.next));
+    renderPage(ctx, views, "accounts/signin", {
+      title: "Sign in",
+      values: {},
+      next: safeNext(ctx.query.next),
+      reset: ctx.query.reset === "1",
+      deleted: ctx.query.deleted === "1",
+    });
+  });
+
+  router.post("/signin", async (ctx) => {
+    const body = formBody(ctx);
+    const next = safeNext(body.next);
+    const show = (status: number, errors: Record<string, string>) => {
+      ctx.status = status;
+      renderPage(ctx, views, "accounts/signin", { title: "Sign in", values: keep(body, ["email"]), next, errors });
+    };
+    const parsed = signInForm.safeParse(body);
+    if (!parsed.success) return show(422, fieldErrors(parsed.error.issues));
+
+    const email = normalizeEmail(parsed.data.email);
+    const accountKey = limitKey(email);
+    try {
+      await assertNotLimited(limits.signInPerIp, ctx.ip);
+      await assertNotLimited(limits.signInPerAccount, accountKey);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 429) return show(429, { form: err.message });
+      throw err;
+    }
+
+    const user = await UserModel.findOne({ email }).lean();
+    const valid = await verifyPassword(parsed.data.password, user?.passwordHash);
+    if (!user || !valid) {
+      try {
+        await spend(limits.signInPerIp, ctx.ip);
+        await spend(limits.signInPerAccount, accountKey);
+      } catch (err) {
+        if (err instanceof AppError && err.status === 429) return show(429, { form: err.message });
+        throw err;
+      }
+      return show(401, { form: WRONG });
+    }
+    await limits.signInPerAccount.delete(accountKey);
+
+    if (!user.emailVerified) {
+      // The password is right but the address was never confirmed: finish sign-up first.
+      const pending = { userId: String(user._id), email: user.email, displayName: user.displayName };
+      await sendSignUpCode(deps, pending);
+      sessionOf(ctx).pending = { ...pending, sentAt: Date.now() };
+      return ctx.redirect("/signup/verify");
+    }
+    await beginSession(ctx, config, String(user._id));
+    ctx.redirect(next);
+  });
+
+  router.post("/signout", (ctx) => {
+    ctx.session = null;
+    rotateCsrf(ctx, config);
+    ctx.redirect("/");
+  });
+
+  return router;
+}

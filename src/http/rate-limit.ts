@@ -1,0 +1,50 @@
+/**
+ * Rate limits held in Redis, so they hold across every app instance. Each limiter counts
+ * events (usually failures) per key within a window and blocks the key once it is spent.
+ */
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { tooManyRequests } from "../errors.js";
+
+export type Limiter = RateLimiterRedis;
+
+export function createLimiter(
+  redis: Redis,
+  name: string,
+  points: number,
+  windowSeconds: number,
+  blockSeconds = windowSeconds,
+): Limiter {
+  return new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `duet:rl:${name}`,
+    points,
+    duration: windowSeconds,
+    blockDuration: blockSeconds,
+  });
+}
+
+/** Keys such as email addresses are hashed so Redis holds no personal data. */
+export const limitKey = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
+
+export function retryMessage(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  return minutes <= 1 ? "Too many attempts. Try again in a minute." : `Too many attempts. Try again in ${minutes} minutes.`;
+}
+
+/** Throws 429 if `key` has no points left, without spending one. */
+export async function assertNotLimited(limiter: Limiter, key: string): Promise<void> {
+  const state = await limiter.get(key);
+  if (state && state.remainingPoints <= 0) throw tooManyRequests(retryMessage(state.msBeforeNext));
+}
+
+/** Spends one point for `key`; throws 429 if that was one too many. */
+export async function spend(limiter: Limiter, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (err) {
+    if (err instanceof RateLimiterRes) throw tooManyRequests(retryMessage(err.msBeforeNext));
+    throw err;
+  }
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from "node:crypto";
+import type Koa from "koa";
+import session from "koa-session";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.js";
+import { redisSessionStore, type SessionData } from "../accounts/session-store.js";
+
+/** Signed out after this long without a request. */
+export const IDLE_TIMEOUT_MS = 14 * 24 * 3600_000;
+/** Signed out this long after signing in, however active. */
+export const ABSOLUTE_LIFETIME_MS = 30 * 24 * 3600_000;
+
+export const sessionCookieName = (config: Pick<Config, "publicUrl">) =>
+  config.publicUrl.startsWith("https:") ? "__Host-duet.sid" : "duet.sid";
+
+/**
+ * koa-session with its data in Redis: the cookie holds only a 256-bit random id, signed with
+ * the rotating SESSION_SECRETS. `__Host-` pins the cookie to this exact origin over https.
+ */
+export function sessions(app: Koa, config: Config, redis: Redis): Koa.Middleware {
+  const secure = config.publicUrl.startsWith("https:");
+  const store = session(
+    {
+      key: sessionCookieName(config),
+      maxAge: IDLE_TIMEOUT_MS,
+      // Re-save (and push the idle deadline out) once half of it has passed.
+      renew: true,
+      rolling: false,
+      httpOnly: true,
+      secure,
+      sameSite: "lax",
+      signed: true,
+      store: redisSessionStore(redis, ABSOLUTE_LIFETIME_MS),
+      genid: () => randomBytes(32).toString("base64url"),
+      valid: (_ctx: Koa.Context, data: SessionData) =>
+        data.createdAt === undefined || Date.now() - data.createdAt < ABSOLUTE_LIFETIME_MS,
+    },
+    app,
+  );
+  return async (ctx, next) => {
+    // Users reach an https PUBLIC_URL only through TLS (nginx), whatever the last hop to the app
+    // looked like; browsers send Secure cookies only over https anyway. Without this, a proxy
+    // missing from TRUSTED_PROXIES would make every page that sets a cookie fail.
+    if (secure) ctx.cookies.secure = true;
+    await store(ctx, next);
+  };
+}
+
+/** ctx.session as koa-session provides it, with Duet's data. */
+export type KoaSession = SessionData & {
+  /** Moves the data to a fresh session id (and drops the old one): call it when privilege changes. */
+  regenerate(): Promise<void>;
+  readonly isNew: boolean;
+  readonly externalKey?: string;
+};
+
+declare module "koa" {
+  interface BaseContext {
+    session: KoaSession | null;
+  }
+}
