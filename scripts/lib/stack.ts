@@ -130,7 +130,7 @@ export function nginxEnv(s: StackSettings): NodeJS.ProcessEnv {
     MAIL_INBOX_PORT: String(s.mailInboxPort),
     NGINX_LISTEN: "loopback",
     // The browser tests sign up and in from 127.0.0.1 many times a minute; the rate-limit
-    // tests send from another loopback address (127.0.0.2), which stays limited.
+    // tests send from other loopback addresses (127.x.y.z), which stay limited.
     RATE_LIMIT_EXEMPT: "127.0.0.1 ::1",
   };
 }
