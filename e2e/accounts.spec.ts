@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { codeIn, linkIn, uniqueEmail, waitForEmail } from "../scripts/lib/mailbox.js";
+import { codeIn, inboxMark, linkIn, uniqueEmail, waitForEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
 
 const stack = readStackEnv();
@@ -29,12 +29,12 @@ test.describe("a new user's account, in a real browser through nginx", () => {
     await shot(page, "02-signup-error");
 
     await page.getByLabel("Password", { exact: true }).fill(password);
-    const sent = new Date(Date.now() - 1000);
+    const sent = await inboxMark(stack.MAIL_URL, email);
     await page.getByRole("button", { name: "Create account" }).click();
     await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
     await shot(page, "03-verify");
 
-    const codeEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, after: sent });
+    const codeEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent });
     await page.getByLabel("Code", { exact: true }).fill(codeIn(codeEmail));
     await page.getByRole("button", { name: "Confirm" }).click();
     await expect(page).toHaveURL(/\/profile\?welcome=1$/);
@@ -48,12 +48,12 @@ test.describe("a new user's account, in a real browser through nginx", () => {
     await page.goto("/signin");
     await page.getByRole("link", { name: "Forgot your password?" }).click();
     await page.getByLabel("Email", { exact: true }).fill(email);
-    const asked = new Date(Date.now() - 1000);
+    const asked = await inboxMark(stack.MAIL_URL, email);
     await page.getByRole("button", { name: "Send the link" }).click();
     await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
     await shot(page, "05-forgot-sent");
 
-    const resetEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Reset your Duet password/, after: asked });
+    const resetEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Reset your Duet password/, since: asked });
     await page.goto(linkIn(resetEmail, "/reset?token="));
     await shot(page, "06-reset");
     await page.getByLabel("New password", { exact: true }).fill("marble comet hums quietly");

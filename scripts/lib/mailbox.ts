@@ -3,19 +3,23 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 export type Email = { id: string; subject: string; text: string; html: string; date: string; to: Array<{ address: string }> };
 
-/** The newest email to `to` (matching `subject`, sent after `after`), waiting for it to arrive. */
+/** The ids of the emails `to` has now: pass as `since` to wait only for what comes after. */
+export async function inboxMark(mailUrl: string, to: string): Promise<Set<string>> {
+  return new Set((await emailsTo(mailUrl, to)).map((m) => m.id));
+}
+
+/** The first email to `to` matching `subject` that is not in `since`, waiting for it to arrive. */
 export async function waitForEmail(
   mailUrl: string,
   to: string,
-  options: { subject?: RegExp; after?: Date; timeoutMs?: number } = {},
+  options: { subject?: RegExp; since?: Set<string>; timeoutMs?: number } = {},
 ): Promise<Email> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   while (Date.now() < deadline) {
-    const found = (await emailsTo(mailUrl, to)).filter(
-      (m) => (!options.subject || options.subject.test(m.subject)) && (!options.after || new Date(m.date) >= options.after),
+    const found = (await emailsTo(mailUrl, to)).find(
+      (m) => (!options.subject || options.subject.test(m.subject)) && !options.since?.has(m.id),
     );
-    const newest = found.sort((a, b) => b.date.localeCompare(a.date))[0];
-    if (newest) return newest;
+    if (found) return found;
     await sleep(100);
   }
   throw new Error(
