@@ -45,7 +45,10 @@ export function createApp({ config, log, redis, mailer, readiness, views = loadV
   app.use(requestLog(log));
   app.use(handleErrors(views));
   app.use(staticFiles());
-  app.use(healthRoutes(config.instanceName, readiness).routes());
+  // Probes come before sessions and CSRF: they must answer even when Redis does not.
+  const health = healthRoutes(config.instanceName, readiness);
+  app.use(health.routes());
+  app.use(health.allowedMethods({ throw: true }));
 
   app.use(parseBody());
   app.use(sessions(app, config, redis));
