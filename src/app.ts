@@ -46,9 +46,7 @@ export function createApp({ config, log, redis, mailer, readiness, views = loadV
   app.use(handleErrors(views));
   app.use(staticFiles());
   // Probes come before sessions and CSRF: they must answer even when Redis does not.
-  const health = healthRoutes(config.instanceName, readiness);
-  app.use(health.routes());
-  app.use(health.allowedMethods({ throw: true }));
+  app.use(healthRoutes(config.instanceName, readiness));
 
   app.use(parseBody());
   app.use(sessions(app, config, redis));
