@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { CipherError, generateDataKey, openMessage, parseMasterKeys, sealMessage, unwrapDataKey, wrapDataKey } from "./cipher.js";
+
+const place = { roomId: "room-a", seq: 7, keyId: 1 };
+const master = { id: "k2026", key: randomBytes(32) };
+
+describe("message encryption at rest", () => {
+  it("a sealed message opens to the same text, emoji and all", () => {
+    const key = generateDataKey();
+    const text = "Meet at 9 🚲 — à bientôt <b>!</b>";
+    const sealed = sealMessage(key, place, text);
+    assert.equal(openMessage(key, place, sealed), text);
+    assert.ok(!sealed.ct.toString("latin1").includes("Meet"), "the ciphertext does not carry the text");
+  });
+
+  it("the same text sealed twice looks different (fresh IV)", () => {
+    const key = generateDataKey();
+    const a = sealMessage(key, place, "same");
+    const b = sealMessage(key, place, "same");
+    assert.notDeepEqual(a.iv, b.iv);
+    assert.notDeepEqual(a.ct, b.ct);
+  });
+
+  it("a ciphertext moved to another room or another position does not open", () => {
+    const key = generateDataKey();
+    const sealed = sealMessage(key, place, "hello");
+    assert.throws(() => openMessage(key, { roomId: "room-b", seq: 7 }, sealed), CipherError);
+    assert.throws(() => openMessage(key, { roomId: "room-a", seq: 8 }, sealed), CipherError);
+    assert.throws(() => openMessage(key, place, { ...sealed, keyId: 2 }), CipherError);
+  });
+
+  it("any altered bit is refused before decryption", () => {
+    const key = generateDataKey();
+    const sealed = sealMessage(key, place, "a message long enough to span blocks of sixteen bytes");
+    for (const field of ["iv", "ct", "mac"] as const) {
+      const tampered = Buffer.from(sealed[field]);
+      tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
+      assert.throws(() => openMessage(key, place, { ...sealed, [field]: tampered }), /failed authentication/);
+    }
+    assert.throws(() => openMessage(key, place, { ...sealed, ct: sealed.ct.subarray(0, 16) }), /failed authentication/);
+    assert.throws(() => openMessage(key, place, { ...sealed, ct: Buffer.alloc(0) }), /malformed/);
+    assert.throws(() => openMessage(key, place, { ...sealed, v: 9 }), /version 9/);
+  });
+
+  it("another room's key does not open it", () => {
+    const sealed = sealMessage(generateDataKey(), place, "hello");
+    assert.throws(() => openMessage(generateDataKey(), place, sealed), CipherError);
+  });
+});
+
+describe("room keys wrapped by master keys", () => {
+  it("a wrapped room key unwraps with its master key and room", () => {
+    const dataKey = generateDataKey();
+    const wrapped = wrapDataKey(master, "room-a", dataKey);
+    assert.equal(wrapped.masterKeyId, "k2026");
+    assert.deepEqual(unwrapDataKey([master], "room-a", wrapped), dataKey);
+  });
+
+  it("refuses another room, an unknown master key, a wrong master key and tampering", () => {
+    const wrapped = wrapDataKey(master, "room-a", generateDataKey());
+    assert.throws(() => unwrapDataKey([master], "room-b", wrapped), /does not unwrap/);
+    assert.throws(() => unwrapDataKey([], "room-a", wrapped), /master key "k2026", which is not configured/);
+    assert.throws(() => unwrapDataKey([{ id: "k2026", key: randomBytes(32) }], "room-a", wrapped), /does not unwrap/);
+    const bad = Buffer.from(wrapped.wrapped);
+    bad[0] = (bad[0] ?? 0) ^ 1;
+    assert.throws(() => unwrapDataKey([master], "room-a", { ...wrapped, wrapped: bad }), /does not unwrap/);
+  });
+
+  it("rewrapping under a new master key keeps messages readable", () => {
+    const dataKey = generateDataKey();
+    const sealed = sealMessage(dataKey, place, "kept");
+    const next = { id: "k2027", key: randomBytes(32) };
+    const rewrapped = wrapDataKey(next, "room-a", unwrapDataKey([master], "room-a", wrapDataKey(master, "room-a", dataKey)));
+    assert.equal(openMessage(unwrapDataKey([next, master], "room-a", rewrapped), place, sealed), "kept");
+  });
+});
+
+describe("master keys from config", () => {
+  it("parses id:base64 entries, newest first", () => {
+    const a = randomBytes(32).toString("base64");
+    const b = randomBytes(32).toString("base64");
+    const keys = parseMasterKeys(`new:${a}, old:${b}`);
+    assert.deepEqual(
+      keys.map((k) => k.id),
+      ["new", "old"],
+    );
+    assert.equal(keys[0]?.key.length, 32);
+  });
+
+  it("names what is wrong with a bad entry", () => {
+    assert.throws(() => parseMasterKeys("nokey"), /entry 1 \(nokey\): the key must be 32 bytes/);
+    assert.throws(() => parseMasterKeys(`k1:${randomBytes(16).toString("base64")}`), /openssl rand -base64 32/);
+    assert.throws(() => parseMasterKeys(`bad id:${randomBytes(32).toString("base64")}`), /key id must be/);
+    const k = randomBytes(32).toString("base64");
+    assert.throws(() => parseMasterKeys(`same:${k},same:${k}`), /share an id/);
+  });
+});

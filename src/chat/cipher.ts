@@ -1,0 +1,127 @@
+/**
+ * Encryption at rest for chat messages.
+ *
+ * Envelope keys: each room has a random 256-bit data key, stored only wrapped (AES-256-GCM) by a
+ * master key from config; the wrap is bound to the room id, so a wrapped key copied to another
+ * room does not open. Master keys carry ids so they can be rotated: rewrapping touches room keys,
+ * never messages. Deleting a room's wrapped key makes its messages unrecoverable.
+ *
+ * Messages: AES-256-CBC with a fresh random 16-byte IV, then HMAC-SHA256 (encrypt-then-MAC) over
+ * version, key id, room id, sequence number, IV and ciphertext. The MAC is checked in constant time
+ * before anything is decrypted, so a ciphertext moved to another room or position, or altered in
+ * any bit, is refused without ever reaching the CBC padding check (no padding oracle).
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+
+export const CIPHER_VERSION = 1;
+
+export class CipherError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CipherError";
+  }
+}
+
+export type MasterKey = { id: string; key: Buffer };
+export type WrappedKey = { masterKeyId: string; iv: Buffer; tag: Buffer; wrapped: Buffer };
+export type SealedMessage = { v: number; keyId: number; iv: Buffer; ct: Buffer; mac: Buffer };
+/** Where a message lives: part of what the MAC authenticates. */
+export type MessagePlace = { roomId: string; seq: number; keyId: number };
+
+const MASTER_KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Parses `id:base64key,id:base64key` (newest first); throws naming the bad entry. */
+export function parseMasterKeys(raw: string): MasterKey[] {
+  const keys = raw.split(",").map((entry, i) => {
+    const [id = "", encoded = ""] = entry.trim().split(":");
+    if (!MASTER_KEY_ID.test(id))
+      throw new CipherError(`entry ${i + 1}: the key id must be 1-32 letters, digits, _ or - (format id:base64key)`);
+    const key = Buffer.from(encoded, "base64");
+    if (key.length !== 32 || key.toString("base64") !== encoded) {
+      throw new CipherError(
+        `entry ${i + 1} (${id}): the key must be 32 bytes in base64; generate one with \`openssl rand -base64 32\``,
+      );
+    }
+    return { id, key };
+  });
+  const ids = new Set(keys.map((k) => k.id));
+  if (ids.size !== keys.length) throw new CipherError("two master keys share an id");
+  return keys;
+}
+
+export function generateDataKey(): Buffer {
+  return randomBytes(32);
+}
+
+const wrapAad = (roomId: string, masterKeyId: string) => Buffer.from(`duet-room-key:v1:${masterKeyId}:${roomId}`);
+
+export function wrapDataKey(master: MasterKey, roomId: string, dataKey: Buffer): WrappedKey {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", master.key, iv);
+  cipher.setAAD(wrapAad(roomId, master.id));
+  const wrapped = Buffer.concat([cipher.update(dataKey), cipher.final()]);
+  return { masterKeyId: master.id, iv, tag: cipher.getAuthTag(), wrapped };
+}
+
+export function unwrapDataKey(masters: readonly MasterKey[], roomId: string, wrapped: WrappedKey): Buffer {
+  const master = masters.find((m) => m.id === wrapped.masterKeyId);
+  if (!master) throw new CipherError(`room key is wrapped by master key "${wrapped.masterKeyId}", which is not configured`);
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", master.key, wrapped.iv);
+    decipher.setAAD(wrapAad(roomId, master.id));
+    decipher.setAuthTag(wrapped.tag);
+    return Buffer.concat([decipher.update(wrapped.wrapped), decipher.final()]);
+  } catch {
+    throw new CipherError("room key does not unwrap: wrong master key, wrong room, or altered");
+  }
+}
+
+// Separate keys for encryption and authentication, both from the one room key.
+function subkeys(dataKey: Buffer): { enc: Buffer; mac: Buffer } {
+  return {
+    enc: Buffer.from(hkdfSync("sha256", dataKey, "", "duet message encryption", 32)),
+    mac: Buffer.from(hkdfSync("sha256", dataKey, "", "duet message authentication", 32)),
+  };
+}
+
+// Each field is preceded by its length, so no two different field lists hash the same bytes.
+function lengthPrefixed(parts: Buffer[]): Buffer {
+  return Buffer.concat(
+    parts.flatMap((part) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(part.length);
+      return [length, part];
+    }),
+  );
+}
+
+function macOf(macKey: Buffer, v: number, place: MessagePlace, iv: Buffer, ct: Buffer): Buffer {
+  const seq = Buffer.alloc(8);
+  seq.writeBigUInt64BE(BigInt(place.seq));
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(v, 0);
+  header.writeUInt32BE(place.keyId, 4);
+  return createHmac("sha256", macKey)
+    .update(lengthPrefixed([header, Buffer.from(place.roomId), seq, iv, ct]))
+    .digest();
+}
+
+export function sealMessage(dataKey: Buffer, place: MessagePlace, plaintext: string): SealedMessage {
+  const { enc, mac } = subkeys(dataKey);
+  const iv = randomBytes(16);
+  const cipher = createCipheriv("aes-256-cbc", enc, iv);
+  const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+  return { v: CIPHER_VERSION, keyId: place.keyId, iv, ct, mac: macOf(mac, CIPHER_VERSION, place, iv, ct) };
+}
+
+export function openMessage(dataKey: Buffer, place: Omit<MessagePlace, "keyId">, sealed: SealedMessage): string {
+  if (sealed.v !== CIPHER_VERSION) throw new CipherError(`unknown message format version ${sealed.v}`);
+  if (sealed.iv.length !== 16 || sealed.ct.length === 0 || sealed.ct.length % 16 !== 0 || sealed.mac.length !== 32) {
+    throw new CipherError("message is malformed");
+  }
+  const { enc, mac } = subkeys(dataKey);
+  const expected = macOf(mac, sealed.v, { ...place, keyId: sealed.keyId }, sealed.iv, sealed.ct);
+  if (!timingSafeEqual(expected, sealed.mac)) throw new CipherError("message failed authentication");
+  const decipher = createDecipheriv("aes-256-cbc", enc, sealed.iv);
+  return Buffer.concat([decipher.update(sealed.ct), decipher.final()]).toString("utf8");
+}
