@@ -1,0 +1,123 @@
+/**
+ * Stores chat messages, encrypted, with group commit: sends that arrive while a write is in
+ * flight wait and go in the next batch, one sequence reservation per room and one insertMany
+ * for all. Each send resolves only after MongoDB has stored its document, so an acknowledgement
+ * never precedes its write. A retried send (same sender and client id) resolves to the number
+ * the first one got, and is not stored twice.
+ */
+import mongoose from "mongoose";
+import { sealMessage } from "./cipher.js";
+import { MessageModel } from "./message.model.js";
+import { RoomModel } from "./room.model.js";
+import type { RoomKey } from "./rooms.js";
+
+export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
+export type Stored = { seq: number; createdAt: Date; duplicate: boolean };
+
+type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void };
+
+export type MessageStore = {
+  store(request: SendRequest): Promise<Stored>;
+  /** Waits for every accepted send to be written or failed. */
+  drain(): Promise<void>;
+};
+
+export function createMessageStore(keyFor: (roomId: string) => Promise<RoomKey>, maxBatch = 512): MessageStore {
+  const queue: Pending[] = [];
+  let writing: Promise<void> | undefined;
+
+  function kick(): void {
+    if (writing || queue.length === 0) return;
+    const batch = queue.splice(0, maxBatch);
+    writing = writeBatch(batch, keyFor).finally(() => {
+      writing = undefined;
+      kick();
+    });
+  }
+
+  return {
+    store(request) {
+      return new Promise<Stored>((resolve, reject) => {
+        queue.push({ request, resolve, reject });
+        // Start now if idle; otherwise this send rides in the batch after the one being written.
+        queueMicrotask(kick);
+      });
+    },
+    async drain() {
+      while (writing || queue.length > 0) {
+        kick();
+        await writing;
+      }
+    },
+  };
+}
+
+async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<RoomKey>): Promise<void> {
+  const byRoom = new Map<string, Pending[]>();
+  for (const pending of batch) byRoom.set(pending.request.roomId, [...(byRoom.get(pending.request.roomId) ?? []), pending]);
+
+  const docs: Array<Record<string, unknown>> = [];
+  const owners: Pending[] = [];
+  const createdAt = new Date();
+  await Promise.all(
+    [...byRoom].map(async ([roomId, sends]) => {
+      try {
+        const key = await keyFor(roomId);
+        // No projection: FerretDB does not implement findAndModify's `fields`.
+        const room = await RoomModel.findOneAndUpdate(
+          { _id: roomId },
+          { $inc: { seq: sends.length }, $set: { lastMessageAt: createdAt } },
+          { new: true },
+        ).lean();
+        if (!room) throw new Error(`room ${roomId} does not exist`);
+        const first = room.seq - sends.length + 1;
+        sends.forEach((pending, i) => {
+          const seq = first + i;
+          const { v, keyId, iv, ct, mac } = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, pending.request.text);
+          docs.push({
+            roomId,
+            seq,
+            senderId: new mongoose.Types.ObjectId(pending.request.senderId),
+            clientId: pending.request.clientId,
+            kind: "text",
+            v,
+            keyId,
+            iv,
+            ct,
+            mac,
+            createdAt,
+          });
+          owners.push(pending);
+        });
+      } catch (err) {
+        for (const pending of sends) pending.reject(err);
+      }
+    }),
+  );
+  if (docs.length === 0) return;
+
+  const failed = new Map<number, { code?: number }>();
+  try {
+    await MessageModel.collection.insertMany(docs, { ordered: false });
+  } catch (err) {
+    if (!(err instanceof mongoose.mongo.MongoBulkWriteError)) {
+      for (const pending of owners) pending.reject(err);
+      return;
+    }
+    const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    for (const writeError of writeErrors) failed.set(writeError.index, { code: writeError.code });
+  }
+
+  await Promise.all(
+    owners.map(async (pending, i) => {
+      const failure = failed.get(i);
+      if (!failure) return pending.resolve({ seq: docs[i]?.seq as number, createdAt, duplicate: false });
+      if (failure.code !== 11000) return pending.reject(new Error("message was not stored"));
+      // A retry of a send that was already stored: answer with the first one's number.
+      const { roomId, senderId, clientId } = pending.request;
+      const original = await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean();
+      if (original) pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
+      else pending.reject(new Error("message was not stored"));
+    }),
+  );
+}

@@ -1,0 +1,26 @@
+import mongoose, { Schema, type InferSchemaType } from "mongoose";
+
+const messageSchema = new Schema({
+  roomId: { type: String, required: true },
+  /**
+   * Per room, increasing from 1: clients resume from the last one they hold. A number whose write
+   * failed (or was a retried duplicate) stays unused; history answers say how far numbers go.
+   */
+  seq: { type: Number, required: true },
+  senderId: { type: Schema.Types.ObjectId, required: true },
+  /** The sender's own id for the message: a retried send with the same id is not stored twice. */
+  clientId: { type: String, required: true },
+  /** "deleted" keeps the number (so clients see no gap) but no longer any content. */
+  kind: { type: String, required: true, enum: ["text", "deleted"], default: "text" },
+  v: { type: Number },
+  keyId: { type: Number },
+  iv: { type: Buffer },
+  ct: { type: Buffer },
+  mac: { type: Buffer },
+  createdAt: { type: Date, required: true },
+});
+messageSchema.index({ roomId: 1, seq: 1 }, { unique: true });
+messageSchema.index({ roomId: 1, senderId: 1, clientId: 1 }, { unique: true });
+
+export type Message = InferSchemaType<typeof messageSchema>;
+export const MessageModel = mongoose.model("Message", messageSchema);

@@ -1,0 +1,34 @@
+import mongoose, { Schema, type InferSchemaType } from "mongoose";
+
+const wrappedKeySchema = new Schema(
+  {
+    masterKeyId: { type: String, required: true },
+    iv: { type: Buffer, required: true },
+    tag: { type: Buffer, required: true },
+    wrapped: { type: Buffer, required: true },
+  },
+  { _id: false },
+);
+
+const roomSchema = new Schema(
+  {
+    /** 128 random bits, base64url: unguessable, so a room id alone reveals and grants nothing. */
+    _id: { type: String, required: true },
+    /** Exactly two user ids, sorted, so the same pair always finds the same room. */
+    members: { type: [Schema.Types.ObjectId], required: true },
+    pairKey: { type: String, required: true, unique: true },
+    /** The room's data key, wrapped by a master key; `keyId` is the data key's version. */
+    key: { type: wrappedKeySchema, required: true },
+    keyId: { type: Number, required: true, default: 1 },
+    /** The last sequence number handed out; messages take the next ones. */
+    seq: { type: Number, required: true, default: 0 },
+    blockedBy: { type: [Schema.Types.ObjectId], default: [] },
+    hiddenFor: { type: [Schema.Types.ObjectId], default: [] },
+    lastMessageAt: { type: Date },
+  },
+  { timestamps: true },
+);
+roomSchema.index({ members: 1 });
+
+export type Room = InferSchemaType<typeof roomSchema>;
+export const RoomModel = mongoose.model("Room", roomSchema);
