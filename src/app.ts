@@ -19,7 +19,7 @@ import { loadCurrentUser } from "./http/current-user.js";
 import { handleErrors } from "./http/errors.js";
 import { trustProxy } from "./http/proxy.js";
 import { requestLog } from "./http/request-log.js";
-import { sessions } from "./http/session.js";
+import { sessions, signingKeys } from "./http/session.js";
 import { staticFiles } from "./http/static-files.js";
 import { deriveKey } from "./keys.js";
 import type { Logger } from "./logger.js";
@@ -37,7 +37,8 @@ export type AppDeps = {
 };
 
 export function createApp({ config, log, redis, mailer, readiness, views = loadViews() }: AppDeps): Koa {
-  const app = new Koa({ proxy: true, keys: [...config.sessionSecrets] });
+  const app = new Koa({ proxy: true });
+  app.keys = signingKeys(config);
   // Koa logs every error itself unless told not to; ours are logged once, with the request id.
   app.silent = true;
 

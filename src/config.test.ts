@@ -10,6 +10,7 @@ const production = {
   REDIS_URL: "redis://:pw@redis:6379",
   SMTP_URL: "smtps://user:pw@smtp.example.com:465",
   SESSION_SECRETS: strong,
+  MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
 };
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -99,6 +100,37 @@ describe("trusted proxies setting", () => {
     assert.match(
       problemsOf({ TRUSTED_PROXIES: "127.0.0.1,nginx,10.0.0.0/99" }).join("; "),
       /nginx is not an IP.*10\.0\.0\.0\/99 is not/,
+    );
+  });
+});
+
+describe("master keys setting", () => {
+  it("production requires master keys and says how to make one", () => {
+    assert.match(
+      problemsOf({ ...production, MASTER_KEYS: undefined }).join(),
+      /MASTER_KEYS is required.*openssl rand -base64 32/,
+    );
+  });
+
+  it("names a malformed key and refuses the public development key in production", () => {
+    assert.match(
+      problemsOf({ ...production, MASTER_KEYS: "k1:tooshort" }).join(),
+      /MASTER_KEYS entry 1 \(k1\): the key must be 32 bytes/,
+    );
+    assert.match(
+      problemsOf({ ...production, MASTER_KEYS: `dev:${Buffer.alloc(32, 7).toString("base64")}` }).join(),
+      /public development key/,
+    );
+  });
+
+  it("keeps every key, newest first, so old rooms still open after a rotation", () => {
+    const keys = loadConfig({
+      ...production,
+      MASTER_KEYS: `new:${Buffer.alloc(32, 2).toString("base64")},old:${Buffer.alloc(32, 1).toString("base64")}`,
+    }).config.masterKeys;
+    assert.deepEqual(
+      keys.map((k) => k.id),
+      ["new", "old"],
     );
   });
 });

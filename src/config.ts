@@ -7,11 +7,21 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { parseMasterKeys, type MasterKey } from "./chat/cipher.js";
 
 /** Session signing key that development falls back to; refused in production. */
 export const DEV_SESSION_SECRET = "duet-development-only-session-secret-not-for-production";
 
 const SECRET_HINT = "generate one with `openssl rand -hex 32`";
+
+/** Google's OpenID Connect endpoints; each can be pointed at another provider (the tests' local one). */
+export const GOOGLE_DEFAULTS = {
+  issuer: "https://accounts.google.com",
+  authorizeUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+  tokenUrl: "https://oauth2.googleapis.com/token",
+  jwksUrl: "https://www.googleapis.com/oauth2/v3/certs",
+  pictureOrigins: "https://lh3.googleusercontent.com",
+} as const;
 
 const nodeEnv = z.enum(["development", "production", "test"]);
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -41,10 +51,18 @@ const schema = z.object({
   SMTP_URL: urlWithProtocols(["smtp:", "smtps:"]).optional(),
   MAIL_FROM: z.string().min(3).default("Duet <no-reply@localhost>"),
   SESSION_SECRETS: z.string().optional(),
+  MASTER_KEYS: z.string().optional(),
   TRUSTED_PROXIES: z.string().default("127.0.0.1,::1"),
   LOG_LEVEL: logLevel.default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
+  GOOGLE_ISSUER: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.issuer),
+  GOOGLE_AUTHORIZE_URL: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.authorizeUrl),
+  GOOGLE_TOKEN_URL: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.tokenUrl),
+  GOOGLE_JWKS_URL: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.jwksUrl),
+  GOOGLE_PICTURE_ORIGINS: z.string().default(GOOGLE_DEFAULTS.pictureOrigins),
 });
 
 export type Config = Readonly<{
@@ -61,11 +79,26 @@ export type Config = Readonly<{
   mailFrom: string;
   /** Newest first: the first signs, all verify, so keys rotate without signing anyone out. */
   sessionSecrets: readonly string[];
+  /** Keys that wrap each room's message key, newest first (the first wraps new rooms). */
+  masterKeys: readonly MasterKey[];
   /** Addresses or CIDR ranges whose X-Forwarded-* headers are believed (nginx). */
   trustedProxies: readonly string[];
   logLevel: z.infer<typeof logLevel>;
   shutdownTimeoutMs: number;
   startupTimeoutMs: number;
+  /** "Sign in with Google": present only when both the client id and secret are configured. */
+  google: GoogleConfig | undefined;
+}>;
+
+export type GoogleConfig = Readonly<{
+  clientId: string;
+  clientSecret: string;
+  issuer: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  jwksUrl: string;
+  /** Origins the profile picture may be downloaded from; empty: never download it. */
+  pictureOrigins: readonly string[];
 }>;
 
 export type LoadedConfig = { config: Config; warnings: string[] };
@@ -137,7 +170,9 @@ export function loadConfig(env: Env): LoadedConfig {
     }
   }
 
+  const masterKeys = masterKeyList(e.MASTER_KEYS, production, problems, warnings);
   const sessionSecrets = sessionSecretList(e.SESSION_SECRETS, production, problems, warnings);
+  const google = googleConfig(e, production, problems);
 
   const config: Config = Object.freeze({
     env: e.NODE_ENV,
@@ -155,13 +190,38 @@ export function loadConfig(env: Env): LoadedConfig {
     smtpUrl: required("SMTP_URL", "smtp://127.0.0.1:1025", "e.g. smtps://user:pass@smtp.example.com:465"),
     mailFrom: e.MAIL_FROM,
     sessionSecrets: Object.freeze(sessionSecrets),
+    masterKeys: Object.freeze(masterKeys),
     trustedProxies: Object.freeze(trustedProxies),
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
+    google,
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, warnings };
+}
+
+/** A fixed, public key for development only: messages written with it are not secret. */
+const DEV_MASTER_KEYS = `dev:${Buffer.alloc(32, 7).toString("base64")}`;
+
+function masterKeyList(raw: string | undefined, production: boolean, problems: string[], warnings: string[]): MasterKey[] {
+  if (raw === undefined) {
+    if (production) {
+      problems.push("MASTER_KEYS is required when NODE_ENV=production: set it to id:key, e.g. `k1:$(openssl rand -base64 32)`");
+      return [];
+    }
+    warnings.push("MASTER_KEYS not set; using the insecure development key (messages are not protected at rest)");
+    return parseMasterKeys(DEV_MASTER_KEYS);
+  }
+  try {
+    const keys = parseMasterKeys(raw);
+    if (production && keys.some((k) => k.key.equals(Buffer.alloc(32, 7))))
+      problems.push("MASTER_KEYS contains the public development key");
+    return keys;
+  } catch (err) {
+    problems.push(`MASTER_KEYS ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  }
 }
 
 function sessionSecretList(raw: string | undefined, production: boolean, problems: string[], warnings: string[]): string[] {
@@ -181,6 +241,51 @@ function sessionSecretList(raw: string | undefined, production: boolean, problem
     }
   });
   return secrets;
+}
+
+function googleConfig(e: z.infer<typeof schema>, production: boolean, problems: string[]): GoogleConfig | undefined {
+  const { GOOGLE_CLIENT_ID: clientId, GOOGLE_CLIENT_SECRET: clientSecret } = e;
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId || !clientSecret) {
+    const missing = clientId ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID";
+    problems.push(
+      `${missing} is required when the other Google variable is set: copy both from Google Cloud Console → APIs & Services → Credentials, or unset both to turn Google sign-in off`,
+    );
+    return undefined;
+  }
+  const endpoints = {
+    GOOGLE_ISSUER: e.GOOGLE_ISSUER,
+    GOOGLE_AUTHORIZE_URL: e.GOOGLE_AUTHORIZE_URL,
+    GOOGLE_TOKEN_URL: e.GOOGLE_TOKEN_URL,
+    GOOGLE_JWKS_URL: e.GOOGLE_JWKS_URL,
+  };
+  if (production) {
+    for (const [key, url] of Object.entries(endpoints)) {
+      if (!url.startsWith("https://")) problems.push(`${key} must be https when NODE_ENV=production (got ${url})`);
+    }
+  }
+  const pictureOrigins: string[] = [];
+  for (const entry of e.GOOGLE_PICTURE_ORIGINS.split(",").map((s) => s.trim())) {
+    if (entry === "" || entry === "none") continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== "https:" || url.origin !== entry.replace(/\/$/, "")) {
+      problems.push(`GOOGLE_PICTURE_ORIGINS: ${entry} is not an https origin (e.g. https://lh3.googleusercontent.com, or none)`);
+    } else pictureOrigins.push(url.origin);
+  }
+  return Object.freeze({
+    clientId,
+    clientSecret,
+    issuer: e.GOOGLE_ISSUER,
+    authorizeUrl: e.GOOGLE_AUTHORIZE_URL,
+    tokenUrl: e.GOOGLE_TOKEN_URL,
+    jwksUrl: e.GOOGLE_JWKS_URL,
+    pictureOrigins: Object.freeze(pictureOrigins),
+  });
 }
 
 /** Hides the password part of a connection URL before it is logged or printed. */

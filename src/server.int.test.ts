@@ -40,6 +40,7 @@ const productionEnv = () => ({
   REDIS_URL: stack.REDIS_URL,
   SMTP_URL: stack.SMTP_URL,
   SESSION_SECRETS: stack.SESSION_SECRETS,
+  MASTER_KEYS: stack.MASTER_KEYS,
   INSTANCE_NAME: "spawned",
 });
 

@@ -126,7 +126,7 @@ describe("the compose files", () => {
   test("the services read the same variables the native stack sets", async () => {
     const project = await composeConfig(["docker-compose.yml"], localEnv);
     const settings = stackSettings();
-    const nativeApp = Object.keys(appEnv(settings, { redisPassword: "x", sessionSecrets: "y" }, 0));
+    const nativeApp = Object.keys(appEnv(settings, { redisPassword: "x", sessionSecrets: "y", masterKeys: "z" }, 0));
     const composeApp = Object.keys(project.services.app?.environment ?? {});
     assert.deepEqual(
       composeApp.filter((name) => !nativeApp.includes(name)),

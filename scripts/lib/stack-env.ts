@@ -12,6 +12,7 @@ export type StackEnv = {
   REDIS_URL: string;
   APP_INSTANCES: string;
   SESSION_SECRETS: string;
+  MASTER_KEYS: string;
   CA_CERT: string;
   STACK_DIR: string;
 };
@@ -25,6 +26,7 @@ const KEYS: Array<keyof StackEnv> = [
   "REDIS_URL",
   "APP_INSTANCES",
   "SESSION_SECRETS",
+  "MASTER_KEYS",
   "CA_CERT",
   "STACK_DIR",
 ];

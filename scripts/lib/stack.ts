@@ -18,7 +18,7 @@ type Service = {
   ready(s: StackSettings, secrets: Secrets): Promise<unknown>;
 };
 
-type Secrets = { redisPassword: string; sessionSecrets: string };
+type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: string };
 
 const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet`;
 const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
@@ -37,6 +37,7 @@ export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJ
     SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
     MAIL_FROM: "Duet <no-reply@localhost>",
     SESSION_SECRETS: secrets.sessionSecrets,
+    MASTER_KEYS: secrets.masterKeys,
     TRUSTED_PROXIES: "127.0.0.1,::1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   };
@@ -154,7 +155,11 @@ function loadSecrets(s: StackSettings): Secrets {
   const file = join(s.dir, "secrets.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Secrets;
   mkdirSync(s.dir, { recursive: true });
-  const secrets = { redisPassword: randomBytes(24).toString("hex"), sessionSecrets: randomBytes(32).toString("hex") };
+  const secrets = {
+    redisPassword: randomBytes(24).toString("hex"),
+    sessionSecrets: randomBytes(32).toString("hex"),
+    masterKeys: `k1:${randomBytes(32).toString("base64")}`,
+  };
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   chmodSync(file, 0o600);
   return secrets;
@@ -223,6 +228,7 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
     REDIS_URL: redisUrl(s, secrets),
     APP_INSTANCES: s.appPorts.map((p) => `http://127.0.0.1:${p}`).join(","),
     SESSION_SECRETS: secrets.sessionSecrets,
+    MASTER_KEYS: secrets.masterKeys,
     CA_CERT: join(s.certsDir, "ca.pem"),
     STACK_DIR: s.dir,
   };

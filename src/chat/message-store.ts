@@ -6,13 +6,13 @@
  * the first one got, and is not stored twice.
  */
 import mongoose from "mongoose";
-import { sealMessage } from "./cipher.js";
+import { sealMessage, type SealedMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
 
 export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
-export type Stored = { seq: number; createdAt: Date; duplicate: boolean };
+export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage };
 
 type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void };
 
@@ -56,7 +56,7 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
   const byRoom = new Map<string, Pending[]>();
   for (const pending of batch) byRoom.set(pending.request.roomId, [...(byRoom.get(pending.request.roomId) ?? []), pending]);
 
-  const docs: Array<Record<string, unknown>> = [];
+  const docs: Array<Record<string, unknown> & { seq: number; sealed: SealedMessage }> = [];
   const owners: Pending[] = [];
   const createdAt = new Date();
   await Promise.all(
@@ -73,8 +73,10 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
         const first = room.seq - sends.length + 1;
         sends.forEach((pending, i) => {
           const seq = first + i;
-          const { v, keyId, iv, ct, mac } = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, pending.request.text);
+          const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, pending.request.text);
+          const { v, keyId, iv, ct, mac } = sealed;
           docs.push({
+            sealed,
             roomId,
             seq,
             senderId: new mongoose.Types.ObjectId(pending.request.senderId),
@@ -98,7 +100,10 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
 
   const failed = new Map<number, { code?: number }>();
   try {
-    await MessageModel.collection.insertMany(docs, { ordered: false });
+    await MessageModel.collection.insertMany(
+      docs.map(({ sealed: _sealed, ...doc }) => doc),
+      { ordered: false },
+    );
   } catch (err) {
     if (!(err instanceof mongoose.mongo.MongoBulkWriteError)) {
       for (const pending of owners) pending.reject(err);
@@ -111,8 +116,9 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
   await Promise.all(
     owners.map(async (pending, i) => {
       const failure = failed.get(i);
-      if (!failure) return pending.resolve({ seq: docs[i]?.seq as number, createdAt, duplicate: false });
-      if (failure.code !== 11000) return pending.reject(new Error("message was not stored"));
+      const doc = docs[i];
+      if (!failure && doc) return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
+      if (failure?.code !== 11000) return pending.reject(new Error("message was not stored"));
       // A retry of a send that was already stored: answer with the first one's number.
       const { roomId, senderId, clientId } = pending.request;
       const original = await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean();

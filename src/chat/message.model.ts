@@ -18,6 +18,7 @@ const messageSchema = new Schema({
   ct: { type: Buffer },
   mac: { type: Buffer },
   createdAt: { type: Date, required: true },
+  editedAt: { type: Date },
 });
 messageSchema.index({ roomId: 1, seq: 1 }, { unique: true });
 messageSchema.index({ roomId: 1, senderId: 1, clientId: 1 }, { unique: true });

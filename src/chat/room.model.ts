@@ -25,6 +25,8 @@ const roomSchema = new Schema(
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },
     hiddenFor: { type: [Schema.Types.ObjectId], default: [] },
     lastMessageAt: { type: Date },
+    /** Per member (user id → seq): everything up to seq has been read. Drives unread counts and receipts. */
+    readUpTo: { type: Map, of: Number, default: {} },
   },
   { timestamps: true },
 );

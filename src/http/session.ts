@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type Koa from "koa";
+import Keygrip from "keygrip";
 import session from "koa-session";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
@@ -58,4 +59,36 @@ declare module "koa" {
   interface BaseContext {
     session: KoaSession | null;
   }
+}
+
+/** HMAC-SHA256 signer for cookies (Keygrip's default is SHA-1); the first secret signs, all verify. */
+export function signingKeys(config: Pick<Config, "sessionSecrets">): Keygrip {
+  return new Keygrip([...config.sessionSecrets], "sha256");
+}
+
+/**
+ * The session a raw Cookie header names, for WebSocket upgrades, which never pass through Koa:
+ * the same signature check, store and lifetimes as the session middleware.
+ */
+export async function sessionFromCookieHeader(
+  config: Config,
+  redis: Redis,
+  header: string | undefined,
+): Promise<SessionData | undefined> {
+  if (!header) return undefined;
+  const cookies = new Map(
+    header.split(";").map((part) => {
+      const at = part.indexOf("=");
+      return [part.slice(0, at).trim(), part.slice(at + 1).trim()] as const;
+    }),
+  );
+  const name = sessionCookieName(config);
+  const id = cookies.get(name);
+  const signature = cookies.get(`${name}.sig`);
+  if (!id || !signature || signingKeys(config).index(`${name}=${id}`, signature) < 0) return undefined;
+  const data = await redisSessionStore(redis, ABSOLUTE_LIFETIME_MS).get(id);
+  if (!data?.uid) return undefined;
+  if (data._expire !== undefined && data._expire < Date.now()) return undefined;
+  if (data.createdAt !== undefined && Date.now() - data.createdAt >= ABSOLUTE_LIFETIME_MS) return undefined;
+  return data;
 }

@@ -25,6 +25,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     REDIS_URL: stack.REDIS_URL,
     SMTP_URL: stack.SMTP_URL,
     SESSION_SECRETS: stack.SESSION_SECRETS,
+    MASTER_KEYS: stack.MASTER_KEYS,
     INSTANCE_NAME: "test",
     LOG_LEVEL: "silent",
     ...overrides,

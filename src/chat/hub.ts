@@ -1,0 +1,94 @@
+/**
+ * Fan-out between app instances over Redis pub/sub. One subscriber connection per process;
+ * a room's channel is subscribed when its first local socket arrives and unsubscribed when the
+ * last one leaves (no pattern subscriptions). Events are delivered to local sockets at once and
+ * published for the other instances, which ignore their own echoes. Message events carry only
+ * ciphertext: no plaintext ever reaches Redis.
+ *
+ * If Redis drops, sends still persist (MongoDB) and are acknowledged; when the subscriber is back,
+ * every local listener is told to resync, and fetches what it missed from MongoDB.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+
+export type SealedWire = { v: number; keyId: number; iv: string; ct: string; mac: string };
+
+export type HubEvent =
+  | { type: "message"; roomId: string; seq: number; from: string; clientId: string; at: string; sealed: SealedWire }
+  | { type: "edited"; roomId: string; seq: number; at: string; sealed: SealedWire }
+  | { type: "deleted"; roomId: string; seq: number }
+  | { type: "typing"; roomId: string; from: string }
+  | { type: "read"; roomId: string; from: string; seq: number }
+  | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null };
+
+export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
+
+export type Hub = {
+  join(roomId: string, listener: HubListener): Promise<void>;
+  leave(roomId: string, listener: HubListener): Promise<void>;
+  /** Delivers locally now and to other instances through Redis; never throws (Redis may be down). */
+  publish(event: HubEvent): void;
+  close(): Promise<void>;
+};
+
+const channelOf = (roomId: string) => `duet:room:${roomId}`;
+
+export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub {
+  const origin = randomBytes(8).toString("hex");
+  const rooms = new Map<string, Set<HubListener>>();
+  let hadOutage = false;
+
+  const deliver = (event: HubEvent) => {
+    for (const listener of rooms.get(event.roomId) ?? []) listener.onEvent(event);
+  };
+
+  subscriber.on("message", (_channel: string, raw: string) => {
+    try {
+      const { o, e } = JSON.parse(raw) as { o: string; e: HubEvent };
+      if (o !== origin) deliver(e);
+    } catch (err) {
+      log.warn({ err }, "unreadable hub event");
+    }
+  });
+  subscriber.on("close", () => (hadOutage = true));
+  subscriber.on("ready", () => {
+    if (!hadOutage) return;
+    hadOutage = false;
+    // ioredis re-subscribes by itself; what arrived meanwhile is fetched from MongoDB.
+    for (const listeners of rooms.values()) for (const listener of listeners) listener.onResync();
+  });
+
+  return {
+    async join(roomId, listener) {
+      let listeners = rooms.get(roomId);
+      if (!listeners) {
+        listeners = new Set();
+        rooms.set(roomId, listeners);
+        await subscriber
+          .subscribe(channelOf(roomId))
+          .catch((err: unknown) => log.warn({ err }, "subscribe failed; will catch up"));
+      }
+      listeners.add(listener);
+    },
+    async leave(roomId, listener) {
+      const listeners = rooms.get(roomId);
+      if (!listeners) return;
+      listeners.delete(listener);
+      if (listeners.size === 0) {
+        rooms.delete(roomId);
+        await subscriber.unsubscribe(channelOf(roomId)).catch(() => undefined);
+      }
+    },
+    publish(event) {
+      deliver(event);
+      publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).catch((err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : err, type: event.type }, "hub publish failed; peers will catch up");
+      });
+    },
+    async close() {
+      rooms.clear();
+      await subscriber.quit().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The chat WebSocket protocol, in one place: every frame either side may send, as zod schemas.
+ * The server validates every incoming frame with `parseClientFrame`; the browser client imports
+ * the same types, so both ends agree by construction.
+ *
+ * Client → server
+ *   send     { clientId, text }        store and deliver a message (retry with the same clientId)
+ *   edit     { seq, text }             replace the text of one of your own messages
+ *   delete   { seq }                   remove one of your own messages
+ *   typing   {}                        you are typing (at most every few seconds)
+ *   read     { seq }                   you have read everything up to seq
+ *
+ * Server → client
+ *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
+ *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
+ *   message  { seq, from, clientId, text, at, editedAt? }
+ *   edited   { seq, text, at }     deleted { seq }
+ *   typing   { from }                  read { from, seq }
+ *   presence { userId, online, lastSeenAt }
+ *   error    { code, message, clientId? }
+ */
+import { z } from "zod";
+
+export const MAX_MESSAGE_LENGTH = 4000;
+/** The largest frame a client may send: the longest message in 4-byte UTF-8 plus framing. */
+export const MAX_FRAME_BYTES = MAX_MESSAGE_LENGTH * 4 + 1024;
+
+const clientId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "clientId must be 1-64 letters, digits, _ or -");
+const text = z
+  .string()
+  .max(MAX_MESSAGE_LENGTH, `a message can be at most ${MAX_MESSAGE_LENGTH} characters`)
+  .refine((t) => t.trim().length > 0, "a message cannot be empty");
+const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+export const clientFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("send"), clientId, text }).strict(),
+  z.object({ type: z.literal("edit"), seq, text }).strict(),
+  z.object({ type: z.literal("delete"), seq }).strict(),
+  z.object({ type: z.literal("typing") }).strict(),
+  z.object({ type: z.literal("read"), seq }).strict(),
+]);
+export type ClientFrame = z.infer<typeof clientFrame>;
+
+export type ServerFrame =
+  | { type: "ready"; upTo: number; readUpTo: number; peerReadUpTo: number }
+  | { type: "ack"; clientId: string; seq: number; at: string }
+  | { type: "message"; seq: number; from: string; clientId: string; text: string; at: string; editedAt?: string }
+  | { type: "edited"; seq: number; text: string; at: string }
+  | { type: "deleted"; seq: number }
+  | { type: "typing"; from: string }
+  | { type: "read"; from: string; seq: number }
+  | { type: "presence"; userId: string; online: boolean; lastSeenAt: string | null }
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+
+export type ErrorCode = "bad_frame" | "too_long" | "rate_limited" | "blocked" | "not_yours" | "unavailable" | "not_found";
+
+export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; clientId?: string };
+
+/** Validates one incoming frame; never throws. */
+export function parseClientFrame(raw: string): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: "bad_frame", message: "frames must be JSON" };
+  }
+  const result = clientFrame.safeParse(data);
+  if (result.success) return { ok: true, frame: result.data };
+  const issue = result.error.issues[0];
+  const id =
+    typeof data === "object" && data !== null && "clientId" in data && typeof data.clientId === "string"
+      ? data.clientId.slice(0, 64)
+      : undefined;
+  const tooLong = issue?.code === "too_big" && issue.path[0] === "text";
+  return {
+    ok: false,
+    code: tooLong ? "too_long" : "bad_frame",
+    message: issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame",
+    ...(id ? { clientId: id } : {}),
+  };
+}
