@@ -68,7 +68,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   let badFrames = 0;
   let alive = true;
   let lastTyping = 0;
-  let heartbeat: NodeJS.Timeout | undefined;
+  // Set once the socket is live; the close handler may run before that.
+  let heartbeat: NodeJS.Timeout | undefined = undefined;
   let online = false;
 
   const send = (frame: ServerFrame): void => {
