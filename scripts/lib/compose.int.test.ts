@@ -41,7 +41,12 @@ const composeTags: Tags = ["!reset", "!override"].map((tag) => ({
 }));
 
 /** What scripts/gen-env writes, plus a production .env's settings. */
-const localEnv = { MONGO_PASSWORD: "m".repeat(48), REDIS_PASSWORD: "r".repeat(48), SESSION_SECRETS: "s".repeat(64) };
+const localEnv = {
+  MONGO_PASSWORD: "m".repeat(48),
+  REDIS_PASSWORD: "r".repeat(48),
+  SESSION_SECRETS: "s".repeat(64),
+  MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
+};
 const prodEnv = {
   ...localEnv,
   DOMAIN: "chat.example.org",
