@@ -24,6 +24,7 @@ import { staticFiles } from "./http/static-files.js";
 import { deriveKey } from "./keys.js";
 import type { Logger } from "./logger.js";
 import type { Mailer } from "./mail/mailer.js";
+import { googleRoutes, withGoogleFlag } from "./oauth/routes.js";
 import { pageRoutes } from "./pages/routes.js";
 import { loadViews, type Views } from "./views.js";
 
@@ -36,7 +37,8 @@ export type AppDeps = {
   views?: Views;
 };
 
-export function createApp({ config, log, redis, mailer, readiness, views = loadViews() }: AppDeps): Koa {
+export function createApp({ config, log, redis, mailer, readiness, views: baseViews = loadViews() }: AppDeps): Koa {
+  const views = withGoogleFlag(baseViews, config);
   const app = new Koa({ proxy: true });
   app.keys = signingKeys(config);
   // Koa logs every error itself unless told not to; ours are logged once, with the request id.
@@ -70,6 +72,8 @@ export function createApp({ config, log, redis, mailer, readiness, views = loadV
     signInRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
+    // Only when Google is configured: otherwise /auth/google answers 404.
+    ...(config.google ? [googleRoutes(accounts, config.google)] : []),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -37,6 +37,7 @@ export function stackSettings() {
     smtpPort: portFrom("STACK_SMTP_PORT", 25, base),
     mailWebPort: portFrom("STACK_MAIL_WEB_PORT", 8, base),
     mailInboxPort: portFrom("STACK_MAIL_INBOX_PORT", 26, base),
+    oidcPort: portFrom("STACK_OIDC_PORT", 90, base),
     publicUrl: httpsPort === 443 ? `https://${hostname}` : `https://${hostname}:${httpsPort}`,
     certsDir: resolve(ROOT, process.env.CERTS_DIR ?? "certs"),
     ferretdbBin:

@@ -13,6 +13,10 @@ export type StackEnv = {
   APP_INSTANCES: string;
   SESSION_SECRETS: string;
   MASTER_KEYS: string;
+  /** The local OpenID provider standing in for Google, and Duet's client registered there. */
+  OIDC_URL: string;
+  GOOGLE_CLIENT_ID: string;
+  GOOGLE_CLIENT_SECRET: string;
   CA_CERT: string;
   STACK_DIR: string;
 };
@@ -27,6 +31,9 @@ const KEYS: Array<keyof StackEnv> = [
   "APP_INSTANCES",
   "SESSION_SECRETS",
   "MASTER_KEYS",
+  "OIDC_URL",
+  "GOOGLE_CLIENT_ID",
+  "GOOGLE_CLIENT_SECRET",
   "CA_CERT",
   "STACK_DIR",
 ];

@@ -5,7 +5,7 @@
  * project's own nginx/ templates in front of them.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
@@ -22,6 +22,28 @@ type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: stri
 
 const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet`;
 const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+
+/** The local OpenID provider standing in for Google (scripts/oidc-provider.ts), and Duet's client there. */
+const oidcIssuer = (s: StackSettings) => `https://${s.hostname}:${s.oidcPort}`;
+const OIDC_CLIENT_ID = "duet-local";
+const oidcClientSecret = (secrets: Secrets) =>
+  createHash("sha256").update(`oidc-client:${secrets.sessionSecrets}`).digest("base64url");
+export const GOOGLE_CALLBACK_PATH = "/auth/google/callback";
+
+function googleEnv(s: StackSettings, secrets: Secrets): NodeJS.ProcessEnv {
+  const issuer = oidcIssuer(s);
+  return {
+    GOOGLE_CLIENT_ID: OIDC_CLIENT_ID,
+    GOOGLE_CLIENT_SECRET: oidcClientSecret(secrets),
+    GOOGLE_ISSUER: issuer,
+    GOOGLE_AUTHORIZE_URL: `${issuer}/auth`,
+    GOOGLE_TOKEN_URL: `${issuer}/token`,
+    GOOGLE_JWKS_URL: `${issuer}/jwks`,
+    GOOGLE_PICTURE_ORIGINS: issuer,
+    // The provider's certificate is signed by the local authority, as nginx's is.
+    NODE_EXTRA_CA_CERTS: join(s.certsDir, "ca.pem"),
+  };
+}
 
 /** The app's environment: the same variable names docker-compose.yml sets. */
 export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJS.ProcessEnv {
@@ -40,6 +62,7 @@ export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJ
     MASTER_KEYS: secrets.masterKeys,
     TRUSTED_PROXIES: "127.0.0.1,::1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    ...googleEnv(s, secrets),
   };
 }
 
@@ -96,6 +119,27 @@ const infrastructure: Service[] = [
       args: ["--smtp", String(s.smtpPort), "--web", String(s.mailWebPort), "--ip", "127.0.0.1", "--silent"],
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.mailWebPort}/email`, { expect: 200 }),
+  },
+  {
+    name: "oidc",
+    start: (s, secrets) => ({
+      command: process.execPath,
+      args: ["--import", "tsx", join(ROOT, "scripts", "oidc-provider.ts")],
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: "production",
+        OIDC_ISSUER: oidcIssuer(s),
+        OIDC_PORT: String(s.oidcPort),
+        OIDC_CLIENT_ID,
+        OIDC_CLIENT_SECRET: oidcClientSecret(secrets),
+        OIDC_REDIRECT_URI: `${s.publicUrl}${GOOGLE_CALLBACK_PATH}`,
+        OIDC_KEY_FILE: join(s.dataDir, "oidc", "signing-key.json"),
+        OIDC_TLS_CERT: join(s.certsDir, "fullchain.pem"),
+        OIDC_TLS_KEY: join(s.certsDir, "server.key"),
+      },
+    }),
+    ready: (s) =>
+      httpStatus(`${oidcIssuer(s)}/.well-known/openid-configuration`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
   },
 ];
 
@@ -229,6 +273,9 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
     APP_INSTANCES: s.appPorts.map((p) => `http://127.0.0.1:${p}`).join(","),
     SESSION_SECRETS: secrets.sessionSecrets,
     MASTER_KEYS: secrets.masterKeys,
+    OIDC_URL: oidcIssuer(s),
+    GOOGLE_CLIENT_ID: OIDC_CLIENT_ID,
+    GOOGLE_CLIENT_SECRET: oidcClientSecret(secrets),
     CA_CERT: join(s.certsDir, "ca.pem"),
     STACK_DIR: s.dir,
   };

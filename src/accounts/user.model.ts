@@ -8,6 +8,8 @@ const userSchema = new Schema(
     displayName: { type: String, required: true },
     /** argon2id PHC string; absent for accounts that only sign in with Google. */
     passwordHash: { type: String },
+    /** The linked Google account's stable `sub` claim (never its email, which can change). */
+    googleSub: { type: String, unique: true, sparse: true },
     status: { type: String, default: "" },
     /** Bumped whenever the avatar changes, so its URL changes and caches never show an old one. */
     avatarVersion: { type: Number, default: 0 },

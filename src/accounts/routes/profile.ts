@@ -21,6 +21,9 @@ const NOTICES: Record<string, string> = {
   password: "Your password was changed and every other device was signed out.",
   email: "Your email address was changed.",
   revoked: "Those sessions were signed out.",
+  googleWelcome: "Welcome to Duet! You're signed in with Google.",
+  googleLinked: "Your Google account is linked: you can sign in with it from now on.",
+  googleUnlinked: "Your Google account was unlinked. Sign in with your email and password from now on.",
 };
 
 export function profileRoutes(deps: AccountRoutesDeps): Router {
@@ -44,7 +47,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
     renderPage(ctx, views, "accounts/profile", {
       title: "Your profile",
-      profile: { ...publicProfile(user), email: user.email, hasPassword: Boolean(user.passwordHash) },
+      profile: {
+        ...publicProfile(user),
+        email: user.email,
+        hasPassword: Boolean(user.passwordHash),
+        googleLinked: Boolean(user.googleSub),
+      },
       sessions,
       otherSessions: sessions.length > 1,
       notice: notice ? NOTICES[notice] : undefined,
