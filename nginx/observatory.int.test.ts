@@ -1,6 +1,6 @@
 /**
  * Issue 6: Mozilla's HTTP Observatory grades the site A+, with its own scanner
- * (@mdn/mdn-http-observatory). The scanner only knows default ports, so it scans an nginx
+ * (@mdn/mdn-http-observatory, installed by scripts/install from scripts/observatory/). The scanner only knows default ports, so it scans an nginx
  * rendered from the same templates on loopback ports 80 and 443, exactly as Docker publishes
  * them, in front of the running stack's app instances. It trusts the local CA through
  * NODE_EXTRA_CA_CERTS, as a browser would after importing it.
@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
 import { startNginx, type NginxInstance } from "../scripts/lib/nginx-instance.js";
 import { ROOT } from "../scripts/lib/settings.js";
+import { tool } from "../scripts/lib/tools.js";
 
 type Scan = {
   scan: { grade: string; score: number; testsFailed: number; testsPassed: number };
@@ -37,9 +38,7 @@ describe("Mozilla HTTP Observatory", () => {
       TLS_KEY: join(ROOT, "certs", "server.key"),
       APP_UPSTREAMS: stack.APP_INSTANCES.replaceAll("http://", "").replaceAll(",", " "),
     });
-    // src/scan.js, not the package's bin: the bin replaces NODE_EXTRA_CA_CERTS with its own bundle.
-    const scanner = join(ROOT, "node_modules", "@mdn", "mdn-http-observatory", "src", "scan.js");
-    const { stdout } = await run(process.execPath, [scanner, "localhost"], {
+    const { stdout } = await run(process.execPath, [tool("observatory"), "localhost"], {
       env: { ...process.env, NODE_EXTRA_CA_CERTS: stack.CA_CERT },
     });
     report = JSON.parse(stdout) as Scan;

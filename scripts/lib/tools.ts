@@ -14,6 +14,8 @@ const paths = {
   /** The Compose Specification's JSON schema, as shipped in the compose-go module. */
   composeSchema: join(TOOLS_DIR, "compose-config", "compose-spec.json"),
   hadolint: join(TOOLS_DIR, "python", "bin", "hadolint"),
+  /** The scanner's own entry (src/scan.js): its bin replaces NODE_EXTRA_CA_CERTS with a bundle of its own. */
+  observatory: join(TOOLS_DIR, "observatory", "node_modules", "@mdn", "mdn-http-observatory", "src", "scan.js"),
   mongodump: join(TOOLS_DIR, "mongo-tools", "mongodump"),
   mongorestore: join(TOOLS_DIR, "mongo-tools", "mongorestore"),
 };
