@@ -8,7 +8,7 @@
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
@@ -21,7 +21,7 @@ import { ROOT } from "../scripts/lib/settings.js";
 
 const run = promisify(execFile);
 const stack = readStackEnv();
-const certsDir = join(ROOT, "certs");
+const certsDir = dirname(stack.CA_CERT);
 
 describe("a real domain's certificate from an ACME server (pebble + certbot)", () => {
   const dir = mkdtempSync(join(tmpdir(), "duet-acme-"));

@@ -8,13 +8,12 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
 import { startNginx, type NginxInstance } from "../scripts/lib/nginx-instance.js";
-import { ROOT } from "../scripts/lib/settings.js";
 import { tool } from "../scripts/lib/tools.js";
 
 type Scan = {
@@ -34,8 +33,8 @@ describe("Mozilla HTTP Observatory", () => {
     nginx = await startNginx(dir, {
       httpPort: 80,
       httpsPort: 443,
-      TLS_CERT: join(ROOT, "certs", "fullchain.pem"),
-      TLS_KEY: join(ROOT, "certs", "server.key"),
+      TLS_CERT: join(dirname(stack.CA_CERT), "fullchain.pem"),
+      TLS_KEY: join(dirname(stack.CA_CERT), "server.key"),
       APP_UPSTREAMS: stack.APP_INSTANCES.replaceAll("http://", "").replaceAll(",", " "),
     });
     const { stdout } = await run(process.execPath, [tool("observatory"), "localhost"], {
