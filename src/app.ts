@@ -10,7 +10,10 @@ import { profileRoutes } from "./accounts/routes/profile.js";
 import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
+import type { Chat } from "./chat/service.js";
+import { chatRoutes } from "./chat/routes.js";
 import type { Config } from "./config.js";
+import { createLimiter } from "./http/rate-limit.js";
 import { healthRoutes } from "./health/routes.js";
 import type { Readiness } from "./health/readiness.js";
 import { parseBody } from "./http/body.js";
@@ -33,11 +36,12 @@ export type AppDeps = {
   log: Logger;
   redis: Redis;
   mailer: Mailer;
+  chat: Pick<Chat, "hub" | "keyFor">;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
 
-export function createApp({ config, log, redis, mailer, readiness, views: baseViews = loadViews() }: AppDeps): Koa {
+export function createApp({ config, log, redis, mailer, chat, readiness, views: baseViews = loadViews() }: AppDeps): Koa {
   const views = withGoogleFlag(baseViews, config);
   const app = new Koa({ proxy: true });
   app.keys = signingKeys(config);
@@ -66,6 +70,16 @@ export function createApp({ config, log, redis, mailer, readiness, views: baseVi
     codeKey: deriveKey(config.sessionSecrets[0] ?? "", "email-codes"),
     publicUrl: config.publicUrl,
   };
+  const conversations = chatRoutes({
+    config,
+    views,
+    log,
+    redis,
+    mailer,
+    hub: chat.hub,
+    keyFor: chat.keyFor,
+    inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
+  });
   for (const router of [
     pageRoutes(views),
     signUpRoutes(accounts),
@@ -74,6 +88,7 @@ export function createApp({ config, log, redis, mailer, readiness, views: baseVi
     profileRoutes(accounts),
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
+    conversations,
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -14,6 +14,7 @@ import { createLogger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
 import { loadViews } from "./views.js";
 import { attachSockets } from "./realtime/upgrade.js";
+import { createChat } from "./chat/service.js";
 
 const { config, warnings } = readConfig();
 const log = createLogger(config);
@@ -22,15 +23,25 @@ for (const warning of warnings) log.warn(warning);
 process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
 
 async function connectMongo(): Promise<mongoose.Connection> {
-  // autoIndex off in production: indexes are built by start-up code we control, not per model load.
-  await mongoose.connect(config.mongodbUri, {
-    serverSelectionTimeoutMS: config.startupTimeoutMs,
-    // The driver notices a returned server on its next heartbeat (default 10 s); 2 s keeps
-    // the outage seen by /readyz and by users close to the real one, for one tiny ping.
-    heartbeatFrequencyMS: 2000,
-    autoIndex: !config.isProduction,
-  });
-  return mongoose.connection;
+  const deadline = Date.now() + config.startupTimeoutMs;
+  for (;;) {
+    try {
+      // autoIndex off in production: indexes are built by start-up code we control, not per model load.
+      await mongoose.connect(config.mongodbUri, {
+        // While running, an operation waits at most 5 s for MongoDB before failing, so a chat
+        // send during an outage gets a prompt "not sent yet" instead of hanging for 30 s.
+        serverSelectionTimeoutMS: Math.min(5000, config.startupTimeoutMs),
+        // The driver notices a returned server on its next heartbeat (default 10 s); 2 s keeps
+        // the outage seen by /readyz and by users close to the real one, for one tiny ping.
+        heartbeatFrequencyMS: 2000,
+        autoIndex: !config.isProduction,
+      });
+      return mongoose.connection;
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+      log.warn({ err: err instanceof Error ? err.message : err }, "MongoDB not reachable yet; retrying");
+    }
+  }
 }
 
 async function connectRedis(): Promise<Redis> {
@@ -68,14 +79,17 @@ async function main(): Promise<void> {
   // With autoIndex off, indexes (unique emails, one code per user) are built here, once.
   await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
 
+  const subscriber = redis.duplicate();
+  subscriber.on("error", (err) => log.warn({ err: err.message }, "redis subscriber error"));
+  const chat = createChat(config, log, redis, subscriber);
   const views = loadViews();
   const mailer = createMailer(config, views);
-  const app = createApp({ config, log, redis, mailer, views, readiness: () => checkReadiness({ mongo, redis }) });
+  const app = createApp({ config, log, redis, mailer, chat, views, readiness: () => checkReadiness({ mongo, redis }) });
   const server = createServer(app.callback());
   // Longer than nginx's keepalive_timeout so nginx, not the app, closes idle upstream connections.
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 80_000;
-  const sockets = attachSockets(server, [], log);
+  const sockets = attachSockets(server, [chat.route], log);
 
   server.listen(config.port, config.host);
   await once(server, "listening");
@@ -97,6 +111,7 @@ async function main(): Promise<void> {
     await closed;
     clearTimeout(deadline);
     sockets.wss.close();
+    await chat.close();
     mailer.close();
     await Promise.allSettled([mongoose.disconnect(), redis.quit()]);
     log.info("stopped");

@@ -3,12 +3,20 @@
  * Templates are compiled once at start-up; `{{ }}` escapes, and no template uses the
  * unescaped `{{{ }}}` form except the layout's `body`, which is itself rendered HTML.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 
 export const VIEWS_DIR = fileURLToPath(new URL("../views", import.meta.url));
+/** Built static files (scripts/build-static): views/static plus fingerprinted copies. */
+export const BUILT_STATIC_DIR = fileURLToPath(new URL("../dist/static", import.meta.url));
+
+/** original name → fingerprinted name; empty before the first build (development). */
+function readManifest(): Record<string, string> {
+  const file = join(BUILT_STATIC_DIR, "manifest.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
+}
 
 export type Views = {
   /** Renders `pages/<page>.hbs` inside `layouts/<layout>.hbs`. */
@@ -32,6 +40,8 @@ export function loadViews(dir: string = VIEWS_DIR): Views {
   for (const [name, source] of templatesIn(join(dir, "partials"))) hbs.registerPartial(name, source);
   hbs.registerHelper("year", () => new Date().getFullYear());
   hbs.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  const manifest = readManifest();
+  hbs.registerHelper("asset", (name: unknown) => `/static/${manifest[String(name)] ?? String(name)}`);
   hbs.registerHelper("date", (value: unknown) => formatDate(value));
   hbs.registerHelper("device", (userAgent: unknown) => describeDevice(typeof userAgent === "string" ? userAgent : ""));
 

@@ -184,7 +184,6 @@ const nginx: Service = {
   name: "nginx",
   start: (s) => {
     const env = nginxEnv(s);
-    execFileSync("sh", [join(ROOT, "scripts", "build-static")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
     execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "inherit", "inherit"] });
     return { command: "nginx", args: ["-c", join(s.dir, "nginx", "nginx.conf"), "-g", "daemon off;"], env };
   },
@@ -245,6 +244,14 @@ export async function up(s: StackSettings, log: (line: string) => void): Promise
   if (apps.some((app) => readPid(s.pidsDir, app.name) === undefined)) {
     log("building the app (npm run build)");
     execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
+  }
+  // Before any app starts: the apps read dist/static/manifest.json once, at start-up, and nginx
+  // serves the same files, so both must see one build.
+  if (
+    !existsSync(join(ROOT, "dist", "static", "manifest.json")) ||
+    apps.some((app) => readPid(s.pidsDir, app.name) === undefined)
+  ) {
+    execFileSync("sh", [join(ROOT, "scripts", "build-static")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   }
   for (const group of [infra, apps, proxy]) {
     const results = await Promise.all(group.map(async (svc) => [svc.name, await startService(s, secrets, svc)] as const));

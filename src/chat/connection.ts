@@ -66,6 +66,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   let live = false;
   const early: HubEvent[] = [];
   let badFrames = 0;
+  const blockedBy = new Set<string>();
   let alive = true;
   let lastTyping = 0;
   // Set once the socket is live; the close handler may run before that.
@@ -123,6 +124,10 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
           return;
         case "read":
           return send({ type: "read", from: event.from, seq: event.seq });
+        case "block":
+          if (event.blocked) blockedBy.add(event.by);
+          else blockedBy.delete(event.by);
+          return send({ type: "block", by: event.by, blocked: event.blocked });
         case "presence":
           if (event.userId !== userId)
             send({ type: "presence", userId: event.userId, online: event.online, lastSeenAt: event.lastSeenAt });
@@ -175,7 +180,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   for (const event of early.splice(0)) onEvent(event);
 
   if (ws.readyState !== ws.OPEN) return;
-  const room = await RoomModel.findById(roomId, { seq: 1, readUpTo: 1 }).lean();
+  const room = await RoomModel.findById(roomId, { seq: 1, readUpTo: 1, blockedBy: 1 }).lean();
+  for (const id of room?.blockedBy ?? []) blockedBy.add(String(id));
   const reads = (room?.readUpTo ?? {}) as Record<string, number>;
   send({
     type: "ready",
@@ -207,6 +213,12 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   async function handle(frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case "send": {
+        if (blockedBy.size > 0) {
+          const message = blockedBy.has(userId)
+            ? "You blocked this person. Unblock them to send messages."
+            : "You can't send messages in this conversation.";
+          return send({ type: "error", code: "blocked", message, clientId: frame.clientId });
+        }
         try {
           await deps.sendLimiter.consume(userId);
         } catch (err) {

@@ -20,7 +20,8 @@ export type HubEvent =
   | { type: "deleted"; roomId: string; seq: number }
   | { type: "typing"; roomId: string; from: string }
   | { type: "read"; roomId: string; from: string; seq: number }
-  | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null };
+  | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null }
+  | { type: "block"; roomId: string; by: string; blocked: boolean };
 
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 

@@ -96,3 +96,23 @@ describe("storing messages in the real MongoDB-protocol server", () => {
     await assert.rejects(roomKeyCache([master]).keyFor(roomId));
   });
 });
+
+describe("two instances writing to one room at once", () => {
+  let services: Services;
+  before(async () => (services = await connectServices()));
+  after(() => services.close());
+
+  it("every message gets its own number and none is lost", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const instanceA = createMessageStore(roomKeyCache([master]).keyFor, 8);
+    const instanceB = createMessageStore(roomKeyCache([master]).keyFor, 8);
+    const sends = Array.from({ length: 120 }, (_, i) =>
+      (i % 2 ? instanceA : instanceB).store({ roomId, senderId: i % 3 ? alice : bob, clientId: `c${i}`, text: `race ${i}` }),
+    );
+    const stored = await Promise.all(sends);
+    const seqs = stored.map((s) => s.seq);
+    assert.equal(new Set(seqs).size, 120, "no two messages share a number");
+    assert.equal(await MessageModel.countDocuments({ roomId }), 120);
+  });
+});

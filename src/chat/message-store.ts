@@ -14,7 +14,12 @@ import type { RoomKey } from "./rooms.js";
 export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
 export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage };
 
-type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void };
+type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void; attempts: number };
+
+// Numbers are reserved with an atomic $inc in MongoDB; FerretDB's findAndModify is not atomic
+// across connections, so two instances can be handed the same number. The unique (room, seq)
+// index refuses the second write, which then takes fresh numbers, up to this many times.
+const MAX_ATTEMPTS = 5;
 
 export type MessageStore = {
   store(request: SendRequest): Promise<Stored>;
@@ -29,16 +34,20 @@ export function createMessageStore(keyFor: (roomId: string) => Promise<RoomKey>,
   function kick(): void {
     if (writing || queue.length === 0) return;
     const batch = queue.splice(0, maxBatch);
-    writing = writeBatch(batch, keyFor).finally(() => {
-      writing = undefined;
-      kick();
-    });
+    writing = writeBatch(batch, keyFor)
+      .then((again) => {
+        queue.unshift(...again);
+      })
+      .finally(() => {
+        writing = undefined;
+        kick();
+      });
   }
 
   return {
     store(request) {
       return new Promise<Stored>((resolve, reject) => {
-        queue.push({ request, resolve, reject });
+        queue.push({ request, resolve, reject, attempts: 0 });
         // Start now if idle; otherwise this send rides in the batch after the one being written.
         queueMicrotask(kick);
       });
@@ -52,7 +61,8 @@ export function createMessageStore(keyFor: (roomId: string) => Promise<RoomKey>,
   };
 }
 
-async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<RoomKey>): Promise<void> {
+/** Writes one batch; returns the sends that lost a race for their number and must go again. */
+async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<RoomKey>): Promise<Pending[]> {
   const byRoom = new Map<string, Pending[]>();
   for (const pending of batch) byRoom.set(pending.request.roomId, [...(byRoom.get(pending.request.roomId) ?? []), pending]);
 
@@ -96,7 +106,7 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
       }
     }),
   );
-  if (docs.length === 0) return;
+  if (docs.length === 0) return [];
 
   const failed = new Map<number, { code?: number }>();
   try {
@@ -107,23 +117,31 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
   } catch (err) {
     if (!(err instanceof mongoose.mongo.MongoBulkWriteError)) {
       for (const pending of owners) pending.reject(err);
-      return;
+      return [];
     }
     const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
     for (const writeError of writeErrors) failed.set(writeError.index, { code: writeError.code });
   }
 
+  const again: Pending[] = [];
   await Promise.all(
     owners.map(async (pending, i) => {
-      const failure = failed.get(i);
-      const doc = docs[i];
-      if (!failure && doc) return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
-      if (failure?.code !== 11000) return pending.reject(new Error("message was not stored"));
-      // A retry of a send that was already stored: answer with the first one's number.
-      const { roomId, senderId, clientId } = pending.request;
-      const original = await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean();
-      if (original) pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
-      else pending.reject(new Error("message was not stored"));
+      try {
+        const failure = failed.get(i);
+        const doc = docs[i];
+        if (!failure && doc) return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
+        if (failure?.code !== 11000) return pending.reject(new Error("message was not stored"));
+        // Either a retry of a send already stored (answer with the first one's number), or a
+        // number another instance took first (go again with a new one).
+        const { roomId, senderId, clientId } = pending.request;
+        const original = await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean();
+        if (original) pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
+        else if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);
+        else pending.reject(new Error("message was not stored"));
+      } catch (err) {
+        pending.reject(err);
+      }
     }),
   );
+  return again;
 }

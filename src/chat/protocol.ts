@@ -17,6 +17,7 @@
  *   edited   { seq, text, at }     deleted { seq }
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }
+ *   block    { by, blocked }          one member blocked (or unblocked) the other
  *   error    { code, message, clientId? }
  */
 import { z } from "zod";
@@ -50,6 +51,7 @@ export type ServerFrame =
   | { type: "typing"; from: string }
   | { type: "read"; from: string; seq: number }
   | { type: "presence"; userId: string; online: boolean; lastSeenAt: string | null }
+  | { type: "block"; by: string; blocked: boolean }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string };
 
 export type ErrorCode = "bad_frame" | "too_long" | "rate_limited" | "blocked" | "not_yours" | "unavailable" | "not_found";

@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
+import { MAX_FRAME_BYTES } from "../chat/protocol.js";
 import type { Logger } from "../logger.js";
 
 export type UpgradeRoute = {
@@ -31,7 +32,7 @@ export function refuseUpgrade(socket: Duplex, status: number): void {
 
 export function attachSockets(server: Server, routes: readonly UpgradeRoute[], log: Logger): Sockets {
   // permessage-deflate costs memory per socket and has a history of fragmentation bugs.
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", (err) => log.debug({ err }, "upgrade socket error"));
@@ -39,7 +40,15 @@ export function attachSockets(server: Server, routes: readonly UpgradeRoute[], l
     for (const route of routes) {
       const match = route.pattern.exec(path);
       if (!match) continue;
-      const accept = () => new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
+      const accept = () =>
+        new Promise<WebSocket>((resolve) =>
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            // A protocol violation (e.g. an oversized frame) is emitted as 'error' and then closes
+            // the socket with the right code; unhandled, it would crash the process.
+            ws.on("error", (err) => log.debug({ err: err.message }, "websocket protocol error"));
+            resolve(ws);
+          }),
+        );
       route.handle(req, match, accept).catch((err: unknown) => {
         const status =
           typeof err === "object" && err !== null && "status" in err && typeof err.status === "number" ? err.status : 500;

@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import type Koa from "koa";
 import mongoose from "mongoose";
 import { createApp } from "../app.js";
+import { createChat } from "../chat/service.js";
 import { loadConfig, type Config } from "../config.js";
 import { checkReadiness } from "../health/readiness.js";
 import { createLogger } from "../logger.js";
@@ -54,11 +55,13 @@ export async function connectServices(config: Config = testConfig()): Promise<Se
 export function buildApp(services: Services, overrides: Record<string, string> = {}): Koa {
   const config = testConfig(overrides);
   const views = loadViews();
+  const log = createLogger(config);
   return createApp({
     config,
-    log: createLogger(config),
+    log,
     redis: services.redis,
     mailer: createMailer(config, views),
+    chat: createChat(config, log, services.redis, services.redis.duplicate()),
     views,
     readiness: () => checkReadiness(services),
   });

@@ -1,0 +1,86 @@
+/** The conversation list and starting a conversation: plain functions for the chat routes. */
+import mongoose from "mongoose";
+import type { Redis } from "ioredis";
+import { publicProfile, normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
+import type { MasterKey } from "./cipher.js";
+import { onlineKey } from "./connection.js";
+import { decryptStored, type PlainMessage } from "./history.js";
+import { MessageModel } from "./message.model.js";
+import { RoomModel } from "./room.model.js";
+import { roomBetween, type RoomKey } from "./rooms.js";
+
+export type StartResult = { ok: true; roomId: string } | { ok: false; reason: "self" | "no_account" };
+
+/** Opens (or finds) the room with whoever owns `email`. Only an exact address finds anyone. */
+export async function startConversation(master: MasterKey, me: string, email: string): Promise<StartResult> {
+  const other = await UserModel.findOne({ email: normalizeEmail(email), emailVerified: true }, { _id: 1 }).lean();
+  if (!other) return { ok: false, reason: "no_account" };
+  if (String(other._id) === me) return { ok: false, reason: "self" };
+  const roomId = await roomBetween(master, me, String(other._id));
+  await RoomModel.updateOne({ _id: roomId }, { $pull: { hiddenFor: new mongoose.Types.ObjectId(me) } });
+  return { ok: true, roomId };
+}
+
+export type ConversationSummary = {
+  roomId: string;
+  peer: ReturnType<typeof publicProfile>;
+  online: boolean;
+  unread: number;
+  preview: string;
+  previewFromMe: boolean;
+  lastMessageAt: string | null;
+  blocked: boolean;
+};
+
+/** The user's conversations, most recent first, with unread counts and a decrypted preview. */
+export async function listConversations(
+  redis: Redis,
+  keyFor: (roomId: string) => Promise<RoomKey>,
+  me: string,
+): Promise<ConversationSummary[]> {
+  const myId = new mongoose.Types.ObjectId(me);
+  const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId } })
+    .sort({ lastMessageAt: -1, updatedAt: -1 })
+    .limit(200)
+    .lean();
+  const peerIds = rooms.map((r) => r.members.map(String).find((m) => m !== me) ?? me);
+  const peers = new Map((await UserModel.find({ _id: { $in: peerIds } }).lean<User[]>()).map((u) => [String(u._id), u]));
+  const online = peerIds.length ? await redis.mget(peerIds.map(onlineKey)).catch(() => peerIds.map(() => null)) : [];
+
+  return Promise.all(
+    rooms.map(async (room, i) => {
+      const peerId = peerIds[i] ?? "";
+      const peer = peers.get(peerId);
+      const reads = (room.readUpTo ?? {}) as Record<string, number>;
+      const last = await MessageModel.findOne({ roomId: room._id }).sort({ seq: -1 }).lean();
+      let preview: PlainMessage | undefined;
+      if (last) preview = decryptStored(await keyFor(room._id), room._id, last);
+      // Unread: the other person's messages after my read marker.
+      const unread = await MessageModel.countDocuments({
+        roomId: room._id,
+        seq: { $gt: reads[me] ?? 0 },
+        senderId: { $ne: myId },
+        kind: "text",
+      });
+      return {
+        roomId: room._id,
+        peer: peer
+          ? publicProfile(peer)
+          : { id: peerId, displayName: "Deleted account", status: "", avatarUrl: "", lastSeenAt: null },
+        online: Number(online[i] ?? 0) > 0,
+        unread,
+        preview: preview ? (preview.deleted ? "Message deleted" : preview.text.slice(0, 120)) : "",
+        previewFromMe: preview?.from === me,
+        lastMessageAt: room.lastMessageAt ? room.lastMessageAt.toISOString() : null,
+        blocked: room.blockedBy.length > 0,
+      };
+    }),
+  );
+}
+
+/** The room if `me` is a member; undefined otherwise (callers answer 404 either way). */
+export async function roomForMember(roomId: string, me: string) {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) return undefined;
+  const room = await RoomModel.findById(roomId).lean();
+  return room && room.members.map(String).includes(me) ? room : undefined;
+}

@@ -1,0 +1,145 @@
+import Router from "@koa/router";
+import type { Context } from "koa";
+import { z } from "zod";
+import type { Config } from "../config.js";
+import { badRequest, notFound } from "../errors.js";
+import { requireUser } from "../http/current-user.js";
+import { spend, type Limiter } from "../http/rate-limit.js";
+import { fieldErrors, renderPage } from "../http/render.js";
+import type { Mailer } from "../mail/mailer.js";
+import type { Views } from "../views.js";
+import type { Logger } from "../logger.js";
+import type { Redis } from "ioredis";
+import { publicProfile, UserModel, type User } from "../accounts/user.model.js";
+import { listConversations, roomForMember, startConversation } from "./conversations.js";
+import { readMessages } from "./history.js";
+import type { Hub } from "./hub.js";
+import { MAX_MESSAGE_LENGTH } from "./protocol.js";
+import { RoomModel } from "./room.model.js";
+import type { RoomKey } from "./rooms.js";
+import mongoose from "mongoose";
+
+export type ChatRoutesDeps = {
+  config: Config;
+  views: Views;
+  log: Logger;
+  redis: Redis;
+  mailer: Mailer;
+  hub: Hub;
+  keyFor(roomId: string): Promise<RoomKey>;
+  inviteLimiter: Limiter;
+};
+
+const startForm = z.object({
+  email: z
+    .string()
+    .trim()
+    .min(1, "Enter their email address.")
+    .max(254)
+    .pipe(z.email("Enter an email address like name@example.com.")),
+});
+const pageQuery = z.object({
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+export function chatRoutes(deps: ChatRoutesDeps): Router {
+  const { views, config } = deps;
+  const router = new Router();
+  const me = (ctx: Context): User => {
+    if (!ctx.state.user) throw new Error("requireUser must run first");
+    return ctx.state.user;
+  };
+
+  async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
+    const conversations = await listConversations(deps.redis, deps.keyFor, String(me(ctx)._id));
+    renderPage(ctx, views, "chat/list", { title: "Chats", conversations, empty: conversations.length === 0, ...extra });
+  }
+
+  router.get("/chat", requireUser, (ctx) => showList(ctx));
+
+  router.post("/chat/start", requireUser, async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const parsed = startForm.safeParse(body);
+    const typed = { email: typeof body.email === "string" ? body.email.slice(0, 254) : "" };
+    if (!parsed.success) {
+      ctx.status = 422;
+      return showList(ctx, { values: typed, errors: fieldErrors(parsed.error.issues) });
+    }
+    const master = config.masterKeys[0];
+    if (!master) throw new Error("no master key configured");
+    const result = await startConversation(master, String(me(ctx)._id), parsed.data.email);
+    if (result.ok) return ctx.redirect(`/chat/${result.roomId}`);
+    ctx.status = 422;
+    if (result.reason === "self")
+      return showList(ctx, { values: typed, errors: { email: "That's you! Enter the other person's address." } });
+    return showList(ctx, { values: typed, invite: parsed.data.email });
+  });
+
+  router.post("/chat/invite", requireUser, async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const parsed = startForm.safeParse(body);
+    if (!parsed.success) return ctx.redirect("/chat");
+    await spend(deps.inviteLimiter, String(me(ctx)._id));
+    // An address that signed up in the meantime gets the same invitation: nothing is revealed.
+    deps.mailer
+      .send(parsed.data.email, "invite", { inviterName: me(ctx).displayName, link: `${config.publicUrl}/signup` })
+      .catch((err: unknown) => deps.log.error({ err }, "invitation not sent"));
+    return showList(ctx, { notice: `Invitation sent to ${parsed.data.email}. You can chat as soon as they sign up.` });
+  });
+
+  router.get("/chat/:room", requireUser, async (ctx) => {
+    const userId = String(me(ctx)._id);
+    const room = await roomForMember(ctx.params.room ?? "", userId);
+    if (!room) throw notFound();
+    const peerId = room.members.map(String).find((m) => m !== userId) ?? userId;
+    const peer = await UserModel.findById(peerId).lean<User>();
+    renderPage(ctx, views, "chat/room", {
+      title: peer ? `Chat with ${peer.displayName}` : "Chat",
+      room: {
+        id: room._id,
+        blockedByMe: room.blockedBy.map(String).includes(userId),
+        blockedByPeer: room.blockedBy.map(String).includes(peerId),
+      },
+      peer: peer ? publicProfile(peer) : undefined,
+      me: { id: userId },
+      maxLength: MAX_MESSAGE_LENGTH,
+      scripts: ["js/chat.js"],
+    });
+  });
+
+  router.get("/api/rooms/:room/messages", requireUser, async (ctx) => {
+    const room = await roomForMember(ctx.params.room ?? "", String(me(ctx)._id));
+    if (!room) throw notFound("No such conversation.");
+    const query = pageQuery.safeParse(ctx.query);
+    if (!query.success) throw badRequest("bad_query", "before and limit must be positive whole numbers (limit at most 100).");
+    const messages = await readMessages(await deps.keyFor(room._id), room._id, {
+      before: query.data.before,
+      limit: query.data.limit + 1,
+      newestFirst: true,
+    });
+    const hasMore = messages.length > query.data.limit;
+    ctx.set("Cache-Control", "no-store");
+    ctx.body = { messages: hasMore ? messages.slice(1) : messages, hasMore, upTo: room.seq };
+  });
+
+  for (const action of ["block", "unblock", "hide"] as const) {
+    router.post(`/chat/:room/${action}`, requireUser, async (ctx) => {
+      const userId = String(me(ctx)._id);
+      const room = await roomForMember(ctx.params.room ?? "", userId);
+      if (!room) throw notFound();
+      const myId = new mongoose.Types.ObjectId(userId);
+      const update =
+        action === "block"
+          ? { $addToSet: { blockedBy: myId } }
+          : action === "unblock"
+            ? { $pull: { blockedBy: myId } }
+            : { $addToSet: { hiddenFor: myId } };
+      await RoomModel.updateOne({ _id: room._id }, update);
+      if (action !== "hide") deps.hub.publish({ type: "block", roomId: room._id, by: userId, blocked: action === "block" });
+      ctx.redirect(action === "hide" ? "/chat" : `/chat/${room._id}`);
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,51 @@
+/** Builds the chat runtime for one app instance: hub, message store, key cache, limits, socket route. */
+import type { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { UpgradeRoute } from "../realtime/upgrade.js";
+import type { ChatDeps } from "./connection.js";
+import { createHub, type Hub } from "./hub.js";
+import { createMessageStore, type MessageStore } from "./message-store.js";
+import { roomKeyCache } from "./rooms.js";
+import { chatSocketRoute } from "./socket.js";
+
+export type Chat = { route: UpgradeRoute; hub: Hub; store: MessageStore; keyFor: ChatDeps["keyFor"]; close(): Promise<void> };
+
+/** Messages per user per 10 seconds, across all their sockets and every instance. */
+export const SEND_RATE = { points: 50, seconds: 10 };
+
+export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
+  const hub = createHub(redis, subscriber, log);
+  const keys = roomKeyCache(config.masterKeys);
+  const store = createMessageStore(keys.keyFor);
+  const sendLimiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: "duet:rl:send",
+    points: SEND_RATE.points,
+    duration: SEND_RATE.seconds,
+    // While Redis is down, each instance keeps its own count rather than none.
+    insuranceLimiter: new RateLimiterMemory({ points: SEND_RATE.points, duration: SEND_RATE.seconds }),
+  });
+  const deps: ChatDeps = {
+    log: log.child({ part: "chat" }),
+    redis,
+    hub,
+    store,
+    keyFor: keys.keyFor,
+    sendLimiter,
+    pingIntervalMs: 25_000,
+    maxBufferedBytes: 1024 * 1024,
+    catchUpLimit: 5000,
+  };
+  return {
+    route: chatSocketRoute(config, redis, deps),
+    hub,
+    store,
+    keyFor: keys.keyFor,
+    async close() {
+      await store.drain();
+      await hub.close();
+    },
+  };
+}

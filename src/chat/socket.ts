@@ -1,0 +1,55 @@
+/**
+ * `wss /ws/chat/:room`: who may open a chat socket, decided before the upgrade completes.
+ * The Origin must be the site's own (no cross-site WebSocket hijacking), the session cookie must
+ * name a live session, and the user must be a member of the room; otherwise the answer is a
+ * plain 403, 401 or 404 (404 for non-members too, so room ids reveal nothing).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.js";
+import { UserModel } from "../accounts/user.model.js";
+import { AppError } from "../errors.js";
+import { sessionFromCookieHeader } from "../http/session.js";
+import type { UpgradeRoute } from "../realtime/upgrade.js";
+import { onlineKey, serveConnection, type ChatDeps } from "./connection.js";
+import { RoomModel } from "./room.model.js";
+
+/** How many chat sockets one user may hold at once, across every instance. */
+export const MAX_SOCKETS_PER_USER = 20;
+
+export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps): UpgradeRoute {
+  return {
+    pattern: /^\/ws\/chat\/([A-Za-z0-9_-]{22})$/,
+    async handle(req: IncomingMessage, match, accept) {
+      if (req.headers.origin !== config.publicUrl) throw new AppError(403, "bad_origin", "WebSocket from another origin");
+      const session = await sessionFromCookieHeader(config, redis, req.headers.cookie);
+      const userId = session?.uid;
+      if (!userId) throw new AppError(401, "unauthorized", "no session");
+      const roomId = match[1] ?? "";
+      const [room, user] = await Promise.all([
+        RoomModel.findById(roomId, { members: 1 }).lean(),
+        UserModel.findById(userId, { emailVerified: 1 }).lean(),
+      ]);
+      if (!user?.emailVerified) throw new AppError(401, "unauthorized", "no such user");
+      const members = (room?.members ?? []).map(String);
+      if (!members.includes(userId)) throw new AppError(404, "not_found", "no such room");
+      const peerId = members.find((m) => m !== userId) ?? userId;
+
+      const open = Number(await redis.get(onlineKey(userId)).catch(() => 0));
+      if (open >= MAX_SOCKETS_PER_USER) throw new AppError(429, "too_many_sockets", "too many open chats");
+
+      const after = Number(new URL(req.url ?? "/", "http://internal").searchParams.get("after") ?? 0);
+      const ws = await accept();
+      // From here on the connection is a WebSocket: failures close it (1011), they are not HTTP answers.
+      await serveConnection(deps, ws, {
+        roomId,
+        userId,
+        peerId,
+        after: Number.isSafeInteger(after) && after > 0 ? after : 0,
+      }).catch((err: unknown) => {
+        deps.log.error({ err, roomId }, "chat connection failed");
+        ws.close(1011, "server error; reconnect");
+      });
+    },
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The chat page: history with infinite scroll, live messages, an offline queue with visible
+ * sending / sent / read states, typing and read receipts, presence, edit and delete, and opt-in
+ * notifications while the tab is hidden. Bundled by esbuild into /static/js/chat.js.
+ */
+import type { PlainMessage } from "../chat/history.js";
+import type { ServerFrame } from "../chat/protocol.js";
+import { lastSeenLabel, newClientId } from "./format.js";
+import { createOutbox } from "./outbox.js";
+import { createMessageList, type Item } from "./render.js";
+import { connectChat, type SocketState } from "./socket.js";
+
+const root = document.getElementById("chat");
+if (root) start(root);
+
+function start(root: HTMLElement): void {
+  const { room: roomId = "", me = "", peer = "", peerName = "them" } = root.dataset;
+  const part = <T extends Element>(selector: string): T => {
+    const found = root.querySelector<T>(selector);
+    if (!found) throw new Error(`chat page lacks ${selector}`);
+    return found;
+  };
+  const messages = part<HTMLOListElement>("#messages");
+  const form = part<HTMLFormElement>("#composer");
+  const input = part<HTMLTextAreaElement>("#composer-text");
+  const status = part<HTMLElement>("#connection");
+  const typing = part<HTMLElement>("#typing");
+  const presence = part<HTMLElement>("#presence");
+  const notifyToggle = root.querySelector<HTMLButtonElement>("#notify-toggle");
+
+  const outbox = createOutbox(roomId);
+  let highest = 0;
+  let readSent = 0;
+  let hasMore = true;
+  let loading = false;
+  let typingTimer: number | undefined;
+  let lastTypingSent = 0;
+
+  const nearBottom = () => messages.scrollHeight - messages.scrollTop - messages.clientHeight < 120;
+  const toBottom = () => (messages.scrollTop = messages.scrollHeight);
+  const fromServer = (m: PlainMessage): Item => ({ ...m, state: "sent" });
+
+  const list = createMessageList(messages, me, {
+    edit(item) {
+      const text = window.prompt("Edit your message", item.text);
+      if (text !== null && text.trim() && text !== item.text && item.seq !== undefined)
+        socket.send({ type: "edit", seq: item.seq, text });
+    },
+    remove(item) {
+      if (item.seq !== undefined && window.confirm("Delete this message for both of you?"))
+        socket.send({ type: "delete", seq: item.seq });
+    },
+    retry(item) {
+      outbox.retry(item.clientId);
+      list.upsert({ ...item, state: "sending", failure: undefined });
+      flush();
+    },
+    discard(item) {
+      outbox.remove(item.clientId);
+      list.drop(item.clientId);
+    },
+  });
+
+  function showState(state: SocketState, detail?: string): void {
+    const text = {
+      connecting: "Connecting…",
+      live: "",
+      reconnecting: "Reconnecting… your messages are kept and will be sent.",
+      offline: detail ?? "You're offline. Messages will be sent when you're back.",
+    }[state];
+    status.hidden = text === "";
+    status.textContent = text;
+    root.dataset.state = state;
+  }
+
+  function flush(): void {
+    for (const item of outbox.all()) if (!item.failed) socket.send({ type: "send", clientId: item.clientId, text: item.text });
+  }
+
+  function markRead(): void {
+    if (document.visibilityState === "visible" && highest > readSent && socket.send({ type: "read", seq: highest }))
+      readSent = highest;
+  }
+
+  function notify(item: Item): void {
+    if (document.visibilityState === "visible" || !("Notification" in window) || Notification.permission !== "granted") return;
+    const note = new Notification(peerName, { body: item.deleted ? "" : item.text.slice(0, 140), tag: roomId });
+    note.addEventListener("click", () => window.focus());
+  }
+
+  function onFrame(frame: ServerFrame): void {
+    const stick = nearBottom();
+    switch (frame.type) {
+      case "ready":
+        list.setPeerRead(frame.peerReadUpTo);
+        readSent = Math.max(readSent, frame.readUpTo);
+        flush();
+        break;
+      case "ack": {
+        const pending = outbox.all().find((o) => o.clientId === frame.clientId);
+        outbox.remove(frame.clientId);
+        list.upsert({
+          clientId: frame.clientId,
+          from: me,
+          text: pending?.text ?? "",
+          at: frame.at,
+          seq: frame.seq,
+          state: "sent",
+        });
+        highest = Math.max(highest, frame.seq);
+        break;
+      }
+      case "message": {
+        const item = fromServer(frame);
+        list.upsert(item);
+        highest = Math.max(highest, frame.seq);
+        if (frame.from !== me) {
+          typing.textContent = "";
+          notify(item);
+        }
+        break;
+      }
+      case "edited": {
+        const item = list.bySeq(frame.seq);
+        if (item) list.upsert({ ...item, text: frame.text, editedAt: frame.at });
+        break;
+      }
+      case "deleted": {
+        const item = list.bySeq(frame.seq);
+        if (item) list.upsert({ ...item, text: "", deleted: true });
+        break;
+      }
+      case "typing":
+        typing.textContent = `${peerName} is typing…`;
+        window.clearTimeout(typingTimer);
+        typingTimer = window.setTimeout(() => (typing.textContent = ""), 3500);
+        break;
+      case "read":
+        if (frame.from === peer) list.setPeerRead(frame.seq);
+        break;
+      case "presence":
+        if (frame.userId === peer) presence.textContent = frame.online ? "online" : lastSeenLabel(frame.lastSeenAt);
+        break;
+      case "block":
+        window.location.reload();
+        break;
+      case "error":
+        if (frame.clientId && (frame.code === "unavailable" || frame.code === "rate_limited")) {
+          // Kept in the outbox; sent again shortly, with the same id.
+          window.setTimeout(flush, frame.code === "rate_limited" ? 2000 : 3000);
+        } else if (frame.clientId) {
+          outbox.fail(frame.clientId, frame.message);
+          const pending = outbox.all().find((o) => o.clientId === frame.clientId);
+          if (pending)
+            list.upsert({
+              clientId: pending.clientId,
+              from: me,
+              text: pending.text,
+              at: pending.at,
+              state: "failed",
+              failure: frame.message,
+            });
+        } else {
+          showState("live");
+          status.hidden = false;
+          status.textContent = frame.message;
+        }
+        break;
+    }
+    if (stick) toBottom();
+    markRead();
+  }
+
+  async function loadOlder(): Promise<void> {
+    if (loading || !hasMore) return;
+    loading = true;
+    const before = list.oldestSeq();
+    const height = messages.scrollHeight;
+    try {
+      const res = await fetch(`/api/rooms/${roomId}/messages?limit=50${before ? `&before=${before}` : ""}`, {
+        headers: { Accept: "application/json" },
+      });
+      if (!res.ok) throw new Error(String(res.status));
+      const page = (await res.json()) as { messages: PlainMessage[]; hasMore: boolean; upTo: number };
+      for (const m of page.messages) list.upsert(fromServer(m), { silent: true });
+      list.refresh();
+      hasMore = page.hasMore;
+      if (!before) {
+        highest = Math.max(highest, ...page.messages.map((m) => m.seq));
+        toBottom();
+      } else messages.scrollTop += messages.scrollHeight - height;
+    } finally {
+      loading = false;
+    }
+  }
+
+  messages.addEventListener("scroll", () => {
+    if (messages.scrollTop < 80) void loadOlder();
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim()) return;
+    const item = { clientId: newClientId(), text, at: new Date().toISOString() };
+    outbox.add(item);
+    list.upsert({ ...item, from: me, state: "sending" });
+    input.value = "";
+    toBottom();
+    socket.send({ type: "send", clientId: item.clientId, text });
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  input.addEventListener("input", () => {
+    if (Date.now() - lastTypingSent > 2000 && socket.send({ type: "typing" })) lastTypingSent = Date.now();
+  });
+  document.addEventListener("visibilitychange", markRead);
+
+  if (notifyToggle && "Notification" in window && Notification.permission === "default") {
+    notifyToggle.hidden = false;
+    notifyToggle.addEventListener("click", () => {
+      void Notification.requestPermission().then(() => (notifyToggle.hidden = true));
+    });
+  }
+
+  for (const item of outbox.all())
+    list.upsert({ ...item, from: me, state: item.failed ? "failed" : "sending", failure: item.failed });
+  const socket = connectChat({ roomId, lastSeq: () => highest, onFrame, onState: showState });
+  void loadOlder();
+}

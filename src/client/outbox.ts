@@ -1,0 +1,46 @@
+/**
+ * Messages typed but not yet acknowledged, kept in localStorage so a reload, a crash or a
+ * dropped connection loses nothing: they are sent again (same client id, so never twice).
+ */
+export type Outgoing = { clientId: string; text: string; at: string; failed?: string };
+
+export function createOutbox(roomId: string) {
+  const key = `duet:outbox:${roomId}`;
+  const read = (): Outgoing[] => {
+    try {
+      const parsed: unknown = JSON.parse(localStorage.getItem(key) ?? "[]");
+      return Array.isArray(parsed) ? (parsed as Outgoing[]) : [];
+    } catch {
+      return [];
+    }
+  };
+  const write = (items: Outgoing[]) => {
+    try {
+      if (items.length) localStorage.setItem(key, JSON.stringify(items));
+      else localStorage.removeItem(key);
+    } catch {
+      // Storage full or disabled: the queue still lives in memory for this page.
+    }
+  };
+  let items = read();
+  return {
+    all: () => items,
+    add(item: Outgoing) {
+      items = [...items, item];
+      write(items);
+    },
+    remove(clientId: string) {
+      items = items.filter((i) => i.clientId !== clientId);
+      write(items);
+    },
+    fail(clientId: string, reason: string) {
+      items = items.map((i) => (i.clientId === clientId ? { ...i, failed: reason } : i));
+      write(items);
+    },
+    retry(clientId: string) {
+      items = items.map((i) => (i.clientId === clientId ? { clientId: i.clientId, text: i.text, at: i.at } : i));
+      write(items);
+    },
+  };
+}
+export type Outbox = ReturnType<typeof createOutbox>;

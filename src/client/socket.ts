@@ -1,0 +1,70 @@
+/**
+ * The chat connection as the page sees it: connects, resumes from the last number it holds,
+ * reconnects with backoff (and at once when the network or tab comes back), and reports its state.
+ */
+import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
+
+export type SocketState = "connecting" | "live" | "reconnecting" | "offline";
+
+export function connectChat(options: {
+  roomId: string;
+  lastSeq: () => number;
+  onFrame: (frame: ServerFrame) => void;
+  onState: (state: SocketState, detail?: string) => void;
+}) {
+  let ws: WebSocket | undefined;
+  let attempt = 0;
+  let timer: number | undefined;
+  let live = false;
+
+  const open = () => {
+    window.clearTimeout(timer);
+    options.onState(attempt === 0 ? "connecting" : "reconnecting");
+    const url = new URL(`/ws/chat/${options.roomId}`, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    if (options.lastSeq() > 0) url.searchParams.set("after", String(options.lastSeq()));
+    const socket = new WebSocket(url);
+    ws = socket;
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(String(event.data)) as ServerFrame;
+      if (frame.type === "ready") {
+        attempt = 0;
+        live = true;
+        options.onState("live");
+      }
+      options.onFrame(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      live = false;
+      if (ws !== socket) return;
+      // 1008: the server refused what we sent; reconnecting would repeat it.
+      if (event.code === 1008) return options.onState("offline", "The connection was closed by the server.");
+      attempt++;
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
+      options.onState(navigator.onLine ? "reconnecting" : "offline");
+      timer = window.setTimeout(open, delay);
+    });
+  };
+
+  const now = () => {
+    if (!live && ws?.readyState !== WebSocket.CONNECTING) {
+      attempt = Math.max(attempt, 1);
+      ws?.close();
+      open();
+    }
+  };
+  window.addEventListener("online", now);
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && now());
+  open();
+
+  return {
+    get live() {
+      return live;
+    },
+    send(frame: ClientFrame): boolean {
+      if (!live || !ws || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(frame));
+      return true;
+    },
+  };
+}
