@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "test-results/", "playwright-report/", ".stack*/"] },
+  { ignores: ["dist/", "node_modules/", "test-results/", "playwright-report/", ".stack*/", "views/static/js/"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
