@@ -33,7 +33,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   }).config;
 }
 
-export type Services = { mongo: mongoose.Connection; redis: Redis; close(): Promise<void> };
+export type Services = { mongo: mongoose.Connection; redis: Redis; subscriber: Redis; close(): Promise<void> };
 
 /** Connects mongoose's default connection (the one the models use) and a Redis client. */
 export async function connectServices(config: Config = testConfig()): Promise<Services> {
@@ -41,12 +41,16 @@ export async function connectServices(config: Config = testConfig()): Promise<Se
   await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
   const redis = new Redis(config.redisUrl, { retryStrategy: (n) => Math.min(n * 100, 1000) });
   redis.on("error", () => {});
+  const subscriber = redis.duplicate();
+  subscriber.on("error", () => {});
   return {
     mongo: mongoose.connection,
     redis,
+    subscriber,
     async close() {
       await mongoose.disconnect();
       redis.disconnect();
+      subscriber.disconnect();
     },
   };
 }
@@ -61,7 +65,7 @@ export function buildApp(services: Services, overrides: Record<string, string> =
     log,
     redis: services.redis,
     mailer: createMailer(config, views),
-    chat: createChat(config, log, services.redis, services.redis.duplicate()),
+    chat: createChat(config, log, services.redis, services.subscriber),
     views,
     readiness: () => checkReadiness(services),
   });
