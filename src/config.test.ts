@@ -133,4 +133,42 @@ describe("master keys setting", () => {
       ["new", "old"],
     );
   });
+
+  describe("Google sign-in", () => {
+    it("is off unless both the client id and secret are set, and one alone is a problem", () => {
+      assert.equal(loadConfig(production).config.google, undefined);
+      assert.match(problemsOf({ ...production, GOOGLE_CLIENT_ID: "id" }).join(), /GOOGLE_CLIENT_SECRET is required/);
+      assert.match(problemsOf({ ...production, GOOGLE_CLIENT_SECRET: "secret" }).join(), /GOOGLE_CLIENT_ID is required/);
+    });
+
+    it("defaults to Google's endpoints, and each can be pointed elsewhere", () => {
+      const { config } = loadConfig({ ...production, GOOGLE_CLIENT_ID: "id", GOOGLE_CLIENT_SECRET: "secret" });
+      assert.equal(config.google?.issuer, "https://accounts.google.com");
+      assert.equal(config.google.jwksUrl, "https://www.googleapis.com/oauth2/v3/certs");
+      assert.deepEqual(config.google.pictureOrigins, ["https://lh3.googleusercontent.com"]);
+      const local = loadConfig({
+        ...production,
+        GOOGLE_CLIENT_ID: "id",
+        GOOGLE_CLIENT_SECRET: "secret",
+        GOOGLE_ISSUER: "https://localhost:8490",
+        GOOGLE_TOKEN_URL: "https://localhost:8490/token",
+        GOOGLE_PICTURE_ORIGINS: "none",
+      }).config.google;
+      assert.equal(local?.issuer, "https://localhost:8490");
+      assert.equal(local.tokenUrl, "https://localhost:8490/token");
+      assert.deepEqual(local.pictureOrigins, []);
+    });
+
+    it("production refuses plain-http provider endpoints and picture origins that are not https origins", () => {
+      const problems = problemsOf({
+        ...production,
+        GOOGLE_CLIENT_ID: "id",
+        GOOGLE_CLIENT_SECRET: "secret",
+        GOOGLE_JWKS_URL: "http://keys.example/jwks",
+        GOOGLE_PICTURE_ORIGINS: "https://ok.example,http://plain.example,https://x.example/path",
+      });
+      assert.equal(problems.length, 3, problems.join("\n"));
+      assert.match(problems.join(), /GOOGLE_JWKS_URL must be https/);
+    });
+  });
 });
