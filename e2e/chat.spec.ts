@@ -6,9 +6,16 @@ async function shot(page: Page, name: string) {
 }
 
 test.describe("Alice and Bob chat in two browsers", () => {
-  test("they exchange messages, see typing and read receipts, and history survives a reload", async ({ browser }) => {
-    const aliceContext = await browser.newContext();
-    const bobContext = await browser.newContext();
+  test("they exchange messages, see typing and read receipts, and history survives a reload @responsive", async ({
+    browser,
+  }, info) => {
+    const options = {
+      viewport: info.project.use.viewport ?? null,
+      isMobile: info.project.use.isMobile,
+      hasTouch: info.project.use.hasTouch,
+    };
+    const aliceContext = await browser.newContext(options);
+    const bobContext = await browser.newContext(options);
     const alice = await aliceContext.newPage();
     const bob = await bobContext.newPage();
     await signUpInBrowser(alice, "Alice Example");

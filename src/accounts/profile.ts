@@ -1,5 +1,6 @@
 /** Changes a signed-in user makes to their own account. */
 import mongoose from "mongoose";
+import { MessageModel } from "../chat/message.model.js";
 import { AvatarModel } from "./avatars.js";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
 import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } from "./email-codes.js";
@@ -75,6 +76,11 @@ export async function deleteAccount(deps: AccountsDeps, userId: string, currentP
     AvatarModel.deleteOne({ userId }),
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
+    // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
+    MessageModel.updateMany(
+      { senderId: userId },
+      { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1 } },
+    ),
   ]);
   await UserModel.deleteOne({ _id: userId });
   return true;

@@ -9,6 +9,7 @@ import { instances, signedUpUser } from "../test/factories.js";
 import { connectServices, eventually, stack, type Services } from "../test/support.js";
 import type { TestBrowser } from "../test/browser.js";
 import { SEND_RATE } from "./service.js";
+import { MAX_SOCKETS_PER_USER } from "./socket.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -95,6 +96,22 @@ describe("Alice and Bob chat across two instances", () => {
     assert.equal(readyFrame.upTo, 6);
     const got = bobTab.frames.filter((f) => f.type === "message").map((f) => (f.type === "message" ? f.seq : 0));
     assert.deepEqual(got, [2, 3, 4, 5, 6]);
+  });
+
+  it("one user may hold at most 20 chat sockets at once", async () => {
+    const { alice, roomId } = await pair();
+    const tabs = [];
+    for (let i = 0; i < MAX_SOCKETS_PER_USER; i++)
+      tabs.push(await connect(alice.browser, roomId, { base: i % 2 ? instanceA : instanceB }));
+    await Promise.all(tabs.map(ready));
+    await assert.rejects(openChat(alice.browser, roomId), { status: 429 });
+    tabs[0]?.ws.close();
+    await tabs[0]?.closed;
+    await eventually("a slot frees up", async () => {
+      const client = await openChat(alice.browser, roomId).catch(() => undefined);
+      if (client) open.push(client);
+      return client !== undefined;
+    });
   });
 
   it("a retried send with the same client id is stored and delivered once", async () => {
