@@ -8,7 +8,7 @@
  * Self-contained (no imports from the project), so the Docker build stage can run it alone.
  */
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, extname, join, relative, sep } from "node:path";
 
 /** Extensions worth fingerprinting: files a page links to. HTML pages keep their names. */
@@ -30,9 +30,10 @@ export function fingerprintedName(name: string, content: Buffer): string {
   return `${name.slice(0, name.length - ext.length)}.${hash}${ext}`;
 }
 
-/** Rebuilds `outDir` from `sourceDir`; returns the manifest it wrote. */
+/** Copies `sourceDir` into `outDir` with fingerprinted copies; returns the manifest it wrote. */
 export function buildStaticAssets(sourceDir: string, outDir: string): Manifest {
-  rmSync(outDir, { recursive: true, force: true });
+  // Older fingerprinted copies are kept: app processes still running from an earlier build (a
+  // developer's stack while the tests build theirs) keep linking to them until they restart.
   cpSync(sourceDir, outDir, { recursive: true });
   const manifest: Manifest = {};
   for (const name of filesUnder(sourceDir)) {
