@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
+import { createHash, randomInt } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { uniqueEmail } from "../../scripts/lib/mailbox.js";
 import { openBrowser } from "../test/browser.js";
@@ -61,6 +61,24 @@ describe("sign-in and sessions", () => {
     const res = await browser.get("/profile");
     assert.equal(res.status, 200);
     assert.match(res.text, /roaming tester/);
+  });
+
+  it("a session ends 30 days after sign-in however active, and after 14 idle days", async () => {
+    const { browser } = await signedUpUser("lifetime");
+    const sid = browser.cookie("__Host-duet.sid") ?? "";
+    const key = `duet:sess:${createHash("sha256").update(sid).digest("base64url")}`;
+    const data = JSON.parse((await services.redis.get(key)) ?? "{}") as { createdAt: number };
+    // 31 days pass since sign-in (moved on the stored session rather than waited for).
+    await services.redis.set(key, JSON.stringify({ ...data, createdAt: Date.now() - 31 * 24 * 3600_000 }), "KEEPTTL");
+    assert.equal((await browser.get("/profile")).status, 302);
+
+    const { browser: idle } = await signedUpUser("idle");
+    const idleKey = `duet:sess:${createHash("sha256")
+      .update(idle.cookie("__Host-duet.sid") ?? "")
+      .digest("base64url")}`;
+    const ttl = await services.redis.pttl(idleKey);
+    // koa-session stores with a few seconds of slack beyond the cookie's max age.
+    assert.ok(ttl > 13 * 24 * 3600_000 && ttl <= 14 * 24 * 3600_000 + 60_000, `idle timeout is 14 days (TTL ${ttl} ms)`);
   });
 
   it("signing out destroys the server-side session", async () => {
