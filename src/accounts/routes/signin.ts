@@ -40,25 +40,30 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
 
     const email = normalizeEmail(parsed.data.email);
     const accountKey = limitKey(email);
-    try {
+    /** Runs a limit check; a 429 becomes the form's message, anything else stays an error. */
+    const limited = async (check: () => Promise<void>): Promise<string | undefined> => {
+      try {
+        await check();
+        return undefined;
+      } catch (err) {
+        if (err instanceof AppError && err.status === 429) return err.message;
+        throw err;
+      }
+    };
+    const blocked = await limited(async () => {
       await assertNotLimited(limits.signInPerIp, ctx.ip);
       await assertNotLimited(limits.signInPerAccount, accountKey);
-    } catch (err) {
-      if (err instanceof AppError && err.status === 429) return show(429, { form: err.message });
-      throw err;
-    }
+    });
+    if (blocked) return show(429, { form: blocked });
 
     const user = await UserModel.findOne({ email }).lean();
     const valid = await verifyPassword(parsed.data.password, user?.passwordHash);
     if (!user || !valid) {
-      try {
+      const exhausted = await limited(async () => {
         await spend(limits.signInPerIp, ctx.ip);
         await spend(limits.signInPerAccount, accountKey);
-      } catch (err) {
-        if (err instanceof AppError && err.status === 429) return show(429, { form: err.message });
-        throw err;
-      }
-      return show(401, { form: WRONG });
+      });
+      return show(exhausted ? 429 : 401, { form: exhausted ?? WRONG });
     }
     await limits.signInPerAccount.delete(accountKey);
 
