@@ -8,6 +8,9 @@ import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances, signedUpUser } from "../test/factories.js";
 import { connectServices, eventually, stack, type Services } from "../test/support.js";
 import type { TestBrowser } from "../test/browser.js";
+import { parseMasterKeys } from "./cipher.js";
+import { createMessageStore } from "./message-store.js";
+import { roomKeyCache } from "./rooms.js";
 import { SEND_RATE } from "./service.js";
 import { MAX_SOCKETS_PER_USER } from "./socket.js";
 
@@ -179,6 +182,33 @@ describe("Alice and Bob chat across two instances", () => {
     await ready(tab);
     tab.send({ type: "send", clientId: "huge", text: "x".repeat(200_000) });
     assert.equal((await tab.closed).code, 1009);
+  });
+
+  it("a client that stops reading is cut off with 1013 and catches up when it reconnects", async () => {
+    const { alice, bob, roomId } = await pair();
+    const aliceId = await userIdOf(alice.email);
+    // A backlog far larger than the server will buffer for one socket (1 MiB), written directly.
+    const store = createMessageStore(roomKeyCache(parseMasterKeys(stack.MASTER_KEYS)).keyFor);
+    const text = "backlog ".repeat(500);
+    await Promise.all(
+      Array.from({ length: 2000 }, (_, i) => store.store({ roomId, senderId: aliceId, clientId: `b${i}`, text })),
+    );
+
+    const stalled = await openChat(bob.browser, roomId);
+    open.push(stalled);
+    const socket = (stalled.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    socket.resume();
+    const closed = await stalled.closed;
+    assert.equal(closed.code, 1013);
+    const got = stalled.frames.filter((f) => f.type === "message").map((f) => (f.type === "message" ? f.seq : 0));
+    assert.ok(got.length < 2000, `the server stopped sending (${got.length} of 2000 were on the way)`);
+
+    const resumed = await connect(bob.browser, roomId, { after: Math.max(0, ...got) });
+    await eventually("caught up", async () => resumed.frames.some((f) => f.type === "ready"), 30_000);
+    const rest = resumed.frames.filter((f) => f.type === "message").length;
+    assert.equal(got.length + rest, 2000, "nothing is lost across the cut");
   });
 
   it("a flooding sender is limited across its sockets and instances", async () => {
