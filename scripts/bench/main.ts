@@ -1,0 +1,192 @@
+/**
+ * `scripts/bench/run [flags]`: Duet under load next to two reference relays, on this machine.
+ *
+ * N pairs chat across two instances through nginx at a fixed offered rate that steps up; for
+ * each system and rate: sent, acked, delivered, lost, duplicated, reordered, latency
+ * p50/p95/p99 and CPU-seconds per 1,000 messages; then memory per idle socket on one instance.
+ * Uses the native stack in STACK_DIR (default .stack-bench), starting it (STACK_PORT_BASE,
+ * default 39400) if it is not running. Bounded: every step lasts --seconds, a system that is
+ * far past its limit skips its higher rates.
+ *
+ *   --rates 100,250,500,1000,2000   offered rates, msg/s    --seconds 10   per step
+ *   --systems duet,ws,socketio      which to run            --drain 5      s to wait for stragglers
+ *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
+ *   --pairs N                       default: enough for Duet's per-user send limit
+ *   --readme                        write the results into README.md's "## Benchmarks"
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import mongoose from "mongoose";
+import { RoomModel } from "../../src/chat/room.model.js";
+import { SEND_RATE } from "../../src/chat/service.js";
+import { ROOT, stackSettings } from "../lib/settings.js";
+import { readStackEnv, type StackEnv } from "../lib/stack-env.js";
+import { httpStatus } from "../lib/wait.js";
+import type { Conn } from "./clients.js";
+import { measureIdle, SOCKETS_PER_USER } from "./idle.js";
+import { overloaded, runStep, type Link } from "./load.js";
+import { machine, readPidFile } from "./proc.js";
+import { markdownSection, terminalReport, writeReadmeSection, type BenchResult, type SystemResult } from "./report.js";
+import { edgePids, systems, type BenchPlace, type SystemKey } from "./systems.js";
+import { benchPairs, inParallel, pruneBenchMessages, type BenchPair } from "./users.js";
+
+const { values: flags } = parseArgs({
+  options: {
+    rates: { type: "string", default: "100,250,500,1000,2000" },
+    seconds: { type: "string", default: "10" },
+    drain: { type: "string", default: "5" },
+    systems: { type: "string", default: "duet,ws,socketio" },
+    idle: { type: "string", default: "10000" },
+    hold: { type: "string", default: "30" },
+    pairs: { type: "string" },
+    readme: { type: "boolean", default: false },
+  },
+});
+const rates = flags.rates
+  .split(",")
+  .map(Number)
+  .sort((a, b) => a - b);
+const seconds = Number(flags.seconds);
+const idleCount = Number(flags.idle);
+const chosen = flags.systems.split(",").filter(Boolean) as SystemKey[];
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+/** Each user may send SEND_RATE.points per SEND_RATE.seconds; stay under 80% of it. */
+const perUserRate = (0.8 * SEND_RATE.points) / SEND_RATE.seconds;
+const pairCount =
+  Number(flags.pairs ?? 0) ||
+  Math.max(Math.ceil(Math.max(...rates) / (2 * perUserRate)), Math.ceil(idleCount / (2 * SOCKETS_PER_USER)));
+
+async function ensureStack(dir: string): Promise<{ stack: StackEnv; note: string }> {
+  const answers = async (stack: StackEnv) => {
+    for (const url of stack.APP_INSTANCES.split(",")) await httpStatus(`${url}/readyz`, { expect: 200 });
+    await httpStatus(`${stack.APP_URL}/healthz`, { caFile: stack.CA_CERT, expect: 200 });
+  };
+  try {
+    const stack = readStackEnv(dir);
+    await answers(stack);
+    return { stack, note: `Used the native stack already running in ${dir} (${stack.APP_URL}).` };
+  } catch {
+    const base = process.env.STACK_PORT_BASE ?? "39400";
+    log(`no stack answers in ${dir}: starting one (STACK_PORT_BASE=${base})`);
+    execFileSync("bash", [join(ROOT, "scripts", "stack"), "up"], {
+      cwd: ROOT,
+      stdio: "inherit",
+      env: { ...process.env, STACK_DIR: dir, STACK_PORT_BASE: base },
+    });
+    const stack = readStackEnv(dir);
+    await answers(stack);
+    return { stack, note: `Started the native stack in ${dir} (${stack.APP_URL}).` };
+  }
+}
+
+async function connectAll(place: BenchPlace, key: SystemKey, urls: [string, string], pairs: readonly BenchPair[]) {
+  const system = systems(place)[key];
+  const ca = readFileSync(place.stack.CA_CERT);
+  const seqs = new Map(
+    (await RoomModel.find({ _id: { $in: pairs.map((p) => p.roomId) } }, { seq: 1 }).lean()).map((r) => [r._id, r.seq]),
+  );
+  const open = (pair: BenchPair, side: 0 | 1): Promise<Conn> => {
+    const user = side === 0 ? pair.alice : pair.bob;
+    return system.connect({
+      url: urls[side].replace(/^https/, "wss"),
+      roomId: pair.roomId,
+      userId: user.id,
+      cookie: user.cookie,
+      ca,
+      after: seqs.get(pair.roomId) ?? 0,
+    });
+  };
+  const conns = await inParallel(pairs, 16, async (pair) => [await open(pair, 0), await open(pair, 1)] as const);
+  const links: Link[] = conns.flatMap(([alice, bob]) => [
+    { from: alice, to: bob },
+    { from: bob, to: alice },
+  ]);
+  return { links, close: () => conns.forEach(([a, b]) => (a.close(), b.close())) };
+}
+
+async function benchSystem(place: BenchPlace, key: SystemKey, pairs: readonly BenchPair[]): Promise<SystemResult> {
+  const system = systems(place)[key];
+  const result: SystemResult = { key, label: system.label, steps: [] };
+  log(`${system.label}: starting, ${pairs.length * 2} sockets (Alice → edge A → instance A, Bob → edge B → instance B)`);
+  try {
+    if (key === "duet") log(`pruned ${await pruneBenchMessages(pairs)} messages of earlier runs from the bench rooms`);
+    const urls = await system.start();
+    const { links, close } = await connectAll(place, key, urls, pairs);
+    const stackPids = [
+      ...system.appPids(),
+      ...["redis", "ferretdb"].map((n) => readPidFile(place.settings.pidsDir, n)),
+      ...edgePids(place),
+    ];
+    try {
+      for (const [step, rate] of rates.entries()) {
+        const r = await runStep(step, links, rate, seconds, Number(flags.drain) * 1000, {
+          app: system.appPids(),
+          stack: stackPids,
+        });
+        result.steps.push(r);
+        log(
+          `${system.label} @ ${rate}/s: delivered ${r.delivered}/${r.sent}, acked ${r.acked}, p50 ${r.p50} p99 ${r.p99} ms, ` +
+            `app ${r.appCpuPer1k} CPU-s/1k, load ${r.loadAverage}`,
+        );
+        if (overloaded(r) && step < rates.length - 1) {
+          result.note = `stopped after ${rate} msg/s: far past its limit`;
+          break;
+        }
+        await sleep(1000);
+      }
+    } finally {
+      close();
+    }
+  } finally {
+    await system.stop();
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const dir = resolve(ROOT, process.env.STACK_DIR ?? ".stack-bench");
+  const { stack, note } = await ensureStack(dir);
+  log(note);
+  // The bench's own ports sit next to the stack's, whatever base it was started with.
+  const portBase = Number(new URL(stack.APP_URL).port) - 43;
+  process.env.STACK_DIR = dir;
+  process.env.STACK_PORT_BASE = String(portBase);
+  const place: BenchPlace = { settings: stackSettings(), stack, dir: join(dir, "bench"), portBase };
+  mkdirSync(place.dir, { recursive: true });
+  await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+  try {
+    const pairs = await benchPairs(stack, join(place.dir, "users.json"), pairCount, log);
+    const result: BenchResult = {
+      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+      machine: machine(),
+      command: `scripts/bench/run ${process.argv.slice(2).join(" ")}`.trim(),
+      stackNote: note,
+      pairs: pairs.length,
+      seconds,
+      systems: [],
+    };
+    for (const key of chosen) result.systems.push(await benchSystem(place, key, pairs));
+    if (idleCount > 0) await pruneBenchMessages(pairs);
+    if (idleCount > 0) result.idle = await measureIdle(place, pairs, idleCount, Number(flags.hold), log);
+    writeFileSync(join(place.dir, "results.json"), JSON.stringify(result, null, 2));
+    process.stdout.write(`\n${terminalReport(result)}\n\n(full results: ${join(place.dir, "results.json")})\n`);
+    if (flags.readme) {
+      writeReadmeSection(join(ROOT, "README.md"), markdownSection(result));
+      log("README.md: Benchmarks section written");
+    }
+  } finally {
+    await mongoose.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

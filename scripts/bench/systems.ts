@@ -1,0 +1,156 @@
+/**
+ * The three systems under the same load and the same topology: two instances, one Redis, and
+ * in front of each instance an nginx rendered from the project's own templates (TLS, the /ws/
+ * proxy) with that one instance as its upstream, so Alice always lands on instance A and Bob on
+ * instance B and every message crosses Redis. The stack's own nginx balances over both
+ * instances and cannot be told where a socket goes.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { appEnv, nginxEnv } from "../lib/stack.js";
+import type { StackSettings } from "../lib/settings.js";
+import type { StackEnv } from "../lib/stack-env.js";
+import { readPid, startProcess, stopProcess } from "../lib/processes.js";
+import { httpStatus, waitFor } from "../lib/wait.js";
+import { ROOT } from "../lib/settings.js";
+import { connectDuet, connectSocketIo, connectWsRelay, type Conn, type ConnectOptions } from "./clients.js";
+import { withChildren } from "./proc.js";
+
+export type SystemKey = "duet" | "ws" | "socketio";
+
+export type System = {
+  key: SystemKey;
+  label: string;
+  /** The processes whose CPU counts as "the server". */
+  appPids(): number[];
+  /** Starts what the bench owns (relays, the two edges); returns their https URLs, A then B. */
+  start(): Promise<[string, string]>;
+  stop(): Promise<void>;
+  connect(options: ConnectOptions & { after: number }): Promise<Conn>;
+};
+
+export type BenchPlace = { settings: StackSettings; stack: StackEnv; dir: string; portBase: number };
+
+const dirsOf = (place: BenchPlace) => ({ pidsDir: join(place.dir, "pids"), logsDir: join(place.dir, "logs") });
+
+/** Ports the bench adds next to the stack's (which use base+1, 2, 8, 17, 25, 26, 43, 79, 80, 90). */
+export const benchPorts = (base: number) => ({
+  relays: [base + 51, base + 52] as const,
+  probe: base + 55,
+  edgesHttps: [base + 61, base + 62] as const,
+  edgesHttp: [base + 63, base + 64] as const,
+});
+
+async function startEdges(place: BenchPlace, upstreams: readonly number[]): Promise<[string, string]> {
+  const ports = benchPorts(place.portBase);
+  const urls = await Promise.all(
+    (["a", "b"] as const).map(async (side, i) => {
+      const confDir = join(place.dir, `nginx-${side}`);
+      const env = {
+        ...nginxEnv(place.settings),
+        HTTPS_PORT: String(ports.edgesHttps[i]),
+        HTTP_PORT: String(ports.edgesHttp[i]),
+        APP_UPSTREAMS: `127.0.0.1:${upstreams[i]}`,
+        NGINX_CONF_DIR: confDir,
+        NGINX_RUN_DIR: join(confDir, "run"),
+        ACME_ROOT: join(confDir, "acme"),
+        MAIL_INBOX_UPSTREAM: "",
+      };
+      execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "ignore", "inherit"] });
+      const name = `edge-${side}`;
+      await stopProcess(dirsOf(place).pidsDir, name);
+      startProcess(dirsOf(place), name, "nginx", ["-c", join(confDir, "nginx.conf"), "-g", "daemon off;"], { env });
+      const url = `https://localhost:${ports.edgesHttps[i]}`;
+      await waitFor(name, () => httpStatus(`${url}/healthz`, { caFile: place.stack.CA_CERT, expect: 200 }), 20_000);
+      return url;
+    }),
+  );
+  return [urls[0] ?? "", urls[1] ?? ""];
+}
+
+async function stopEdges(place: BenchPlace): Promise<void> {
+  await Promise.all(["edge-a", "edge-b"].map((name) => stopProcess(dirsOf(place).pidsDir, name)));
+}
+
+/** nginx masters and workers of the two edges, for the "whole stack" CPU figure. */
+export function edgePids(place: BenchPlace): number[] {
+  return ["edge-a", "edge-b"].flatMap((name) => {
+    const pid = readPid(dirsOf(place).pidsDir, name);
+    return pid === undefined ? [] : withChildren(pid);
+  });
+}
+
+export function duetSystem(place: BenchPlace): System {
+  const ports = place.stack.APP_INSTANCES.split(",").map((u) => Number(new URL(u).port));
+  return {
+    key: "duet",
+    label: "Duet",
+    appPids: () =>
+      ports.map((_, i) => {
+        const pid = readPid(place.settings.pidsDir, `app-${i + 1}`);
+        if (pid === undefined) throw new Error(`app-${i + 1} is not running`);
+        return pid;
+      }),
+    start: () => startEdges(place, ports),
+    stop: () => stopEdges(place),
+    connect: (o) => connectDuet({ ...o, origin: place.stack.APP_URL }),
+  };
+}
+
+function relaySystem(place: BenchPlace, key: SystemKey, label: string, file: string, connect: System["connect"]): System {
+  const ports = benchPorts(place.portBase).relays;
+  const names = ports.map((_, i) => `${key}-relay-${i + 1}`);
+  return {
+    key,
+    label,
+    appPids: () => names.map((name) => readPid(dirsOf(place).pidsDir, name) ?? 0).filter((pid) => pid > 0),
+    async start() {
+      await Promise.all(
+        names.map(async (name, i) => {
+          await stopProcess(dirsOf(place).pidsDir, name);
+          const env = {
+            PATH: process.env.PATH,
+            NODE_ENV: "production",
+            PORT: String(ports[i]),
+            REDIS_URL: place.stack.REDIS_URL,
+          };
+          startProcess(
+            dirsOf(place),
+            name,
+            process.execPath,
+            ["--import", "tsx", join(ROOT, "scripts", "bench", "relays", file)],
+            {
+              env,
+              cwd: ROOT,
+            },
+          );
+          await waitFor(name, () => httpStatus(`http://127.0.0.1:${ports[i]}/healthz`, { expect: 200 }), 20_000);
+        }),
+      );
+      return startEdges(place, ports);
+    },
+    async stop() {
+      await stopEdges(place);
+      await Promise.all(names.map((name) => stopProcess(dirsOf(place).pidsDir, name)));
+    },
+    connect,
+  };
+}
+
+export function systems(place: BenchPlace): Record<SystemKey, System> {
+  return {
+    duet: duetSystem(place),
+    ws: relaySystem(place, "ws", "ws + ioredis relay", "ws-relay.ts", connectWsRelay),
+    socketio: relaySystem(place, "socketio", "Socket.IO + Redis adapter", "socketio-relay.ts", connectSocketIo),
+  };
+}
+
+/** The environment of an extra app instance on `port`, as the stack starts its own. */
+export function probeAppEnv(place: BenchPlace, port: number): NodeJS.ProcessEnv {
+  const secrets = {
+    redisPassword: decodeURIComponent(new URL(place.stack.REDIS_URL).password),
+    sessionSecrets: place.stack.SESSION_SECRETS,
+    masterKeys: place.stack.MASTER_KEYS,
+  };
+  return { ...appEnv(place.settings, secrets, 0), PORT: String(port), INSTANCE_NAME: "bench-probe", LOG_LEVEL: "warn" };
+}
