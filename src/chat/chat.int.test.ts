@@ -240,7 +240,7 @@ describe("Alice and Bob chat across two instances", () => {
     } finally {
       await startOne(settings, "redis");
     }
-    await eventually("Bob caught up", async () => bobTab.frames.filter((f) => f.type === "message").length === 3, 15_000);
+    await eventually("Bob caught up", async () => bobTab.frames.filter((f) => f.type === "message").length === 3, 30_000);
     assert.deepEqual(
       bobTab.frames.filter((f) => f.type === "message").map((f) => (f.type === "message" ? f.text : "")),
       ["during outage 1", "during outage 2", "during outage 3"],

@@ -44,7 +44,7 @@ export function openChat(
     frames,
     closed,
     send: (frame) => ws.send(typeof frame === "string" ? frame : JSON.stringify(frame)),
-    next(type, match = () => true, timeoutMs = 10_000) {
+    next(type, match = () => true, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`no ${type} frame within ${timeoutMs} ms; got ${JSON.stringify(frames.slice(-5))}`)),
