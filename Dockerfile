@@ -13,7 +13,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY views ./views
-COPY scripts/lib/static-assets.ts scripts/lib/build-static-cli.ts ./scripts/lib/
+COPY scripts/lib/static-assets.ts scripts/lib/build-static-cli.ts scripts/lib/error-pages.ts ./scripts/lib/
 # dist/static: views/static plus fingerprinted copies and manifest.json (scripts/build-static).
 RUN npm run build \
   && node --import tsx scripts/lib/build-static-cli.ts \

@@ -3,7 +3,6 @@
  * and adds a fingerprinted copy of each asset (`css/duet.css` → `css/duet.1a2b3c4d5e.css`),
  * whose name changes whenever its content does, so nginx can let browsers cache it for a
  * year. `manifest.json` maps each original name to its fingerprinted one, for the layout.
- * The error pages nginx serves by itself are rewritten to use the fingerprinted names.
  *
  * Self-contained (no imports from the project), so the Docker build stage can run it alone.
  */
@@ -45,12 +44,5 @@ export function buildStaticAssets(sourceDir: string, outDir: string): Manifest {
     manifest[name] = hashed;
   }
   writeFileSync(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
-  for (const page of filesUnder(outDir).filter((name) => name.startsWith("errors/") && name.endsWith(".html"))) {
-    const file = join(outDir, page);
-    let html = readFileSync(file, "utf8");
-    for (const [original, hashed] of Object.entries(manifest))
-      html = html.replaceAll(`"/static/${original}"`, `"/static/${hashed}"`);
-    writeFileSync(file, html);
-  }
   return manifest;
 }
