@@ -12,11 +12,13 @@
  *   --systems duet,ws,socketio      which to run            --drain 5      s to wait for stragglers
  *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
  *   --pairs N                       default: enough for Duet's per-user send limit
- *   --readme                        write the results into README.md's "## Benchmarks"
+ *   --readme                        rewrite README.md's "## Benchmarks" (the last section) with the results
+ *   --from-results                  only report (and --readme) the last run's <STACK_DIR>/bench/results.json
+ *   --max-minutes 20                stop (and stop the relays and edges) after this long, whatever happens
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import mongoose from "mongoose";
@@ -28,9 +30,9 @@ import { httpStatus } from "../lib/wait.js";
 import type { Conn } from "./clients.js";
 import { measureIdle, SOCKETS_PER_USER } from "./idle.js";
 import { overloaded, runStep, type Link } from "./load.js";
-import { machine, readPidFile } from "./proc.js";
+import { machine, readPidFile, totalCpuSeconds } from "./proc.js";
 import { markdownSection, terminalReport, writeReadmeSection, type BenchResult, type SystemResult } from "./report.js";
-import { edgePids, systems, type BenchPlace, type SystemKey } from "./systems.js";
+import { edgePids, stopBenchProcesses, systems, type BenchPlace, type SystemKey } from "./systems.js";
 import { benchPairs, inParallel, pruneBenchMessages, type BenchPair } from "./users.js";
 
 const { values: flags } = parseArgs({
@@ -43,6 +45,8 @@ const { values: flags } = parseArgs({
     hold: { type: "string", default: "30" },
     pairs: { type: "string" },
     readme: { type: "boolean", default: false },
+    "max-minutes": { type: "string", default: "20" },
+    "from-results": { type: "boolean", default: false },
   },
 });
 const rates = flags.rates
@@ -68,7 +72,7 @@ async function ensureStack(dir: string): Promise<{ stack: StackEnv; note: string
   try {
     const stack = readStackEnv(dir);
     await answers(stack);
-    return { stack, note: `Used the native stack already running in ${dir} (${stack.APP_URL}).` };
+    return { stack, note: `Used the native stack already running in ${relative(ROOT, dir)} (${stack.APP_URL}).` };
   } catch {
     const base = process.env.STACK_PORT_BASE ?? "39400";
     log(`no stack answers in ${dir}: starting one (STACK_PORT_BASE=${base})`);
@@ -79,7 +83,7 @@ async function ensureStack(dir: string): Promise<{ stack: StackEnv; note: string
     });
     const stack = readStackEnv(dir);
     await answers(stack);
-    return { stack, note: `Started the native stack in ${dir} (${stack.APP_URL}).` };
+    return { stack, note: `Started the native stack in ${relative(ROOT, dir)} (${stack.APP_URL}).` };
   }
 }
 
@@ -140,6 +144,7 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: readonly Be
       }
     } finally {
       close();
+      await settle(system.appPids());
     }
   } finally {
     await system.stop();
@@ -147,7 +152,38 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: readonly Be
   return result;
 }
 
+/** Waits (at most 90 s) until the servers have worked off any backlog, so the next system starts on idle CPUs. */
+async function settle(pids: number[]): Promise<void> {
+  for (let waited = 0; waited < 90; waited++) {
+    const before = totalCpuSeconds(pids);
+    await sleep(1000);
+    if (totalCpuSeconds(pids) - before < 0.1) return;
+  }
+  log("servers still busy after 90 s; going on");
+}
+
+function report(result: BenchResult, dir: string): void {
+  process.stdout.write(`\n${terminalReport(result)}\n\n(full results: ${join(dir, "results.json")})\n`);
+  if (!flags.readme) return;
+  writeReadmeSection(join(ROOT, "README.md"), markdownSection(result));
+  log("README.md: Benchmarks section written");
+}
+
 async function main(): Promise<void> {
+  if (flags["from-results"]) {
+    const dir = join(resolve(ROOT, process.env.STACK_DIR ?? ".stack-bench"), "bench");
+    return report(JSON.parse(readFileSync(join(dir, "results.json"), "utf8")) as BenchResult, dir);
+  }
+  // Bounded whatever happens: a wedged database must not hold the run (and its relays) forever.
+  setTimeout(
+    () => {
+      log(`still running after ${flags["max-minutes"]} minutes: stopping`);
+      void stopBenchProcesses(join(resolve(ROOT, process.env.STACK_DIR ?? ".stack-bench"), "bench")).finally(() =>
+        process.exit(2),
+      );
+    },
+    Number(flags["max-minutes"]) * 60_000,
+  ).unref();
   const dir = resolve(ROOT, process.env.STACK_DIR ?? ".stack-bench");
   const { stack, note } = await ensureStack(dir);
   log(note);
@@ -169,15 +205,14 @@ async function main(): Promise<void> {
       seconds,
       systems: [],
     };
-    for (const key of chosen) result.systems.push(await benchSystem(place, key, pairs));
+    // Duet last: its load can leave FerretDB unable to answer (see README, Benchmarks), and the
+    // relays and the idle-socket measurement need a healthy stack.
+    for (const key of chosen.filter((k) => k !== "duet")) result.systems.push(await benchSystem(place, key, pairs));
     if (idleCount > 0) await pruneBenchMessages(pairs);
     if (idleCount > 0) result.idle = await measureIdle(place, pairs, idleCount, Number(flags.hold), log);
+    if (chosen.includes("duet")) result.systems.unshift(await benchSystem(place, "duet", pairs));
     writeFileSync(join(place.dir, "results.json"), JSON.stringify(result, null, 2));
-    process.stdout.write(`\n${terminalReport(result)}\n\n(full results: ${join(place.dir, "results.json")})\n`);
-    if (flags.readme) {
-      writeReadmeSection(join(ROOT, "README.md"), markdownSection(result));
-      log("README.md: Benchmarks section written");
-    }
+    report(result, place.dir);
   } finally {
     await mongoose.disconnect();
   }

@@ -33,13 +33,20 @@ export type BenchPlace = { settings: StackSettings; stack: StackEnv; dir: string
 
 const dirsOf = (place: BenchPlace) => ({ pidsDir: join(place.dir, "pids"), logsDir: join(place.dir, "logs") });
 
-/** Ports the bench adds next to the stack's (which use base+1, 2, 8, 17, 25, 26, 43, 79, 80, 90). */
-export const benchPorts = (base: number) => ({
-  relays: [base + 51, base + 52] as const,
-  probe: base + 55,
-  edgesHttps: [base + 61, base + 62] as const,
-  edgesHttp: [base + 63, base + 64] as const,
-});
+/**
+ * Ports the bench adds. They sit below Linux's ephemeral range (32768-60999): the bench opens
+ * and closes thousands of client sockets, and a port in that range may be taken by one of them
+ * when an edge starts (EADDRINUSE). For STACK_PORT_BASE 39400: 29451-29464.
+ */
+export const benchPorts = (base: number) => {
+  const low = 20_000 + (base % 10_000);
+  return {
+    relays: [low + 51, low + 52] as const,
+    probe: low + 55,
+    edgesHttps: [low + 61, low + 62] as const,
+    edgesHttp: [low + 63, low + 64] as const,
+  };
+};
 
 async function startEdges(place: BenchPlace, upstreams: readonly number[]): Promise<[string, string]> {
   const ports = benchPorts(place.portBase);
@@ -153,4 +160,10 @@ export function probeAppEnv(place: BenchPlace, port: number): NodeJS.ProcessEnv 
     masterKeys: place.stack.MASTER_KEYS,
   };
   return { ...appEnv(place.settings, secrets, 0), PORT: String(port), INSTANCE_NAME: "bench-probe", LOG_LEVEL: "warn" };
+}
+
+/** Stops every process the bench started (relays, edges), by their pid files. */
+export async function stopBenchProcesses(dir: string): Promise<void> {
+  const names = ["edge-a", "edge-b", "ws-relay-1", "ws-relay-2", "socketio-relay-1", "socketio-relay-2"];
+  await Promise.all(names.map((name) => stopProcess(join(dir, "pids"), name, 2000)));
 }
