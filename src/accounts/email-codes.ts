@@ -96,7 +96,7 @@ export async function consumeEmailCode(
   const updated = await EmailCodeModel.findOneAndUpdate(
     { _id: doc._id, attempts: { $lt: MAX_CODE_ATTEMPTS } },
     { $inc: { attempts: 1 } },
-    { new: true },
+    { returnDocument: "after" },
   ).lean();
   const attemptsLeft = updated ? MAX_CODE_ATTEMPTS - updated.attempts : 0;
   return attemptsLeft > 0 ? { ok: false, reason: "wrong", attemptsLeft } : { ok: false, reason: "locked" };

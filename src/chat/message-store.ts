@@ -77,7 +77,7 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
         const room = await RoomModel.findOneAndUpdate(
           { _id: roomId },
           { $inc: { seq: sends.length }, $set: { lastMessageAt: createdAt } },
-          { new: true },
+          { returnDocument: "after" },
         ).lean();
         if (!room) throw new Error(`room ${roomId} does not exist`);
         const first = room.seq - sends.length + 1;

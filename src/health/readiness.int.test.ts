@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { startOne, stopOne } from "../../scripts/lib/stack.js";
 import { stackSettings } from "../../scripts/lib/settings.js";
+import type { TestBrowser } from "../test/browser.js";
+import { signedUpUser } from "../test/factories.js";
 import { eventually, stack } from "../test/support.js";
 
 const settings = stackSettings();
@@ -13,6 +15,8 @@ async function readiness(instance: string): Promise<{ status: number; checks: Re
 }
 
 describe("readiness follows MongoDB and Redis on every running instance", () => {
+  let signedIn: TestBrowser;
+  before(async () => (signedIn = (await signedUpUser("outage", instanceA)).browser));
   // Whatever happens, leave the stack whole for the tests that come after.
   after(async () => {
     await startOne(settings, "redis");
@@ -35,6 +39,11 @@ describe("readiness follows MongoDB and Redis on every running instance", () => 
       }
       // Liveness is not readiness: the process itself is fine and must not be restarted.
       assert.equal((await fetch(`${instanceA}/healthz`)).status, 200);
+      // A signed-in page meanwhile says "back in a moment" (503), not "something went wrong".
+      const page = await signedIn.get("/profile");
+      assert.equal(page.status, 503, `${service} down: /profile answered ${page.status}`);
+      assert.equal(page.headers.get("retry-after"), "5");
+      assert.match(page.text, /Duet is starting or briefly unavailable/);
 
       await startOne(settings, service);
       for (const instance of [instanceA, instanceB]) {

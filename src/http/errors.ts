@@ -1,5 +1,5 @@
 import type { Context, Middleware } from "koa";
-import { AppError, GENERIC_MESSAGE, notFound } from "../errors.js";
+import { AppError, GENERIC_MESSAGE, notFound, serviceUnavailable } from "../errors.js";
 import type { Views } from "../views.js";
 
 const TITLES: Record<number, string> = {
@@ -17,6 +17,7 @@ const TITLES: Record<number, string> = {
 /** Turns anything thrown into an AppError; unknown errors become a 500 that reveals nothing. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isOutage(err)) return serviceUnavailable();
   // Errors from Koa and its body parsers (http-errors) carry status and expose.
   if (err instanceof Error && "status" in err && typeof err.status === "number" && err.status >= 400 && err.status < 600) {
     const status = err.status;
@@ -24,6 +25,21 @@ export function toAppError(err: unknown): AppError {
     return new AppError(status, codeFor(status), expose ? err.message : GENERIC_MESSAGE, expose);
   }
   return new AppError(500, "internal", GENERIC_MESSAGE, false);
+}
+
+// A database that is down or unreachable is an outage, not a bug: the user gets "try again in a
+// moment" (503 with Retry-After), and nothing they did is at fault.
+const OUTAGE_ERRORS = new Set([
+  "MaxRetriesPerRequestError",
+  "MongoServerSelectionError",
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoNotConnectedError",
+]);
+
+function isOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return OUTAGE_ERRORS.has(err.name) || /^(Connection is closed|Stream isn't writeable)/.test(err.message);
 }
 
 function codeFor(status: number): string {
@@ -57,7 +73,9 @@ export function handleErrors(views: Views): Middleware {
     } catch (thrown) {
       const err = toAppError(thrown);
       const message = err.expose ? err.message : GENERIC_MESSAGE;
-      if (err.status >= 500) ctx.state.log.error({ err: thrown }, "request failed");
+      if (err.status === 503)
+        ctx.state.log.warn({ err: thrown instanceof Error ? thrown.message : thrown }, "dependency unavailable");
+      else if (err.status >= 500) ctx.state.log.error({ err: thrown }, "request failed");
       else ctx.state.log.debug({ code: err.code }, "request refused");
 
       ctx.status = err.status;
