@@ -36,7 +36,7 @@ export type AppDeps = {
   log: Logger;
   redis: Redis;
   mailer: Mailer;
-  chat: Pick<Chat, "hub" | "keyFor">;
+  chat: Pick<Chat, "hub" | "keyFor" | "sequencer">;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
@@ -77,6 +77,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     redis,
     mailer,
     hub: chat.hub,
+    sequencer: chat.sequencer,
     keyFor: chat.keyFor,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
   });

@@ -19,12 +19,14 @@ import type { MessageStore } from "./message-store.js";
 import { parseClientFrame, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
+import type { Sequencer } from "./sequencer.js";
 
 export type ChatDeps = {
   log: Logger;
   redis: Redis;
   hub: Hub;
   store: MessageStore;
+  sequencer: Sequencer;
   keyFor(roomId: string): Promise<RoomKey>;
   sendLimiter: Limiter;
   pingIntervalMs: number;
@@ -92,6 +94,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   };
 
   const catchUp = async (after: number): Promise<void> => {
+    // Reading stored messages is the costly part of a connect; skip it when nothing newer exists.
+    const head = await deps.sequencer.head(roomId);
+    if (head !== undefined && head <= after) return;
     for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit })) deliver(message);
   };
 
@@ -180,12 +185,15 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   for (const event of early.splice(0)) onEvent(event);
 
   if (ws.readyState !== ws.OPEN) return;
-  const room = await RoomModel.findById(roomId, { seq: 1, readUpTo: 1, blockedBy: 1 }).lean();
+  const [room, head] = await Promise.all([
+    RoomModel.findById(roomId, { seq: 1, readUpTo: 1, blockedBy: 1 }).lean(),
+    deps.sequencer.head(roomId),
+  ]);
   for (const id of room?.blockedBy ?? []) blockedBy.add(String(id));
   const reads = (room?.readUpTo ?? {}) as Record<string, number>;
   send({
     type: "ready",
-    upTo: Math.max(room?.seq ?? 0, highest),
+    upTo: Math.max(room?.seq ?? 0, head ?? 0, highest),
     readUpTo: reads[userId] ?? 0,
     peerReadUpTo: reads[peerId] ?? 0,
   });

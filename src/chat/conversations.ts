@@ -47,7 +47,7 @@ export async function listConversations(
   const peers = new Map((await UserModel.find({ _id: { $in: peerIds } }).lean<User[]>()).map((u) => [String(u._id), u]));
   const online = peerIds.length ? await redis.mget(peerIds.map(onlineKey)).catch(() => peerIds.map(() => null)) : [];
 
-  return Promise.all(
+  const summaries = await Promise.all(
     rooms.map(async (room, i) => {
       const peerId = peerIds[i] ?? "";
       const peer = peers.get(peerId);
@@ -71,11 +71,14 @@ export async function listConversations(
         unread,
         preview: preview ? (preview.deleted ? "Message deleted" : preview.text.slice(0, 120)) : "",
         previewFromMe: preview?.from === me,
-        lastMessageAt: room.lastMessageAt ? room.lastMessageAt.toISOString() : null,
+        // The room's own field is written behind the messages (room-activity.ts); the last message is current.
+        lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,
         blocked: room.blockedBy.length > 0,
       };
     }),
   );
+  const recency = (c: ConversationSummary) => c.lastMessageAt ?? "";
+  return summaries.sort((a, b) => recency(b).localeCompare(recency(a)));
 }
 
 /** The room if `me` is a member; undefined otherwise (callers answer 404 either way). */

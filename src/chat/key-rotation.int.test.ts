@@ -5,9 +5,8 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import mongoose from "mongoose";
-import { connectServices, stack, type Services } from "../test/support.js";
+import { connectServices, messageStore, stack, type Services } from "../test/support.js";
 import { MessageModel } from "./message.model.js";
-import { createMessageStore } from "./message-store.js";
 import { readMessages } from "./history.js";
 import { rewrapRoomKeys } from "./key-rotation.js";
 import { RoomModel } from "./room.model.js";
@@ -24,7 +23,7 @@ describe("rotating the master key", () => {
 
   it("rewraps room keys under the new key without touching messages, and old rooms stay readable", async () => {
     const roomId = await roomBetween(oldKey, user(), user());
-    await createMessageStore(roomKeyCache([oldKey]).keyFor).store({
+    await messageStore(services.redis, roomKeyCache([oldKey]).keyFor).store({
       roomId,
       senderId: user(),
       clientId: "k",

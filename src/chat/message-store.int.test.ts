@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { connectServices, type Services } from "../test/support.js";
+import { connectServices, messageStore, type Services } from "../test/support.js";
 import { openMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
-import { createMessageStore } from "./message-store.js";
 import { RoomModel } from "./room.model.js";
+import { createSequencer } from "./sequencer.js";
 import { bytes, roomBetween, roomKeyCache } from "./rooms.js";
 
 const master = { id: "test-master", key: randomBytes(32) };
@@ -34,7 +35,7 @@ describe("storing messages in the real MongoDB-protocol server", () => {
     const [alice, bob] = [newUser(), newUser()];
     const roomId = await roomBetween(master, alice, bob);
     const keys = roomKeyCache([master]);
-    const store = createMessageStore(keys.keyFor);
+    const store = messageStore(services.redis, keys.keyFor);
     const texts = Array.from({ length: 200 }, (_, i) => `secret message number ${i} ✓`);
     const results = await Promise.all(
       texts.map((text, i) => store.store({ roomId, senderId: i % 2 ? alice : bob, clientId: randomUUID(), text })),
@@ -62,7 +63,7 @@ describe("storing messages in the real MongoDB-protocol server", () => {
   it("a retried send with the same client id resolves to the first number and is stored once", async () => {
     const [alice, bob] = [newUser(), newUser()];
     const roomId = await roomBetween(master, alice, bob);
-    const store = createMessageStore(roomKeyCache([master]).keyFor);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
     const clientId = randomUUID();
     const first = await store.store({ roomId, senderId: alice, clientId, text: "hello" });
     const retry = await store.store({ roomId, senderId: alice, clientId, text: "hello" });
@@ -80,7 +81,7 @@ describe("storing messages in the real MongoDB-protocol server", () => {
   });
 
   it("a send to a room that does not exist fails and stores nothing", async () => {
-    const store = createMessageStore(roomKeyCache([master]).keyFor);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
     await assert.rejects(
       store.store({ roomId: "no-such-room-000000000", senderId: newUser(), clientId: "x", text: "lost?" }),
       /does not exist/,
@@ -91,9 +92,101 @@ describe("storing messages in the real MongoDB-protocol server", () => {
   it("deleting a room's wrapped key makes its messages unreadable", async () => {
     const [alice, bob] = [newUser(), newUser()];
     const roomId = await roomBetween(master, alice, bob);
-    await createMessageStore(roomKeyCache([master]).keyFor).store({ roomId, senderId: alice, clientId: "1", text: "gone" });
+    await messageStore(services.redis, roomKeyCache([master]).keyFor).store({
+      roomId,
+      senderId: alice,
+      clientId: "1",
+      text: "gone",
+    });
     await RoomModel.updateOne({ _id: roomId }, { $unset: { key: 1 } });
     await assert.rejects(roomKeyCache([master]).keyFor(roomId));
+  });
+});
+
+describe("numbering when Redis loses or never had the counters", () => {
+  let services: Services;
+  before(async () => (services = await connectServices()));
+  after(() => services.close());
+
+  const seqsOf = async (roomId: string) =>
+    (await MessageModel.find({ roomId }, { seq: 1 }).sort({ seq: 1 }).lean()).map((m) => m.seq);
+  const send = (store: ReturnType<typeof messageStore>, roomId: string, from: string, n: number, tag: string) =>
+    Promise.all(Array.from({ length: n }, (_, i) => store.store({ roomId, senderId: from, clientId: `${tag}${i}`, text: tag })));
+
+  it("a counter Redis no longer has starts again after the highest stored number", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
+    await send(store, roomId, alice, 5, "a");
+    await services.redis.del(`duet:seq:${roomId}`);
+    const later = await send(store, roomId, bob, 5, "b");
+    assert.deepEqual(
+      later.map((s) => s.seq).sort((a, b) => a - b),
+      [6, 7, 8, 9, 10],
+    );
+    assert.deepEqual(await seqsOf(roomId), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it("a counter that went back (an older Redis snapshot) overwrites nothing and loses nothing", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
+    await send(store, roomId, alice, 6, "a");
+    await services.redis.set(`duet:seq:${roomId}`, 2);
+    const later = await send(store, roomId, bob, 3, "b");
+    assert.ok(
+      later.every((s) => s.seq > 6 && !s.duplicate),
+      `new numbers after the stored ones: ${later.map((s) => s.seq)}`,
+    );
+    const stored = await MessageModel.find({ roomId }).lean();
+    assert.equal(stored.length, 9);
+    assert.equal(stored.filter((m) => m.clientId.startsWith("a")).length, 6, "the first six are untouched");
+    assert.equal(Number(await services.redis.get(`duet:seq:${roomId}`)) >= 9, true, "the counter moved past them");
+  });
+
+  it("a fresh instance trusts no counter below what MongoDB holds", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    await send(messageStore(services.redis, roomKeyCache([master]).keyFor), roomId, alice, 5, "a");
+    await services.redis.set(`duet:seq:${roomId}`, 2);
+    // What a reconnecting client's catch-up asks: is anything stored after number 2?
+    assert.equal(await createSequencer(services.redis).head(roomId), 5);
+    assert.equal(await services.redis.get(`duet:seq:${roomId}`), "5");
+  });
+
+  it("with Redis unreachable, two instances still store every message under its own number", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
+    await send(store, roomId, alice, 3, "before");
+    // Clients of a Redis that is not there: nothing listens on port 1.
+    const deadRedis = () => {
+      const redis = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      redis.on("error", () => {});
+      return redis;
+    };
+    const [a, b] = [deadRedis(), deadRedis()];
+    const instanceA = messageStore(a, roomKeyCache([master]).keyFor, 4);
+    const instanceB = messageStore(b, roomKeyCache([master]).keyFor, 4);
+    const stored = await Promise.all([send(instanceA, roomId, alice, 20, "a"), send(instanceB, roomId, bob, 20, "b")]);
+    const seqs = stored.flat().map((s) => s.seq);
+    assert.equal(new Set(seqs).size, 40, "no two messages share a number");
+    assert.ok(Math.min(...seqs) > 3, "numbers continue after the stored ones");
+    assert.equal((await seqsOf(roomId)).length, 43);
+    a.disconnect();
+    b.disconnect();
+  });
+
+  it("each room's last message time and number reach MongoDB, written behind the messages", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
+    const before = new Date();
+    await send(store, roomId, alice, 4, "a");
+    await store.drain();
+    const room = await RoomModel.findById(roomId).lean();
+    assert.equal(room?.seq, 4);
+    assert.ok(room?.lastMessageAt && room.lastMessageAt >= new Date(before.getTime() - 1000));
   });
 });
 
@@ -105,8 +198,8 @@ describe("two instances writing to one room at once", () => {
   it("every message gets its own number and none is lost", async () => {
     const [alice, bob] = [newUser(), newUser()];
     const roomId = await roomBetween(master, alice, bob);
-    const instanceA = createMessageStore(roomKeyCache([master]).keyFor, 8);
-    const instanceB = createMessageStore(roomKeyCache([master]).keyFor, 8);
+    const instanceA = messageStore(services.redis, roomKeyCache([master]).keyFor, 8);
+    const instanceB = messageStore(services.redis, roomKeyCache([master]).keyFor, 8);
     const sends = Array.from({ length: 120 }, (_, i) =>
       (i % 2 ? instanceA : instanceB).store({ roomId, senderId: i % 3 ? alice : bob, clientId: `c${i}`, text: `race ${i}` }),
     );

@@ -1,40 +1,49 @@
 /**
  * Stores chat messages, encrypted, with group commit: sends that arrive while a write is in
- * flight wait and go in the next batch, one sequence reservation per room and one insertMany
- * for all. Each send resolves only after MongoDB has stored its document, so an acknowledgement
- * never precedes its write. A retried send (same sender and client id) resolves to the number
- * the first one got, and is not stored twice.
+ * flight wait and go in the next batch, with one number reservation (Redis) and one insertMany
+ * for all of them. Each send resolves only after MongoDB has stored its document, so an
+ * acknowledgement never precedes its write. A retried send (same room, sender and client id) has
+ * the same `_id`, so it is not stored twice and resolves to the number the first one got.
  */
 import mongoose from "mongoose";
 import { sealMessage, type SealedMessage } from "./cipher.js";
-import { MessageModel } from "./message.model.js";
-import { RoomModel } from "./room.model.js";
+import { MessageModel, messageId } from "./message.model.js";
+import type { RoomActivity } from "./room-activity.js";
 import type { RoomKey } from "./rooms.js";
+import type { Sequencer } from "./sequencer.js";
 
 export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
 export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage };
 
 type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void; attempts: number };
 
-// Numbers are reserved with an atomic $inc in MongoDB; FerretDB's findAndModify is not atomic
-// across connections, so two instances can be handed the same number. The unique (room, seq)
-// index refuses the second write, which then takes fresh numbers, up to this many times.
+// A number can turn out to be taken already (a Redis counter that went back, or two instances
+// counting from MongoDB while Redis was down): the unique (room, seq) index refuses the write,
+// the sequencer moves past what is stored, and the send goes again, up to this many times.
 const MAX_ATTEMPTS = 5;
 
 export type MessageStore = {
   store(request: SendRequest): Promise<Stored>;
-  /** Waits for every accepted send to be written or failed. */
+  /** Waits for every accepted send to be written or failed, and for room activity to be written. */
   drain(): Promise<void>;
 };
 
-export function createMessageStore(keyFor: (roomId: string) => Promise<RoomKey>, maxBatch = 512): MessageStore {
+export type StoreDeps = {
+  keyFor: (roomId: string) => Promise<RoomKey>;
+  sequencer: Sequencer;
+  activity: RoomActivity;
+  maxBatch?: number;
+};
+
+export function createMessageStore(deps: StoreDeps): MessageStore {
+  const maxBatch = deps.maxBatch ?? 512;
   const queue: Pending[] = [];
   let writing: Promise<void> | undefined;
 
   function kick(): void {
     if (writing || queue.length === 0) return;
     const batch = queue.splice(0, maxBatch);
-    writing = writeBatch(batch, keyFor)
+    writing = writeBatch(batch, deps)
       .then((again) => {
         queue.unshift(...again);
       })
@@ -57,61 +66,75 @@ export function createMessageStore(keyFor: (roomId: string) => Promise<RoomKey>,
         kick();
         await writing;
       }
+      await deps.activity.flush();
     },
   };
 }
 
-/** Writes one batch; returns the sends that lost a race for their number and must go again. */
-async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<RoomKey>): Promise<Pending[]> {
+type Doc = { _id: string; roomId: string; seq: number; sealed: SealedMessage } & Record<string, unknown>;
+
+/** Writes one batch; returns the sends whose number was taken and must go again. */
+async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]> {
   const byRoom = new Map<string, Pending[]>();
   for (const pending of batch) byRoom.set(pending.request.roomId, [...(byRoom.get(pending.request.roomId) ?? []), pending]);
 
-  const docs: Array<Record<string, unknown> & { seq: number; sealed: SealedMessage }> = [];
-  const owners: Pending[] = [];
-  const createdAt = new Date();
+  // The key lookup (cached) is also where a room that does not exist is refused.
+  const keys = new Map<string, RoomKey>();
   await Promise.all(
     [...byRoom].map(async ([roomId, sends]) => {
       try {
-        const key = await keyFor(roomId);
-        // No projection: FerretDB does not implement findAndModify's `fields`.
-        const room = await RoomModel.findOneAndUpdate(
-          { _id: roomId },
-          { $inc: { seq: sends.length }, $set: { lastMessageAt: createdAt } },
-          { returnDocument: "after" },
-        ).lean();
-        if (!room) throw new Error(`room ${roomId} does not exist`);
-        const first = room.seq - sends.length + 1;
-        sends.forEach((pending, i) => {
-          const seq = first + i;
-          const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, pending.request.text);
-          const { v, keyId, iv, ct, mac } = sealed;
-          docs.push({
-            sealed,
-            roomId,
-            seq,
-            senderId: new mongoose.Types.ObjectId(pending.request.senderId),
-            clientId: pending.request.clientId,
-            kind: "text",
-            v,
-            keyId,
-            iv,
-            ct,
-            mac,
-            createdAt,
-          });
-          owners.push(pending);
-        });
+        keys.set(roomId, await deps.keyFor(roomId));
       } catch (err) {
         for (const pending of sends) pending.reject(err);
+        byRoom.delete(roomId);
       }
     }),
   );
-  if (docs.length === 0) return [];
+  if (byRoom.size === 0) return [];
+
+  let firsts: Map<string, number>;
+  try {
+    firsts = await deps.sequencer.reserve(new Map([...byRoom].map(([roomId, sends]) => [roomId, sends.length])));
+  } catch (err) {
+    for (const sends of byRoom.values()) for (const pending of sends) pending.reject(err);
+    return [];
+  }
+
+  const docs: Doc[] = [];
+  const owners: Pending[] = [];
+  const createdAt = new Date();
+  for (const [roomId, sends] of byRoom) {
+    const key = keys.get(roomId);
+    const first = firsts.get(roomId);
+    if (!key || first === undefined) continue;
+    sends.forEach((pending, i) => {
+      const seq = first + i;
+      const { senderId, clientId, text } = pending.request;
+      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, text);
+      const { v, keyId, iv, ct, mac } = sealed;
+      docs.push({
+        _id: messageId(roomId, senderId, clientId),
+        sealed,
+        roomId,
+        seq,
+        senderId: new mongoose.Types.ObjectId(senderId),
+        clientId,
+        kind: "text",
+        v,
+        keyId,
+        iv,
+        ct,
+        mac,
+        createdAt,
+      });
+      owners.push(pending);
+    });
+  }
 
   const failed = new Map<number, { code?: number }>();
   try {
     await MessageModel.collection.insertMany(
-      docs.map(({ sealed: _sealed, ...doc }) => doc),
+      docs.map(({ sealed: _sealed, ...doc }) => doc) as unknown as Array<Record<string, unknown>>,
       { ordered: false },
     );
   } catch (err) {
@@ -124,24 +147,35 @@ async function writeBatch(batch: Pending[], keyFor: (roomId: string) => Promise<
   }
 
   const again: Pending[] = [];
+  const taken = new Set<string>();
   await Promise.all(
     owners.map(async (pending, i) => {
+      const doc = docs[i];
       try {
         const failure = failed.get(i);
-        const doc = docs[i];
-        if (!failure && doc) return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
-        if (failure?.code !== 11000) return pending.reject(new Error("message was not stored"));
+        if (!doc) return pending.reject(new Error("message was not stored"));
+        if (!failure) {
+          deps.activity.note(doc.roomId, doc.seq, createdAt);
+          return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
+        }
+        if (failure.code !== 11000) return pending.reject(new Error("message was not stored"));
         // Either a retry of a send already stored (answer with the first one's number), or a
-        // number another instance took first (go again with a new one).
+        // number that was taken (go again with a new one). FerretDB's duplicate-key error does
+        // not say which index refused, so look: by `_id` first (one indexed lookup everywhere),
+        // then by fields, for messages stored before ids were derived from the client id.
         const { roomId, senderId, clientId } = pending.request;
-        const original = await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean();
-        if (original) pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
-        else if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);
+        const original =
+          (await MessageModel.findById(doc._id, { seq: 1, createdAt: 1 }).lean()) ??
+          (await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean());
+        if (original) return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
+        taken.add(roomId);
+        if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);
         else pending.reject(new Error("message was not stored"));
       } catch (err) {
         pending.reject(err);
       }
     }),
   );
+  await Promise.all([...taken].map((roomId) => deps.sequencer.resync(roomId).catch(() => undefined)));
   return again;
 }

@@ -1,10 +1,16 @@
 import mongoose, { Schema, type InferSchemaType } from "mongoose";
 
 const messageSchema = new Schema({
+  /**
+   * Derived from room, sender and client id (see `messageId`), so a retried send collides with
+   * the first one on the primary key, and finding it is a lookup by id, which every
+   * MongoDB-protocol server indexes. Messages stored before this have ObjectIds.
+   */
+  _id: { type: String },
   roomId: { type: String, required: true },
   /**
-   * Per room, increasing from 1: clients resume from the last one they hold. A number whose write
-   * failed (or was a retried duplicate) stays unused; history answers say how far numbers go.
+   * Per room, increasing from 1: clients resume from the last one they hold. A number handed out
+   * for a write that failed (or was a retried duplicate) stays unused, so clients tolerate gaps.
    */
   seq: { type: Number, required: true },
   senderId: { type: Schema.Types.ObjectId, required: true },
@@ -22,6 +28,9 @@ const messageSchema = new Schema({
 });
 messageSchema.index({ roomId: 1, seq: 1 }, { unique: true });
 messageSchema.index({ roomId: 1, senderId: 1, clientId: 1 }, { unique: true });
+
+/** The `_id` of a message: one per room, sender and client id. */
+export const messageId = (roomId: string, senderId: string, clientId: string) => `${roomId}:${senderId}:${clientId}`;
 
 export type Message = InferSchemaType<typeof messageSchema>;
 export const MessageModel = mongoose.model("Message", messageSchema);

@@ -17,6 +17,7 @@ import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
+import type { Sequencer } from "./sequencer.js";
 import mongoose from "mongoose";
 
 export type ChatRoutesDeps = {
@@ -26,6 +27,7 @@ export type ChatRoutesDeps = {
   redis: Redis;
   mailer: Mailer;
   hub: Hub;
+  sequencer: Sequencer;
   keyFor(roomId: string): Promise<RoomKey>;
   inviteLimiter: Limiter;
 };
@@ -120,7 +122,8 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     });
     const hasMore = messages.length > query.data.limit;
     ctx.set("Cache-Control", "no-store");
-    ctx.body = { messages: hasMore ? messages.slice(1) : messages, hasMore, upTo: room.seq };
+    const upTo = Math.max(room.seq, (await deps.sequencer.head(room._id)) ?? 0);
+    ctx.body = { messages: hasMore ? messages.slice(1) : messages, hasMore, upTo };
   });
 
   for (const action of ["block", "unblock", "hide"] as const) {

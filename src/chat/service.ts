@@ -7,10 +7,19 @@ import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { ChatDeps } from "./connection.js";
 import { createHub, type Hub } from "./hub.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
+import { createRoomActivity } from "./room-activity.js";
 import { roomKeyCache } from "./rooms.js";
+import { createSequencer, type Sequencer } from "./sequencer.js";
 import { chatSocketRoute } from "./socket.js";
 
-export type Chat = { route: UpgradeRoute; hub: Hub; store: MessageStore; keyFor: ChatDeps["keyFor"]; close(): Promise<void> };
+export type Chat = {
+  route: UpgradeRoute;
+  hub: Hub;
+  store: MessageStore;
+  sequencer: Sequencer;
+  keyFor: ChatDeps["keyFor"];
+  close(): Promise<void>;
+};
 
 /** Messages per user per 10 seconds, across all their sockets and every instance. */
 export const SEND_RATE = { points: 50, seconds: 10 };
@@ -18,7 +27,9 @@ export const SEND_RATE = { points: 50, seconds: 10 };
 export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
   const hub = createHub(redis, subscriber, log);
   const keys = roomKeyCache(config.masterKeys);
-  const store = createMessageStore(keys.keyFor);
+  const sequencer = createSequencer(redis);
+  const activity = createRoomActivity(log.child({ part: "chat" }));
+  const store = createMessageStore({ keyFor: keys.keyFor, sequencer, activity });
   const sendLimiter = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: "duet:rl:send",
@@ -32,6 +43,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     redis,
     hub,
     store,
+    sequencer,
     keyFor: keys.keyFor,
     sendLimiter,
     pingIntervalMs: 25_000,
@@ -42,9 +54,11 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     route: chatSocketRoute(config, redis, deps),
     hub,
     store,
+    sequencer,
     keyFor: keys.keyFor,
     async close() {
       await store.drain();
+      await activity.close();
       await hub.close();
     },
   };

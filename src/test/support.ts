@@ -7,6 +7,10 @@ import { Redis } from "ioredis";
 import type Koa from "koa";
 import mongoose from "mongoose";
 import { createApp } from "../app.js";
+import { createMessageStore, type MessageStore } from "../chat/message-store.js";
+import { createRoomActivity } from "../chat/room-activity.js";
+import type { RoomKey } from "../chat/rooms.js";
+import { createSequencer, type Sequencer } from "../chat/sequencer.js";
 import { createChat } from "../chat/service.js";
 import { loadConfig, type Config } from "../config.js";
 import { checkReadiness } from "../health/readiness.js";
@@ -53,6 +57,17 @@ export async function connectServices(config: Config = testConfig()): Promise<Se
       subscriber.disconnect();
     },
   };
+}
+
+// One sequencer per Redis client, as in the app (each listens for reconnects on it).
+const sequencers = new WeakMap<Redis, Sequencer>();
+
+/** A message store as one app instance has it: real Redis numbering, real MongoDB writes. */
+export function messageStore(redis: Redis, keyFor: (roomId: string) => Promise<RoomKey>, maxBatch?: number): MessageStore {
+  const activity = createRoomActivity(createLogger(testConfig()));
+  const sequencer = sequencers.get(redis) ?? createSequencer(redis);
+  sequencers.set(redis, sequencer);
+  return createMessageStore({ keyFor, sequencer, activity, ...(maxBatch ? { maxBatch } : {}) });
 }
 
 /** The real app on real services, as server.ts builds it (without listening). */

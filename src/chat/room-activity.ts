@@ -1,0 +1,66 @@
+/**
+ * Keeps each room's `lastMessageAt` and `seq` (the highest number stored) in MongoDB, written
+ * behind the messages: stored sends are noted here and flushed as one bulk write every interval,
+ * one update per room however many messages it got. An update per room per batch is what made
+ * FerretDB the bottleneck; nothing depends on these fields being current to the millisecond (the
+ * conversation list sorts by the messages themselves, numbers come from the sequencer), and `$max`
+ * makes a late or repeated flush harmless.
+ */
+import type { Logger } from "../logger.js";
+import { RoomModel } from "./room.model.js";
+
+export type RoomActivity = {
+  note(roomId: string, seq: number, at: Date): void;
+  /** Writes everything noted so far; what fails stays noted for the next flush. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export function createRoomActivity(log: Logger, intervalMs = 2000): RoomActivity {
+  let pending = new Map<string, { seq: number; at: Date }>();
+  let flushing: Promise<void> | undefined;
+
+  async function write(): Promise<void> {
+    if (pending.size === 0) return;
+    const batch = pending;
+    pending = new Map();
+    try {
+      await RoomModel.bulkWrite(
+        [...batch].map(([roomId, { seq, at }]) => ({
+          updateOne: { filter: { _id: roomId }, update: { $max: { seq, lastMessageAt: at } } },
+        })),
+        { ordered: false },
+      );
+    } catch (err) {
+      for (const [roomId, value] of batch) noteInto(pending, roomId, value.seq, value.at);
+      log.warn({ err: err instanceof Error ? err.message : err, rooms: batch.size }, "room activity not written; will retry");
+    }
+  }
+
+  const flush = (): Promise<void> => {
+    flushing ??= write().finally(() => (flushing = undefined));
+    return flushing;
+  };
+  const timer = setInterval(() => void flush(), intervalMs);
+  timer.unref();
+
+  return {
+    note(roomId, seq, at) {
+      noteInto(pending, roomId, seq, at);
+    },
+    async flush() {
+      await flushing;
+      await flush();
+    },
+    async close() {
+      clearInterval(timer);
+      await flushing;
+      await flush();
+    },
+  };
+}
+
+function noteInto(into: Map<string, { seq: number; at: Date }>, roomId: string, seq: number, at: Date): void {
+  const known = into.get(roomId);
+  into.set(roomId, { seq: Math.max(seq, known?.seq ?? 0), at: known && known.at > at ? known.at : at });
+}
