@@ -258,7 +258,14 @@ describe("Alice and Bob chat across two instances", () => {
     const tab = await connect(alice.browser, roomId);
     await ready(tab);
     try {
-      await stopOne(settings, "ferretdb");
+      // Killed, not stopped: on SIGTERM FerretDB keeps serving open connections while it winds
+      // down, and the send would simply be stored.
+      await stopOne(settings, "ferretdb", { graceMs: 0 });
+      // Send once both instances know MongoDB is gone (their driver notices within seconds).
+      await eventually("both instances report MongoDB down", async () => {
+        const answers = await Promise.all([instanceA, instanceB].map((base) => fetch(`${base}/readyz`)));
+        return answers.every((res) => res.status === 503);
+      });
       tab.send({ type: "send", clientId: "q1", text: "queued" });
       const error = await tab.next("error", (f) => f.clientId === "q1", 40_000);
       assert.equal(error.code, "unavailable");

@@ -143,6 +143,13 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
       return [];
     }
     const writeErrors = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+    // Unless every document is accounted for (inserted, or refused with its own error), the
+    // server went away mid-write and what was stored is unknown: acknowledge none of them. A
+    // client's retry is safe either way (same id: stored once). Seen when FerretDB was killed.
+    if (err.insertedCount + writeErrors.length !== docs.length) {
+      for (const pending of owners) pending.reject(err);
+      return [];
+    }
     for (const writeError of writeErrors) failed.set(writeError.index, { code: writeError.code });
   }
 
