@@ -16,8 +16,6 @@ const paths = {
   hadolint: join(TOOLS_DIR, "python", "bin", "hadolint"),
   /** The scanner's own entry (src/scan.js): its bin replaces NODE_EXTRA_CA_CERTS with a bundle of its own. */
   observatory: join(TOOLS_DIR, "observatory", "node_modules", "@mdn", "mdn-http-observatory", "src", "scan.js"),
-  mongodump: join(TOOLS_DIR, "mongo-tools", "mongodump"),
-  mongorestore: join(TOOLS_DIR, "mongo-tools", "mongorestore"),
 };
 
 /** The path of an installed tool; throws with the fix if scripts/install has not put it there. */
