@@ -3,11 +3,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { connectServices, messageStore, type Services } from "../test/support.js";
+import { connectServices, messageStore, stack, type Services } from "../test/support.js";
 import { openMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
-import { createSequencer } from "./sequencer.js";
+import { counterKey, createSequencer } from "./sequencer.js";
 import { bytes, roomBetween, roomKeyCache } from "./rooms.js";
 
 const master = { id: "test-master", key: randomBytes(32) };
@@ -108,6 +108,9 @@ describe("numbering when Redis loses or never had the counters", () => {
   before(async () => (services = await connectServices()));
   after(() => services.close());
 
+  // A counter as an older Redis (before a restart) left it: checked under another run id.
+  const fromOlderRedis = (roomId: string, n: number) =>
+    services.redis.hset(counterKey(roomId), { n, run: "0000000000000000000000000000000000000000" });
   const seqsOf = async (roomId: string) =>
     (await MessageModel.find({ roomId }, { seq: 1 }).sort({ seq: 1 }).lean()).map((m) => m.seq);
   const send = (store: ReturnType<typeof messageStore>, roomId: string, from: string, n: number, tag: string) =>
@@ -118,7 +121,7 @@ describe("numbering when Redis loses or never had the counters", () => {
     const roomId = await roomBetween(master, alice, bob);
     const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
     await send(store, roomId, alice, 5, "a");
-    await services.redis.del(`duet:seq:${roomId}`);
+    await services.redis.del(counterKey(roomId));
     const later = await send(store, roomId, bob, 5, "b");
     assert.deepEqual(
       later.map((s) => s.seq).sort((a, b) => a - b),
@@ -132,7 +135,7 @@ describe("numbering when Redis loses or never had the counters", () => {
     const roomId = await roomBetween(master, alice, bob);
     const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
     await send(store, roomId, alice, 6, "a");
-    await services.redis.set(`duet:seq:${roomId}`, 2);
+    await fromOlderRedis(roomId, 2);
     const later = await send(store, roomId, bob, 3, "b");
     assert.ok(
       later.every((s) => s.seq > 6 && !s.duplicate),
@@ -141,17 +144,45 @@ describe("numbering when Redis loses or never had the counters", () => {
     const stored = await MessageModel.find({ roomId }).lean();
     assert.equal(stored.length, 9);
     assert.equal(stored.filter((m) => m.clientId.startsWith("a")).length, 6, "the first six are untouched");
-    assert.equal(Number(await services.redis.get(`duet:seq:${roomId}`)) >= 9, true, "the counter moved past them");
+    assert.equal(Number(await services.redis.hget(counterKey(roomId), "n")) >= 9, true, "the counter moved past them");
   });
 
-  it("a fresh instance trusts no counter below what MongoDB holds", async () => {
+  it("a counter Redis brought back from before a restart is checked against MongoDB before it is trusted", async () => {
     const [alice, bob] = [newUser(), newUser()];
     const roomId = await roomBetween(master, alice, bob);
     await send(messageStore(services.redis, roomKeyCache([master]).keyFor), roomId, alice, 5, "a");
-    await services.redis.set(`duet:seq:${roomId}`, 2);
+    await fromOlderRedis(roomId, 2);
     // What a reconnecting client's catch-up asks: is anything stored after number 2?
     assert.equal(await createSequencer(services.redis).head(roomId), 5);
-    assert.equal(await services.redis.get(`duet:seq:${roomId}`), "5");
+    assert.equal(await services.redis.hget(counterKey(roomId), "n"), "5");
+  });
+
+  it("a counter kept within one Redis run is trusted by a new instance without reading MongoDB", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    await send(messageStore(services.redis, roomKeyCache([master]).keyFor), roomId, alice, 3, "a");
+    // Numbers handed out whose writes failed leave the counter ahead of MongoDB; a fresh
+    // instance (an app restart) answers from the counter alone.
+    await services.redis.hincrby(counterKey(roomId), "n", 4);
+    assert.equal(await createSequencer(services.redis).head(roomId), 7);
+  });
+
+  it("numbers counted while Redis was unreachable move its counter past them once it is back", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    await send(messageStore(services.redis, roomKeyCache([master]).keyFor), roomId, alice, 2, "a");
+    const late = new Redis(stack.REDIS_URL, { lazyConnect: true });
+    const store = messageStore(late, roomKeyCache([master]).keyFor);
+    const offline = await send(store, roomId, bob, 3, "offline");
+    assert.deepEqual(
+      offline.map((s) => s.seq).sort((a, b) => a - b),
+      [3, 4, 5],
+    );
+    await late.connect();
+    const online = await send(store, roomId, bob, 1, "online");
+    assert.equal(online[0]?.seq, 6, "counted on after the offline numbers, not over them");
+    assert.equal(await createSequencer(services.redis).head(roomId), 6);
+    late.disconnect();
   });
 
   it("with Redis unreachable, two instances still store every message under its own number", async () => {

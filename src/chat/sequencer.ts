@@ -6,12 +6,12 @@
  * ($inc on the room) costs a document update per room per batch, and FerretDB runs those one at
  * a time at a few milliseconds each, which capped the whole stack below 100 messages/s.
  *
- * MongoDB stays the truth. A counter Redis does not have (first use, a flushed or restored Redis)
- * starts from the highest number stored for the room; a number that turns out to be taken anyway
- * is refused by the unique (room, seq) index, and the store calls `resync`, which moves the
- * counter past everything stored. While Redis is unreachable, numbers come from MongoDB (highest
- * stored, then counted on in this process); two instances doing that at once can collide, and
- * collisions resolve the same way.
+ * MongoDB stays the truth. A counter Redis does not have (first use, a flushed Redis), or one it
+ * brought back from before a restart, is checked first: raised to the highest number stored for
+ * the room. A number that turns out to be taken anyway is refused by the unique (room, seq)
+ * index, and the store calls `resync`, which moves the counter past everything stored. While
+ * Redis is unreachable, numbers come from MongoDB (highest stored, then counted on in this
+ * process); two instances doing that at once can collide, and collisions resolve the same way.
  */
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -31,22 +31,40 @@ export type Sequencer = {
   head(roomId: string): Promise<number | undefined>;
 };
 
-const counterKey = (roomId: string) => `duet:seq:${roomId}`;
+/**
+ * A room's counter: a hash of `n`, the last number handed out, and `run`, the Redis run id
+ * (INFO server) under which it was last checked against MongoDB or counted on from such a
+ * check. A Redis that restarted, perhaps from an older snapshot, has a new run id, so every
+ * counter it brought back is checked again before use; within one run a counter only grows
+ * (INCRBY), so it can be trusted with no MongoDB read. That is what keeps a connect, and an
+ * app instance's restart, from reading the messages collection per room.
+ */
+export const counterKey = (roomId: string) => `duet:counter:${roomId}`;
+// Before run ids, counters were plain strings here; RAISE removes them as it meets them.
+const legacyKey = (roomId: string) => `duet:seq:${roomId}`;
 
-// Counters Redis does not hold answer -1, so the caller can start them from MongoDB.
-const RESERVE = `
+const RUN_ID = `local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')`;
+
+// Counters not trusted in this run answer -1, so the caller can check them against MongoDB.
+const RESERVE = `${RUN_ID}
 local out = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('EXISTS', key) == 1 then out[i] = redis.call('INCRBY', key, ARGV[i]) else out[i] = -1 end
+  if redis.call('HGET', key, 'run') == run then out[i] = redis.call('HINCRBY', key, 'n', ARGV[i]) else out[i] = -1 end
 end
 return out`;
 
-// Raises a counter to at least ARGV[1], creating it if missing; never lowers one (other
-// instances may be ahead). Answers the counter.
-const RAISE = `
-local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+const HEAD = `${RUN_ID}
+if redis.call('HGET', KEYS[1], 'run') ~= run then return -1 end
+return tonumber(redis.call('HGET', KEYS[1], 'n'))`;
+
+// Raises a counter to at least ARGV[1] (what MongoDB holds) and marks it checked in this run;
+// never lowers one (other instances may be ahead). Answers the counter.
+const RAISE = `${RUN_ID}
+redis.call('DEL', KEYS[2])
+local current = tonumber(redis.call('HGET', KEYS[1], 'n') or '-1')
 local floor = tonumber(ARGV[1])
-if current < floor then redis.call('SET', KEYS[1], floor) return floor end
+if current < floor then current = floor end
+redis.call('HSET', KEYS[1], 'n', current, 'run', run)
 return current`;
 
 /** The highest number MongoDB knows for the room: its stored messages and its written-behind head. */
@@ -71,17 +89,34 @@ function script(body: string) {
   };
 }
 const reserveScript = script(RESERVE);
+const headScript = script(HEAD);
 const raiseScript = script(RAISE);
 
 export function createSequencer(redis: Redis): Sequencer {
-  // Used only while Redis is unreachable: the next free number per room, as far as this process knows.
+  // Used only while Redis is unreachable: the next free number per room, as far as this process
+  // knows. Redis's counters know nothing of these, so the first call after Redis is back raises
+  // them past what this process handed out.
   const local = new Map<string, number>();
   const usable = () => redis.status === "ready";
-  // Rooms whose counter was checked against MongoDB since the last (re)connect to Redis.
-  const checked = new Set<string>();
-  redis.on("ready", () => checked.clear());
   // Concurrent looks at one room share one answer (and at most one read of MongoDB).
   const looking = new Map<string, Promise<number | undefined>>();
+  let catchingUp: Promise<void> | undefined;
+
+  const raise = (roomId: string, floor: number) =>
+    raiseScript(redis, [counterKey(roomId), legacyKey(roomId)], [floor]).then(Number);
+  const check = async (roomId: string) => raise(roomId, await storedHead(roomId));
+
+  /** After an outage of Redis (for this process), moves the counters past the numbers it handed out. */
+  function raiseLocalCounters(): Promise<void> {
+    if (local.size === 0) return Promise.resolve();
+    catchingUp ??= (async () => {
+      for (const [roomId, next] of [...local]) {
+        await raise(roomId, next - 1);
+        local.delete(roomId);
+      }
+    })().finally(() => (catchingUp = undefined));
+    return catchingUp;
+  }
 
   async function reserveLocally(roomId: string, count: number): Promise<number> {
     const next = local.get(roomId) ?? (await storedHead(roomId)) + 1;
@@ -90,6 +125,7 @@ export function createSequencer(redis: Redis): Sequencer {
   }
 
   async function reserveInRedis(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    await raiseLocalCounters();
     const rooms = [...counts.keys()];
     const tops = (await reserveScript(
       redis,
@@ -102,8 +138,8 @@ export function createSequencer(redis: Redis): Sequencer {
         const count = counts.get(roomId) ?? 0;
         let top = tops[i] ?? -1;
         if (top < 0) {
-          await raiseScript(redis, [counterKey(roomId)], [await storedHead(roomId)]);
-          top = await redis.incrby(counterKey(roomId), count);
+          await check(roomId);
+          top = await redis.hincrby(counterKey(roomId), "n", count);
         }
         firsts.set(roomId, top - count + 1);
       }),
@@ -115,9 +151,7 @@ export function createSequencer(redis: Redis): Sequencer {
     async reserve(counts) {
       if (usable()) {
         try {
-          const firsts = await reserveInRedis(counts);
-          local.clear();
-          return firsts;
+          return await reserveInRedis(counts);
         } catch {
           // Redis went away mid-call: numbers it may have handed out stay unused (a gap clients
           // tolerate); count from MongoDB instead.
@@ -130,22 +164,16 @@ export function createSequencer(redis: Redis): Sequencer {
     async resync(roomId) {
       local.delete(roomId);
       if (!usable()) return;
-      await raiseScript(redis, [counterKey(roomId)], [await storedHead(roomId)]).catch(() => undefined);
+      await check(roomId).catch(() => undefined);
     },
     head(roomId) {
       if (!usable()) return Promise.resolve(undefined);
       let pending = looking.get(roomId);
       if (!pending) {
         pending = (async () => {
-          if (checked.has(roomId)) {
-            const value = await redis.get(counterKey(roomId));
-            if (value !== null) return Number(value);
-          }
-          // First look at this room since this process (re)connected to Redis: a counter that
-          // went back with a Redis restart would hide stored messages, so raise it to MongoDB's.
-          const top = Number(await raiseScript(redis, [counterKey(roomId)], [await storedHead(roomId)]));
-          checked.add(roomId);
-          return top;
+          await raiseLocalCounters();
+          const trusted = Number(await headScript(redis, [counterKey(roomId)], []));
+          return trusted >= 0 ? trusted : await check(roomId);
         })()
           .catch(() => undefined)
           .finally(() => looking.delete(roomId));
