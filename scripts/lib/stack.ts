@@ -79,7 +79,7 @@ const infrastructure: Service[] = [
           `--sqlite-url=file:${data}/`,
           `--state-dir=${data}`,
           `--listen-addr=127.0.0.1:${s.mongoPort}`,
-          "--debug-addr=-",
+          `--debug-addr=${process.env.FERRETDB_DEBUG_ADDR ?? "-"}`,
           "--telemetry=disable",
           "--log-level=warn",
         ],

@@ -3,7 +3,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { connectServices, messageStore, stack, type Services } from "../test/support.js";
+import { connectServices, messageStore, stack, testConfig, type Services } from "../test/support.js";
+import { createLogger } from "../logger.js";
+import { createRoomActivity } from "./room-activity.js";
 import { openMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
@@ -218,6 +220,20 @@ describe("numbering when Redis loses or never had the counters", () => {
     const room = await RoomModel.findById(roomId).lean();
     assert.equal(room?.seq, 4);
     assert.ok(room?.lastMessageAt && room.lastMessageAt >= new Date(before.getTime() - 1000));
+  });
+  it("activity in more rooms than one write command takes reaches MongoDB, and the database keeps answering", async () => {
+    // 150 active rooms in one flush: as one bulk write, this wedged FerretDB for good.
+    const rooms = await Promise.all(Array.from({ length: 150 }, () => roomBetween(master, newUser(), newUser())));
+    const activity = createRoomActivity(createLogger(testConfig()), 60_000);
+    const at = new Date();
+    rooms.forEach((roomId, i) => activity.note(roomId, i + 1, at));
+    await activity.close();
+    const written = await RoomModel.find({ _id: { $in: rooms } }, { seq: 1 }).lean();
+    assert.deepEqual(
+      written.map((r) => r.seq).sort((a, b) => a - b),
+      rooms.map((_, i) => i + 1),
+    );
+    assert.equal((await RoomModel.findById(rooms[0], { seq: 1 }).maxTimeMS(5000).lean())?.seq, 1);
   });
 });
 

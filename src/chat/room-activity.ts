@@ -9,6 +9,15 @@
 import type { Logger } from "../logger.js";
 import { RoomModel } from "./room.model.js";
 
+/**
+ * Updates per bulk-write command. FerretDB 1.24 (SQLite) keeps every statement of an `update`
+ * command holding one of its 100 pooled SQLite connections until the whole command ends, and
+ * needs one more for each write: a command of 100 or more updates waits on itself forever, and
+ * every later command behind it (scripts/bench found it; a 101-statement bulkWrite reproduces
+ * it). Small commands, one after another, never come near that; MongoDB does not care.
+ */
+export const UPDATES_PER_COMMAND = 25;
+
 export type RoomActivity = {
   note(roomId: string, seq: number, at: Date): void;
   /** Writes everything noted so far; what fails stays noted for the next flush. */
@@ -22,18 +31,21 @@ export function createRoomActivity(log: Logger, intervalMs = 2000): RoomActivity
 
   async function write(): Promise<void> {
     if (pending.size === 0) return;
-    const batch = pending;
+    const rooms = [...pending];
     pending = new Map();
-    try {
-      await RoomModel.bulkWrite(
-        [...batch].map(([roomId, { seq, at }]) => ({
-          updateOne: { filter: { _id: roomId }, update: { $max: { seq, lastMessageAt: at } } },
-        })),
-        { ordered: false },
-      );
-    } catch (err) {
-      for (const [roomId, value] of batch) noteInto(pending, roomId, value.seq, value.at);
-      log.warn({ err: err instanceof Error ? err.message : err, rooms: batch.size }, "room activity not written; will retry");
+    for (let i = 0; i < rooms.length; i += UPDATES_PER_COMMAND) {
+      const chunk = rooms.slice(i, i + UPDATES_PER_COMMAND);
+      try {
+        await RoomModel.bulkWrite(
+          chunk.map(([roomId, { seq, at }]) => ({
+            updateOne: { filter: { _id: roomId }, update: { $max: { seq, lastMessageAt: at } } },
+          })),
+          { ordered: false },
+        );
+      } catch (err) {
+        for (const [roomId, value] of chunk) noteInto(pending, roomId, value.seq, value.at);
+        log.warn({ err: err instanceof Error ? err.message : err, rooms: chunk.length }, "room activity not written; will retry");
+      }
     }
   }
 
