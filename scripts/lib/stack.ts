@@ -20,7 +20,14 @@ type Service = {
 
 type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: string };
 
-const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet`;
+/**
+ * FerretDB 1.24 (SQLite) gives each update command one of its 100 pooled SQLite connections for
+ * the read and then waits for a second for the write; with 100 or more commands in flight they
+ * can all hold one and wait forever (seen under scripts/bench, when 500 sockets closed at once
+ * and each recorded its user's last-seen time). 20 per client keeps every client of the stack
+ * together (two app instances, tests, tools) well below that. MongoDB 7 (Docker) needs no cap.
+ */
+const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet?maxPoolSize=20`;
 const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
 
 /** The local OpenID provider standing in for Google (scripts/oidc-provider.ts), and Duet's client there. */
