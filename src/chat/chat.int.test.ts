@@ -65,6 +65,10 @@ describe("Alice and Bob chat across two instances", () => {
     assert.equal(atBob.text, "Hi Bob <3 & welcome");
     assert.equal(atBob.from, await userIdOf(alice.email));
     assert.equal((await aliceOtherTab.next("message", (f) => f.seq === 1)).clientId, "a1");
+    assert.ok(
+      !aliceTab.frames.some((f) => f.type === "message" && f.seq === 1),
+      "the sending tab has its ack and gets no echo of its own message",
+    );
 
     bobTab.send({ type: "send", clientId: "b1", text: "Hello Alice" });
     assert.equal((await aliceTab.next("message", (f) => f.clientId === "b1")).seq, 2);

@@ -108,6 +108,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     try {
       switch (event.type) {
         case "message":
+          // Already here (our own send, acknowledged, or a catch-up): skip it before decrypting.
+          if (event.seq <= place.after || sent.has(event.seq)) return;
           return deliver({
             seq: event.seq,
             from: event.from,
@@ -253,6 +255,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         }
         const at = stored.createdAt.toISOString();
         send({ type: "ack", clientId: frame.clientId, seq: stored.seq, at });
+        // The ack carries all this socket needs of its own message; the echo goes to the
+        // sender's other tabs only. `highest` stays: a peer's lower number may still be coming.
+        sent.add(stored.seq);
         if (!stored.duplicate && stored.sealed) {
           deps.hub.publish({
             type: "message",

@@ -13,7 +13,8 @@
  * Server → client
  *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
  *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
- *   message  { seq, from, clientId, text, at, editedAt? }
+ *   message  { seq, from, clientId, text, at, editedAt? }   a new message: the peer's, or yours
+ *                                      from another tab (the sending socket has its ack only)
  *   edited   { seq, text, at }     deleted { seq }
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }

@@ -30,6 +30,10 @@ function start(root: HTMLElement): void {
 
   const outbox = createOutbox(roomId);
   let highest = 0;
+  // Where a reconnect resumes: the highest number the server sent us as a message. Not our own
+  // acks: a peer's message can be stored with a lower number than our send and still be on its
+  // way from the other instance when our ack arrives; resuming after the ack would skip it.
+  let resumeFrom = 0;
   let readSent = 0;
   let hasMore = true;
   let loading = false;
@@ -114,6 +118,7 @@ function start(root: HTMLElement): void {
         const item = fromServer(frame);
         list.upsert(item);
         highest = Math.max(highest, frame.seq);
+        resumeFrom = Math.max(resumeFrom, frame.seq);
         if (frame.from !== me) {
           typing.textContent = "";
           notify(item);
@@ -187,6 +192,7 @@ function start(root: HTMLElement): void {
       hasMore = page.hasMore;
       if (!before) {
         highest = Math.max(highest, ...page.messages.map((m) => m.seq));
+        resumeFrom = Math.max(resumeFrom, ...page.messages.map((m) => m.seq));
         toBottom();
       } else messages.scrollTop += messages.scrollHeight - height;
     } finally {
@@ -229,6 +235,6 @@ function start(root: HTMLElement): void {
 
   for (const item of outbox.all())
     list.upsert({ ...item, from: me, state: item.failed ? "failed" : "sending", failure: item.failed });
-  const socket = connectChat({ roomId, lastSeq: () => highest, onFrame, onState: showState });
+  const socket = connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
   void loadOlder();
 }
