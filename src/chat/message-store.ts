@@ -135,7 +135,10 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
   try {
     await MessageModel.collection.insertMany(
       docs.map(({ sealed: _sealed, ...doc }) => doc) as unknown as Array<Record<string, unknown>>,
-      { ordered: false },
+      // "Stored" means on disk: the ack waits for the journal (MongoDB's default for a lone
+      // server acknowledges from memory and syncs every 100 ms). A replica set waits for a
+      // majority. FerretDB's SQLite commits synchronously anyway.
+      { ordered: false, writeConcern: { w: "majority", j: true } },
     );
   } catch (err) {
     if (!(err instanceof mongoose.mongo.MongoBulkWriteError)) {
