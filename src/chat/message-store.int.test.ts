@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { connectServices, messageStore, stack, testConfig, type Services } from "../test/support.js";
@@ -224,7 +225,7 @@ describe("numbering when Redis loses or never had the counters", () => {
   it("activity in more rooms than one write command takes reaches MongoDB, and the database keeps answering", async () => {
     // 150 active rooms in one flush: as one bulk write, this wedged FerretDB for good.
     const rooms = await Promise.all(Array.from({ length: 150 }, () => roomBetween(master, newUser(), newUser())));
-    const activity = createRoomActivity(createLogger(testConfig()), 60_000);
+    const activity = createRoomActivity(createLogger(testConfig()), { intervalMs: 60_000 });
     const at = new Date();
     rooms.forEach((roomId, i) => activity.note(roomId, i + 1, at));
     await activity.close();
@@ -234,6 +235,20 @@ describe("numbering when Redis loses or never had the counters", () => {
       rooms.map((_, i) => i + 1),
     );
     assert.equal((await RoomModel.findById(rooms[0], { seq: 1 }).maxTimeMS(5000).lean())?.seq, 1);
+  });
+
+  it("a busy room is written when it becomes active, then not again until the touch interval, and on shutdown", async () => {
+    const roomId = await roomBetween(master, newUser(), newUser());
+    const activity = createRoomActivity(createLogger(testConfig()), { intervalMs: 20, touchMs: 60_000 });
+    const seqOf = async () => (await RoomModel.findById(roomId, { seq: 1 }).lean())?.seq;
+    activity.note(roomId, 1, new Date());
+    for (let i = 0; i < 200 && (await seqOf()) !== 1; i++) await sleep(10);
+    assert.equal(await seqOf(), 1, "written soon after the room became active");
+    activity.note(roomId, 5, new Date());
+    await sleep(300); // fifteen flush intervals
+    assert.equal(await seqOf(), 1, "not rewritten while the room stays busy");
+    await activity.close();
+    assert.equal(await seqOf(), 5, "what was pending is written on shutdown");
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * Keeps each room's `lastMessageAt` and `seq` (the highest number stored) in MongoDB, written
- * behind the messages: stored sends are noted here and flushed every interval (30 s), one update
- * per room however many messages it got, and on shutdown. An update per room per batch is what
- * made FerretDB the bottleneck, and even one per active room every 2 s kept it busy 60% of the
- * time under the bench (250 rooms: 1.2 s of updates, each ~4 ms of its CPU, while every insert
- * waited its turn). Nothing depends on these fields being current (the conversation list reads
- * each room's last message, numbers come from the sequencer, whose counters are checked against
- * the messages themselves), and `$max` makes a late or repeated flush harmless.
+ * Keeps each room's `lastMessageAt` and `seq` (the highest number stored) roughly current in
+ * MongoDB, written behind the messages. Only the conversation list's choice of which 200 rooms
+ * to load reads them (it then orders by each room's actual last message); numbers come from the
+ * sequencer, whose counters are checked against the messages themselves. So a room is written
+ * when it becomes active, then at most once per `touchMs` (5 minutes) while it stays active,
+ * and whatever is pending on shutdown; `$max` makes a late or repeated write harmless.
+ *
+ * Writing more often is what held FerretDB back: an update per room per batch capped the stack
+ * below 100 messages/s, and even one per active room every 30 s (from both instances, 500
+ * updates of ~4 ms each behind SQLite's one writer lock) stalled message inserts for seconds.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.js";
@@ -22,33 +24,39 @@ import { RoomModel } from "./room.model.js";
 export const UPDATES_PER_COMMAND = 25;
 
 /**
- * While the app runs, the flush goes a little at a time: SQLite has one writer, and an insert
- * that finds the lock taken sleeps in growing steps (1, 2, 5, 10 ms, …) and tries again, so a
- * long run of updates starved message writes for hundreds of milliseconds (the bench's p99).
- * Two updates (~8 ms on FerretDB), then a pause, leaves the messages room; on shutdown the
- * whole rest is written at once.
+ * While the app runs, writes go a little at a time: SQLite has one writer, and an insert that
+ * finds the lock taken sleeps in growing steps (1, 2, 5, 10 ms, …) before it tries again, so a
+ * long run of updates starves message writes. Two updates (~8 ms on FerretDB), then a pause; on
+ * shutdown the rest is written at once.
  */
 const PACED = { updates: 2, pauseMs: 10 };
 
 export type RoomActivity = {
   note(roomId: string, seq: number, at: Date): void;
-  /** Writes everything noted so far; what fails stays noted for the next flush. */
+  /** Writes everything noted so far, however recent; what fails stays noted for the next flush. */
   flush(): Promise<void>;
   close(): Promise<void>;
 };
 
-export function createRoomActivity(log: Logger, intervalMs = 30_000): RoomActivity {
-  let pending = new Map<string, { seq: number; at: Date }>();
+type Activity = { seq: number; at: Date };
+
+export function createRoomActivity(log: Logger, options: { intervalMs?: number; touchMs?: number } = {}): RoomActivity {
+  const intervalMs = options.intervalMs ?? 10_000;
+  const touchMs = options.touchMs ?? 5 * 60_000;
+  const pending = new Map<string, Activity>();
+  // When each room was last written from here; a room active again within `touchMs` waits.
+  const written = new Map<string, number>();
   let flushing: Promise<void> | undefined;
 
   async function write(paced: boolean): Promise<void> {
-    if (pending.size === 0) return;
-    const rooms = [...pending];
-    pending = new Map();
+    const now = Date.now();
+    for (const [roomId, at] of written) if (now - at >= touchMs) written.delete(roomId);
+    const due = [...pending].filter(([roomId]) => !paced || !written.has(roomId));
+    for (const [roomId] of due) pending.delete(roomId);
     const size = paced ? PACED.updates : UPDATES_PER_COMMAND;
-    for (let i = 0; i < rooms.length; i += size) {
+    for (let i = 0; i < due.length; i += size) {
       if (paced && i > 0) await sleep(PACED.pauseMs);
-      const chunk = rooms.slice(i, i + size);
+      const chunk = due.slice(i, i + size);
       try {
         await RoomModel.bulkWrite(
           chunk.map(([roomId, { seq, at }]) => ({
@@ -56,14 +64,15 @@ export function createRoomActivity(log: Logger, intervalMs = 30_000): RoomActivi
           })),
           { ordered: false },
         );
+        for (const [roomId] of chunk) written.set(roomId, now);
       } catch (err) {
-        for (const [roomId, value] of chunk) noteInto(pending, roomId, value.seq, value.at);
+        for (const [roomId, value] of chunk) noteInto(pending, roomId, value);
         log.warn({ err: err instanceof Error ? err.message : err, rooms: chunk.length }, "room activity not written; will retry");
       }
     }
   }
 
-  const flush = (paced = false): Promise<void> => {
+  const flush = (paced: boolean): Promise<void> => {
     flushing ??= write(paced).finally(() => (flushing = undefined));
     return flushing;
   };
@@ -72,21 +81,21 @@ export function createRoomActivity(log: Logger, intervalMs = 30_000): RoomActivi
 
   return {
     note(roomId, seq, at) {
-      noteInto(pending, roomId, seq, at);
+      noteInto(pending, roomId, { seq, at });
     },
     async flush() {
       await flushing;
-      await flush();
+      await flush(false);
     },
     async close() {
       clearInterval(timer);
       await flushing;
-      await flush();
+      await flush(false);
     },
   };
 }
 
-function noteInto(into: Map<string, { seq: number; at: Date }>, roomId: string, seq: number, at: Date): void {
+function noteInto(into: Map<string, Activity>, roomId: string, value: Activity): void {
   const known = into.get(roomId);
-  into.set(roomId, { seq: Math.max(seq, known?.seq ?? 0), at: known && known.at > at ? known.at : at });
+  into.set(roomId, { seq: Math.max(value.seq, known?.seq ?? 0), at: known && known.at > value.at ? known.at : value.at });
 }
