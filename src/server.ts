@@ -50,6 +50,9 @@ async function connectRedis(): Promise<Redis> {
     // Reconnect fast and forever; readiness reports the gap meanwhile.
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
     maxRetriesPerRequest: 2,
+    // Commands issued in the same tick (a batch's acks and publishes, rate-limit checks from
+    // several sockets) go to Redis in one write: fewer syscalls per chat message.
+    enableAutoPipelining: true,
   });
   redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
   await Promise.race([
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
   // With autoIndex off, indexes (unique emails, one code per user) are built here, once.
   await Promise.all(mongoose.modelNames().map((name) => mongoose.model(name).createIndexes()));
 
-  const subscriber = redis.duplicate();
+  const subscriber = redis.duplicate({ enableAutoPipelining: false });
   subscriber.on("error", (err) => log.warn({ err: err.message }, "redis subscriber error"));
   const chat = createChat(config, log, redis, subscriber);
   const views = loadViews();

@@ -10,6 +10,7 @@
  *
  *   --rates 100,250,500,1000,2000   offered rates, msg/s    --seconds 10   per step
  *   --systems duet,ws,socketio      which to run            --drain 5      s to wait for stragglers
+ *   --warmup 5                      s at the lowest rate before the first step, not reported
  *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
  *   --pairs N                       default: enough for Duet's per-user send limit
  *   --readme                        rewrite README.md's "## Benchmarks" (the last section) with the results
@@ -40,6 +41,7 @@ const { values: flags } = parseArgs({
     rates: { type: "string", default: "100,250,500,1000,2000" },
     seconds: { type: "string", default: "10" },
     drain: { type: "string", default: "5" },
+    warmup: { type: "string", default: "5" },
     systems: { type: "string", default: "duet,ws,socketio" },
     idle: { type: "string", default: "10000" },
     hold: { type: "string", default: "30" },
@@ -56,6 +58,8 @@ const rates = flags.rates
 const seconds = Number(flags.seconds);
 const idleCount = Number(flags.idle);
 const chosen = flags.systems.split(",").filter(Boolean) as SystemKey[];
+/** The warm-up's step number (client ids s99-…), apart from the measured steps'. */
+const WARMUP_STEP = 99;
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
 /** Each user may send SEND_RATE.points per SEND_RATE.seconds; stay under 80% of it. */
@@ -126,6 +130,13 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: readonly Be
       ...edgePids(place),
     ];
     try {
+      // Every system gets the same warm-up, unreported: JIT, connection pools, and for Duet each
+      // room's first write of its activity, which a real server spreads over its whole life.
+      if (Number(flags.warmup) > 0) {
+        const pids = { app: system.appPids(), stack: stackPids };
+        await runStep(WARMUP_STEP, links, rates[0] ?? 100, Number(flags.warmup), Number(flags.drain) * 1000, pids);
+        await sleep(1000);
+      }
       for (const [step, rate] of rates.entries()) {
         const r = await runStep(step, links, rate, seconds, Number(flags.drain) * 1000, {
           app: system.appPids(),

@@ -171,10 +171,18 @@ ${targets(result)
 `;
 }
 
-/** Replaces README.md's "## Benchmarks" section (always the last one) or appends it. */
+/** Marks where the generated results end; what follows it in README.md is kept on a rewrite. */
+export const RESULTS_END = "<!-- end of scripts/bench/run --readme output; what follows is kept -->";
+
+/**
+ * Replaces README.md's "## Benchmarks" section (always the last one) or appends it. Text after
+ * the RESULTS_END marker (the analysis of the numbers) survives the rewrite.
+ */
 export function writeReadmeSection(file: string, section: string): void {
   const readme = readFileSync(file, "utf8");
   const at = readme.search(/^## Benchmarks$/m);
   const head = at >= 0 ? readme.slice(0, at) : `${readme.trimEnd()}\n\n`;
-  writeFileSync(file, `${head}${section}`);
+  const end = readme.indexOf(RESULTS_END, Math.max(at, 0));
+  const kept = at >= 0 && end >= 0 ? readme.slice(end + RESULTS_END.length) : "\n";
+  writeFileSync(file, `${head}${section}\n${RESULTS_END}${kept}`);
 }

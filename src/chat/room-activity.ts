@@ -26,10 +26,10 @@ export const UPDATES_PER_COMMAND = 25;
 /**
  * While the app runs, writes go a little at a time: SQLite has one writer, and an insert that
  * finds the lock taken sleeps in growing steps (1, 2, 5, 10 ms, …) before it tries again, so a
- * long run of updates starves message writes. Two updates (~8 ms on FerretDB), then a pause; on
+ * long run of updates starves message writes. One update (~4 ms on FerretDB), then a pause; on
  * shutdown the rest is written at once.
  */
-const PACED = { updates: 2, pauseMs: 10 };
+const PACED = { updates: 1, pauseMs: 20 };
 
 export type RoomActivity = {
   note(roomId: string, seq: number, at: Date): void;
