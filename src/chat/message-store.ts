@@ -171,12 +171,9 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
         if (failure.code !== 11000) return pending.reject(new Error("message was not stored"));
         // Either a retry of a send already stored (answer with the first one's number), or a
         // number that was taken (go again with a new one). FerretDB's duplicate-key error does
-        // not say which index refused, so look: by `_id` first (one indexed lookup everywhere),
-        // then by fields, for messages stored before ids were derived from the client id.
-        const { roomId, senderId, clientId } = pending.request;
-        const original =
-          (await MessageModel.findById(doc._id, { seq: 1, createdAt: 1 }).lean()) ??
-          (await MessageModel.findOne({ roomId, senderId, clientId }, { seq: 1, createdAt: 1 }).lean());
+        // not say which index refused, so look the message up by `_id` (indexed everywhere).
+        const { roomId } = pending.request;
+        const original = await MessageModel.findById(doc._id, { seq: 1, createdAt: 1 }).lean();
         if (original) return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
         taken.add(roomId);
         if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);
