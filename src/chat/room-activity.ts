@@ -41,7 +41,7 @@ export type RoomActivity = {
 type Activity = { seq: number; at: Date };
 
 export function createRoomActivity(log: Logger, options: { intervalMs?: number; touchMs?: number } = {}): RoomActivity {
-  const intervalMs = options.intervalMs ?? 10_000;
+  const intervalMs = options.intervalMs ?? 2_000;
   const touchMs = options.touchMs ?? 5 * 60_000;
   const pending = new Map<string, Activity>();
   // When each room was last written from here; a room active again within `touchMs` waits.
