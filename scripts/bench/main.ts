@@ -163,6 +163,10 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: readonly Be
   return result;
 }
 
+/** The native stack's own servers: both app instances, Redis and FerretDB. */
+const stackServerPids = (place: BenchPlace) =>
+  ["app-1", "app-2", "redis", "ferretdb"].map((n) => readPidFile(place.settings.pidsDir, n));
+
 /** Waits (at most 90 s) until the servers have worked off any backlog, so the next system starts on idle CPUs. */
 async function settle(pids: number[]): Promise<void> {
   for (let waited = 0; waited < 90; waited++) {
@@ -216,12 +220,17 @@ async function main(): Promise<void> {
       seconds,
       systems: [],
     };
-    // Duet last: its load can leave FerretDB unable to answer (see README, Benchmarks), and the
-    // relays and the idle-socket measurement need a healthy stack.
-    for (const key of chosen.filter((k) => k !== "duet")) result.systems.push(await benchSystem(place, key, pairs));
-    if (idleCount > 0) await pruneBenchMessages(pairs);
-    if (idleCount > 0) result.idle = await measureIdle(place, pairs, idleCount, Number(flags.hold), log);
-    if (chosen.includes("duet")) result.systems.unshift(await benchSystem(place, "duet", pairs));
+    // Each system, and the idle-socket measurement, starts once the stack has worked off what came
+    // before (signing users in, closing 10,000 sockets, a relay's backlog).
+    for (const key of chosen) {
+      await settle(stackServerPids(place));
+      result.systems.push(await benchSystem(place, key, pairs));
+    }
+    if (idleCount > 0) {
+      await pruneBenchMessages(pairs);
+      await settle(stackServerPids(place));
+      result.idle = await measureIdle(place, pairs, idleCount, Number(flags.hold), log);
+    }
     writeFileSync(join(place.dir, "results.json"), JSON.stringify(result, null, 2));
     report(result, place.dir);
   } finally {
