@@ -166,7 +166,7 @@ async function* readEntries(file: string): AsyncGenerator<Entry, ArchiveSummary>
 }
 
 /** Reads the whole archive and checks it without touching any database. */
-export async function checkArchive(file: string): Promise<ArchiveSummary> {
+async function checkArchive(file: string): Promise<ArchiveSummary> {
   const entries = readEntries(file);
   for (;;) {
     const next = await entries.next();

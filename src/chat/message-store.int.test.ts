@@ -10,7 +10,7 @@ import { createRoomActivity } from "./room-activity.js";
 import { openMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
-import { counterKey, createSequencer } from "./sequencer.js";
+import { counterKey, createSequencer, legacyKey } from "./sequencer.js";
 import { bytes, roomBetween, roomKeyCache } from "./rooms.js";
 
 const master = { id: "test-master", key: randomBytes(32) };
@@ -158,6 +158,19 @@ describe("numbering when Redis loses or never had the counters", () => {
     // What a reconnecting client's catch-up asks: is anything stored after number 2?
     assert.equal(await createSequencer(services.redis).head(roomId), 5);
     assert.equal(await services.redis.hget(counterKey(roomId), "n"), "5");
+  });
+
+  it("a counter left by an older Duet is carried over, so numbers it handed out are not reused", async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, roomKeyCache([master]).keyFor);
+    await send(store, roomId, alice, 3, "a");
+    // The old layout: a plain string counter, ahead of MongoDB (writes that failed after numbering).
+    await services.redis.del(counterKey(roomId));
+    await services.redis.set(legacyKey(roomId), 10);
+    const later = await send(store, roomId, bob, 1, "b");
+    assert.equal(later[0]?.seq, 11);
+    assert.equal(await services.redis.exists(legacyKey(roomId)), 0, "the old counter is gone");
   });
 
   it("a counter kept within one Redis run is trusted by a new instance without reading MongoDB", async () => {

@@ -40,8 +40,8 @@ export type Sequencer = {
  * app instance's restart, from reading the messages collection per room.
  */
 export const counterKey = (roomId: string) => `duet:counter:${roomId}`;
-// Before run ids, counters were plain strings here; RAISE removes them as it meets them.
-const legacyKey = (roomId: string) => `duet:seq:${roomId}`;
+// Before run ids, counters were plain strings here; RAISE takes them into account and removes them.
+export const legacyKey = (roomId: string) => `duet:seq:${roomId}`;
 
 const RUN_ID = `local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')`;
 
@@ -58,10 +58,13 @@ if redis.call('HGET', KEYS[1], 'run') ~= run then return -1 end
 return tonumber(redis.call('HGET', KEYS[1], 'n'))`;
 
 // Raises a counter to at least ARGV[1] (what MongoDB holds) and marks it checked in this run;
-// never lowers one (other instances may be ahead). Answers the counter.
+// never lowers one (other instances may be ahead). A counter left by an older Duet (a plain
+// string) counts too, then goes. Answers the counter.
 const RAISE = `${RUN_ID}
+local legacy = tonumber(redis.call('GET', KEYS[2]) or '-1')
 redis.call('DEL', KEYS[2])
 local current = tonumber(redis.call('HGET', KEYS[1], 'n') or '-1')
+if current < legacy then current = legacy end
 local floor = tonumber(ARGV[1])
 if current < floor then current = floor end
 redis.call('HSET', KEYS[1], 'n', current, 'run', run)

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import mongoose from "mongoose";
-import { ArchiveError, checkArchive, restoreArchive } from "../backup/archive.js";
+import { ArchiveError, restoreArchive } from "../backup/archive.js";
 import { readConfig, redact } from "../config.js";
 
 const args = process.argv.slice(2);
@@ -30,8 +30,6 @@ if (file === "-") {
 }
 
 try {
-  // Before connecting: a damaged archive is refused even while the database is unreachable.
-  await checkArchive(file);
   await mongoose.connect(config.mongodbUri, { serverSelectionTimeoutMS: 10_000 }).catch((err: unknown) => {
     throw new Error(`cannot reach MongoDB at ${redact(config.mongodbUri)}: ${err instanceof Error ? err.message : err}`);
   });
