@@ -13,11 +13,13 @@
  *   --warmup 5                      s at the lowest rate before the first step, not reported
  *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
  *   --pairs N                       default: enough for Duet's per-user send limit
+ *   --store-floor true              with duet: first its store path alone at each rate (store-floor.ts)
  *   --readme                        rewrite README.md's "## Benchmarks" (the last section) with the results
  *   --from-results                  only report (and --readme) the last run's <STACK_DIR>/bench/results.json
  *   --max-minutes 20                stop (and stop the relays and edges) after this long, whatever happens
  */
 import { execFileSync } from "node:child_process";
+import { Redis } from "ioredis";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -33,6 +35,7 @@ import { measureIdle, SOCKETS_PER_USER } from "./idle.js";
 import { overloaded, runStep, type Link } from "./load.js";
 import { machine, readPidFile, totalCpuSeconds } from "./proc.js";
 import { markdownSection, terminalReport, writeReadmeSection, type BenchResult, type SystemResult } from "./report.js";
+import { measureStoreFloor } from "./store-floor.js";
 import { edgePids, stopBenchProcesses, systems, type BenchPlace, type SystemKey } from "./systems.js";
 import { benchPairs, inParallel, pruneBenchMessages, type BenchPair } from "./users.js";
 
@@ -46,6 +49,7 @@ const { values: flags } = parseArgs({
     idle: { type: "string", default: "10000" },
     hold: { type: "string", default: "30" },
     pairs: { type: "string" },
+    "store-floor": { type: "string", default: "true" },
     readme: { type: "boolean", default: false },
     "max-minutes": { type: "string", default: "20" },
     "from-results": { type: "boolean", default: false },
@@ -176,6 +180,17 @@ async function settle(pids: number[]): Promise<void> {
   log("servers still busy after 90 s; going on");
 }
 
+async function storeFloor(stack: StackEnv, rooms: number, place: BenchPlace) {
+  const redis = new Redis(stack.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    log(`store alone: two message stores, ${rooms} rooms, no sockets`);
+    return await measureStoreFloor(redis, rooms, rates, seconds, readPidFile(place.settings.pidsDir, "ferretdb"), log);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 function report(result: BenchResult, dir: string): void {
   process.stdout.write(`\n${terminalReport(result)}\n\n(full results: ${join(dir, "results.json")})\n`);
   if (!flags.readme) return;
@@ -209,7 +224,8 @@ async function main(): Promise<void> {
   process.env.STACK_PORT_BASE = String(portBase);
   const place: BenchPlace = { settings: stackSettings(), stack, dir: join(dir, "bench"), portBase };
   mkdirSync(place.dir, { recursive: true });
-  await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
+  // monitorCommands: the store-alone measurement counts insert commands.
+  await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   try {
     const pairs = await benchPairs(stack, join(place.dir, "users.json"), pairCount, log);
     const result: BenchResult = {
@@ -227,6 +243,10 @@ async function main(): Promise<void> {
       // Pruned first, then settled: deleting tens of thousands of messages keeps FerretDB busy.
       if (key === "duet") log(`pruned ${await pruneBenchMessages(pairs)} messages of earlier runs from the bench rooms`);
       await settle(stackServerPids(place));
+      if (key === "duet" && flags["store-floor"] === "true") {
+        result.storeFloor = await storeFloor(stack, pairs.length, place);
+        await settle(stackServerPids(place));
+      }
       result.systems.push(await benchSystem(place, key, pairs));
     }
     if (idleCount > 0) {

@@ -117,10 +117,13 @@ export async function benchPairs(
  * pushes no filter down on `messages` (explain: filterPushdown false, SCAN), so every catch-up
  * query at connect reads the whole collection: left to grow, it makes each connect slower.
  */
-export async function pruneBenchMessages(pairs: readonly BenchPair[]): Promise<number> {
+export const pruneBenchMessages = (pairs: readonly BenchPair[]) => pruneRoomMessages(pairs.map((p) => p.roomId));
+
+/** Deletes every message of these rooms; answers how many. */
+export async function pruneRoomMessages(roomIds: readonly string[]): Promise<number> {
   // In slices: FerretDB deletes a command's matches in one SQL statement, one variable each, and
   // SQLite refuses more than 32,766 of them ("too many SQL variables").
-  const filter = { roomId: { $in: pairs.map((p) => p.roomId) } };
+  const filter = { roomId: { $in: roomIds } };
   let deleted = 0;
   for (;;) {
     const ids = (await MessageModel.find(filter, { _id: 1 }).limit(10_000).lean()).map((m) => m._id);
