@@ -15,6 +15,21 @@ describe("message encryption at rest", () => {
     assert.ok(!sealed.ct.toString("latin1").includes("Meet"), "the ciphertext does not carry the text");
   });
 
+  it("a message stored by an earlier version still opens (the format is fixed)", () => {
+    // Sealed by the first release's code; any change to the key derivation or the MAC input
+    // would leave every stored message unreadable.
+    const stored = {
+      v: 1,
+      keyId: 3,
+      iv: Buffer.from("qK5I1S5PiHTa/FIoud7vLw==", "base64"),
+      ct: Buffer.from("r2zmvBB41D+e8kS5aSScpWkDKyoQzFXistvRS0nI7RLTrHebeMAcy4rjBECXdCUV", "base64"),
+      mac: Buffer.from("yVffVyndqoLvquNdMHY7LJykr+mRcLEEjSPdyGpcwo8=", "base64"),
+    };
+    const key = Buffer.alloc(32, 7);
+    assert.equal(openMessage(key, { roomId: "room-Ünïcode-42", seq: 123456789 }, stored), "Hello, Bob — see you at 5? 👋");
+    assert.throws(() => openMessage(key, { roomId: "room-Ünïcode-42", seq: 123456788 }, stored), CipherError);
+  });
+
   it("the same text sealed twice looks different (fresh IV)", () => {
     const key = generateDataKey();
     const a = sealMessage(key, place, "same");

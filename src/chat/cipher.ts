@@ -11,7 +11,16 @@
  * before anything is decrypted, so a ciphertext moved to another room or position, or altered in
  * any bit, is refused without ever reaching the CBC padding check (no padding oracle).
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+  type KeyObject,
+} from "node:crypto";
 
 export const CIPHER_VERSION = 1;
 
@@ -78,40 +87,39 @@ export function unwrapDataKey(masters: readonly MasterKey[], roomId: string, wra
 
 // Separate keys for encryption and authentication, both from the one room key. Derived once per
 // room key object (the key cache holds it), not per message: two HKDF runs per seal and per
-// open showed in the chat profile.
-const derived = new WeakMap<Buffer, { enc: Buffer; mac: Buffer }>();
-function subkeys(dataKey: Buffer): { enc: Buffer; mac: Buffer } {
+// open showed in the chat profile. Kept as KeyObjects: a Buffer key is imported again on every
+// createCipheriv/createHmac call.
+const derived = new WeakMap<Buffer, { enc: KeyObject; mac: KeyObject }>();
+function subkeys(dataKey: Buffer): { enc: KeyObject; mac: KeyObject } {
   let keys = derived.get(dataKey);
   if (!keys) {
     keys = {
-      enc: Buffer.from(hkdfSync("sha256", dataKey, "", "duet message encryption", 32)),
-      mac: Buffer.from(hkdfSync("sha256", dataKey, "", "duet message authentication", 32)),
+      enc: createSecretKey(Buffer.from(hkdfSync("sha256", dataKey, "", "duet message encryption", 32))),
+      mac: createSecretKey(Buffer.from(hkdfSync("sha256", dataKey, "", "duet message authentication", 32))),
     };
     derived.set(dataKey, keys);
   }
   return keys;
 }
 
-// Each field is preceded by its length, so no two different field lists hash the same bytes.
-function lengthPrefixed(parts: Buffer[]): Buffer {
-  return Buffer.concat(
-    parts.flatMap((part) => {
-      const length = Buffer.alloc(4);
-      length.writeUInt32BE(part.length);
-      return [length, part];
-    }),
-  );
-}
-
-function macOf(macKey: Buffer, v: number, place: MessagePlace, iv: Buffer, ct: Buffer): Buffer {
-  const seq = Buffer.alloc(8);
-  seq.writeBigUInt64BE(BigInt(place.seq));
-  const header = Buffer.alloc(8);
-  header.writeUInt32BE(v, 0);
-  header.writeUInt32BE(place.keyId, 4);
-  return createHmac("sha256", macKey)
-    .update(lengthPrefixed([header, Buffer.from(place.roomId), seq, iv, ct]))
-    .digest();
+// The MAC covers version, key id, room id, sequence number, IV and ciphertext, each preceded by
+// its length, so no two different field lists hash the same bytes. Written into one buffer,
+// field by field, rather than a Buffer per field: this runs for every message stored and sent.
+function macOf(macKey: KeyObject, v: number, place: MessagePlace, iv: Buffer, ct: Buffer): Buffer {
+  const room = Buffer.byteLength(place.roomId);
+  const input = Buffer.allocUnsafe(4 + 8 + 4 + room + 4 + 8 + 4 + iv.length + 4 + ct.length);
+  let at = input.writeUInt32BE(8, 0);
+  at = input.writeUInt32BE(v, at);
+  at = input.writeUInt32BE(place.keyId, at);
+  at = input.writeUInt32BE(room, at);
+  at += input.write(place.roomId, at);
+  at = input.writeUInt32BE(8, at);
+  at = input.writeBigUInt64BE(BigInt(place.seq), at);
+  at = input.writeUInt32BE(iv.length, at);
+  at += iv.copy(input, at);
+  at = input.writeUInt32BE(ct.length, at);
+  ct.copy(input, at);
+  return createHmac("sha256", macKey).update(input).digest();
 }
 
 export function sealMessage(dataKey: Buffer, place: MessagePlace, plaintext: string): SealedMessage {
