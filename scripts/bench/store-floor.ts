@@ -36,7 +36,8 @@ export type FloorStep = {
 const ms = (us: number) => Math.round(us / 10) / 100;
 
 /**
- * Runs each rate for `seconds` against scratch rooms (ids no real room has, deleted afterwards),
+ * Runs each rate for `seconds` against scratch rooms (ids no real room has; their messages and
+ * counters are deleted before and after, so a run cut short leaves nothing behind for long),
  * with the same number of rooms as the chat steps.
  */
 export async function measureStoreFloor(
@@ -48,10 +49,14 @@ export async function measureStoreFloor(
   log: (line: string) => void,
 ): Promise<FloorStep[]> {
   const dataKey = randomBytes(32);
-  const scratch = Array.from({ length: rooms }, () => ({
-    roomId: `floor-${randomBytes(12).toString("base64url")}`,
+  const scratch = Array.from({ length: rooms }, (_, i) => ({
+    roomId: `floor-${String(i).padStart(4, "0")}`,
     senders: [String(new mongoose.Types.ObjectId()), String(new mongoose.Types.ObjectId())] as const,
   }));
+  const clear = async () => {
+    await pruneRoomMessages(scratch.map((r) => r.roomId));
+    await redis.del(...scratch.map((r) => counterKey(r.roomId)));
+  };
   const quiet = pino({ level: "silent" });
   const instance = () => {
     const activity = createRoomActivity(quiet);
@@ -82,6 +87,7 @@ export async function measureStoreFloor(
   const steps: FloorStep[] = [];
   try {
     // First use of a room checks its counter against MongoDB; that is not what is measured.
+    await clear();
     await Promise.all(scratch.map((_, i) => send(i, `w-${i}`, "warm-up")));
     for (const [n, rate] of rates.entries()) {
       const latency = build({
@@ -139,8 +145,7 @@ export async function measureStoreFloor(
       await activity.close();
     }
     client.off("commandStarted", onCommand);
-    await pruneRoomMessages(scratch.map((r) => r.roomId));
-    await redis.del(...scratch.map((r) => counterKey(r.roomId)));
+    await clear();
   }
   return steps;
 }
