@@ -187,7 +187,7 @@ export function markdownSection(result: BenchResult): string {
   const table = markdownTable(HEAD, rows(result));
   const floor = result.storeFloor?.length
     ? `
-Duet's store path alone, before Duet's steps: two message stores (the app's own code: numbers
+Duet's store path alone, after Duet's steps: two message stores (the app's own code: numbers
 from Redis, encryption, group commit into FerretDB, room activity) get the same rates with no
 sockets, nginx or fan-out; latency is from the scheduled time to the acknowledged write. A
 message reaches the other member only after it is stored, so this is the database's share.
