@@ -18,9 +18,39 @@ export type SessionData = {
   _maxAge?: number;
 };
 
+/** Signed out after this long without a request. */
+export const IDLE_TIMEOUT_MS = 14 * 24 * 3600_000;
+/** Signed out this long after signing in, however active. */
+export const ABSOLUTE_LIFETIME_MS = 30 * 24 * 3600_000;
+
+/** When a signed-in session ends by itself (idle or absolute), or undefined if it has ended. */
+export function sessionDeadline(data: SessionData | undefined, now = Date.now()): number | undefined {
+  if (!data?.uid) return undefined;
+  const deadline = Math.min(data._expire ?? Infinity, (data.createdAt ?? now) + ABSOLUTE_LIFETIME_MS);
+  return deadline > now ? deadline : undefined;
+}
+
 export const sessionHandle = (id: string) => createHash("sha256").update(id).digest("base64url");
 const sessionKey = (handle: string) => `duet:sess:${handle}`;
 const userIndexKey = (uid: string) => `duet:user-sessions:${uid}`;
+// Marks a session that was ended, for as long as it could have lived: a request that loaded it
+// before the end and saves it afterwards (koa-session writes the whole session back) must not
+// bring it back.
+const endedKey = (handle: string) => `duet:sess-ended:${handle}`;
+
+/** Every instance hears the handle of each session that ends here, and closes its sockets. */
+export const SESSION_ENDED_CHANNEL = "duet:session-ended";
+
+// KEYS: session, ended marker, [user index]. ARGV: data, ttl, [handle, index ttl].
+// Atomic with the check, so an end that lands between a request's read and its save still wins.
+const SAVE_UNLESS_ENDED = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+end
+return 1`;
 
 /** The koa-session external store. */
 export function redisSessionStore(redis: Redis, absoluteLifetimeMs: number) {
@@ -32,22 +62,40 @@ export function redisSessionStore(redis: Redis, absoluteLifetimeMs: number) {
     async set(id: string, data: SessionData, maxAge: number | "session" | undefined): Promise<void> {
       const handle = sessionHandle(id);
       const ttl = typeof maxAge === "number" ? maxAge : absoluteLifetimeMs;
-      const tx = redis.multi().set(sessionKey(handle), JSON.stringify(data), "PX", ttl);
-      if (data.uid) tx.sadd(userIndexKey(data.uid), handle).pexpire(userIndexKey(data.uid), absoluteLifetimeMs);
-      await tx.exec();
+      const json = JSON.stringify(data);
+      if (data.uid)
+        await redis.eval(
+          SAVE_UNLESS_ENDED,
+          3,
+          sessionKey(handle),
+          endedKey(handle),
+          userIndexKey(data.uid),
+          json,
+          ttl,
+          handle,
+          absoluteLifetimeMs,
+        );
+      else await redis.eval(SAVE_UNLESS_ENDED, 2, sessionKey(handle), endedKey(handle), json, ttl);
     },
     async destroy(id: string): Promise<void> {
-      await destroyByHandle(redis, sessionHandle(id));
+      await endSession(redis, sessionHandle(id), absoluteLifetimeMs);
     },
   };
 }
 
-async function destroyByHandle(redis: Redis, handle: string): Promise<void> {
+/** The stored session behind `handle`, if it still exists. */
+export async function sessionByHandle(redis: Redis, handle: string): Promise<SessionData | undefined> {
+  const raw = await redis.get(sessionKey(handle));
+  return raw ? (JSON.parse(raw) as SessionData) : undefined;
+}
+
+/** Ends one session for good: removed, marked so no late save revives it, announced to every instance. */
+export async function endSession(redis: Redis, handle: string, markForMs: number): Promise<void> {
   const raw = await redis.get(sessionKey(handle));
   const uid = raw ? (JSON.parse(raw) as SessionData).uid : undefined;
-  const tx = redis.multi().del(sessionKey(handle));
+  const tx = redis.multi().set(endedKey(handle), "1", "PX", markForMs).del(sessionKey(handle));
   if (uid) tx.srem(userIndexKey(uid), handle);
-  await tx.exec();
+  await tx.publish(SESSION_ENDED_CHANNEL, handle).exec();
 }
 
 export type SessionSummary = { handle: string; createdAt: number; seenAt: number; userAgent: string; ip: string };
@@ -84,6 +132,6 @@ export async function revokeUserSessions(
 ): Promise<number> {
   const handles = await redis.smembers(userIndexKey(uid));
   const targets = handles.filter((h) => h !== which.except && (which.only === undefined || h === which.only));
-  for (const handle of targets) await destroyByHandle(redis, handle);
+  for (const handle of targets) await endSession(redis, handle, ABSOLUTE_LIFETIME_MS);
   return targets.length;
 }

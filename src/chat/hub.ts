@@ -33,7 +33,8 @@ export type Hub = {
   close(): Promise<void>;
 };
 
-const channelOf = (roomId: string) => `duet:room:${roomId}`;
+const CHANNEL_PREFIX = "duet:room:";
+const channelOf = (roomId: string) => `${CHANNEL_PREFIX}${roomId}`;
 
 export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub {
   const origin = randomBytes(8).toString("hex");
@@ -44,7 +45,9 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     for (const listener of rooms.get(event.roomId) ?? []) listener.onEvent(event);
   };
 
-  subscriber.on("message", (_channel: string, raw: string) => {
+  subscriber.on("message", (channel: string, raw: string) => {
+    // The subscriber connection is shared with other listeners (ended sessions).
+    if (!channel.startsWith(CHANNEL_PREFIX)) return;
     try {
       const { o, e } = JSON.parse(raw) as { o: string; e: HubEvent };
       if (o !== origin) deliver(e);

@@ -4,6 +4,8 @@ import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
+import { createSessionSockets } from "../realtime/session-sockets.js";
+import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../accounts/session-store.js";
 import type { ChatDeps } from "./connection.js";
 import { createHub, type Hub } from "./hub.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
@@ -26,6 +28,12 @@ export const SEND_RATE = { points: 50, seconds: 10 };
 
 export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
   const hub = createHub(redis, subscriber, log);
+  const sessions = createSessionSockets({
+    subscriber,
+    channel: SESSION_ENDED_CHANNEL,
+    deadlineOf: async (handle) => sessionDeadline(await sessionByHandle(redis, handle)),
+    log,
+  });
   const keys = roomKeyCache(config.masterKeys);
   const sequencer = createSequencer(redis);
   const activity = createRoomActivity(log.child({ part: "chat" }));
@@ -51,7 +59,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     catchUpLimit: 5000,
   };
   return {
-    route: chatSocketRoute(config, redis, deps),
+    route: chatSocketRoute(config, redis, deps, sessions),
     hub,
     store,
     sequencer,
@@ -59,6 +67,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     async close() {
       await store.drain();
       await activity.close();
+      await sessions.close();
       await hub.close();
     },
   };

@@ -11,20 +11,21 @@ import { UserModel } from "../accounts/user.model.js";
 import { AppError } from "../errors.js";
 import { sessionFromCookieHeader } from "../http/session.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
+import type { SessionSockets } from "../realtime/session-sockets.js";
 import { onlineKey, serveConnection, type ChatDeps } from "./connection.js";
 import { RoomModel } from "./room.model.js";
 
 /** How many chat sockets one user may hold at once, across every instance. */
 export const MAX_SOCKETS_PER_USER = 20;
 
-export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps): UpgradeRoute {
+export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, sessions: SessionSockets): UpgradeRoute {
   return {
     pattern: /^\/ws\/chat\/([A-Za-z0-9_-]{22})$/,
     async handle(req: IncomingMessage, match, accept) {
       if (req.headers.origin !== config.publicUrl) throw new AppError(403, "bad_origin", "WebSocket from another origin");
       const session = await sessionFromCookieHeader(config, redis, req.headers.cookie);
-      const userId = session?.uid;
-      if (!userId) throw new AppError(401, "unauthorized", "no session");
+      if (!session) throw new AppError(401, "unauthorized", "no session");
+      const userId = session.uid;
       const roomId = match[1] ?? "";
       const [room, user] = await Promise.all([
         RoomModel.findById(roomId, { members: 1 }).lean(),
@@ -40,6 +41,7 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps): U
 
       const after = Number(new URL(req.url ?? "/", "http://internal").searchParams.get("after") ?? 0);
       const ws = await accept();
+      sessions.add(ws, session);
       // From here on the connection is a WebSocket: failures close it (1011), they are not HTTP answers.
       await serveConnection(deps, ws, {
         roomId,

@@ -4,6 +4,9 @@
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
 
+/** Close code for "your session ended" (src/realtime/session-sockets.ts). */
+const SESSION_ENDED_CLOSE = 4401;
+
 export type SocketState = "connecting" | "live" | "reconnecting" | "offline";
 
 export function connectChat(options: {
@@ -37,6 +40,12 @@ export function connectChat(options: {
     socket.addEventListener("close", (event) => {
       live = false;
       if (ws !== socket) return;
+      // The session ended (signed out here or elsewhere, revoked, expired): sign in again, then
+      // come back here. Unsent messages stay queued for this room and go when the user returns.
+      if (event.code === SESSION_ENDED_CLOSE) {
+        options.onState("offline", "You were signed out.");
+        return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+      }
       // 1008: the server refused what we sent; reconnecting would repeat it.
       if (event.code === 1008) return options.onState("offline", "The connection was closed by the server.");
       attempt++;

@@ -4,12 +4,16 @@ import Keygrip from "keygrip";
 import session from "koa-session";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
-import { redisSessionStore, type SessionData } from "../accounts/session-store.js";
+import {
+  ABSOLUTE_LIFETIME_MS,
+  IDLE_TIMEOUT_MS,
+  redisSessionStore,
+  sessionDeadline,
+  sessionHandle,
+  type SessionData,
+} from "../accounts/session-store.js";
 
-/** Signed out after this long without a request. */
-export const IDLE_TIMEOUT_MS = 14 * 24 * 3600_000;
-/** Signed out this long after signing in, however active. */
-export const ABSOLUTE_LIFETIME_MS = 30 * 24 * 3600_000;
+export { ABSOLUTE_LIFETIME_MS, IDLE_TIMEOUT_MS };
 
 export const sessionCookieName = (config: Pick<Config, "publicUrl">) =>
   config.publicUrl.startsWith("https:") ? "__Host-duet.sid" : "duet.sid";
@@ -74,7 +78,7 @@ export async function sessionFromCookieHeader(
   config: Config,
   redis: Redis,
   header: string | undefined,
-): Promise<SessionData | undefined> {
+): Promise<(SessionData & { uid: string; handle: string; deadline: number }) | undefined> {
   if (!header) return undefined;
   const cookies = new Map(
     header.split(";").map((part) => {
@@ -87,8 +91,7 @@ export async function sessionFromCookieHeader(
   const signature = cookies.get(`${name}.sig`);
   if (!id || !signature || signingKeys(config).index(`${name}=${id}`, signature) < 0) return undefined;
   const data = await redisSessionStore(redis, ABSOLUTE_LIFETIME_MS).get(id);
-  if (!data?.uid) return undefined;
-  if (data._expire !== undefined && data._expire < Date.now()) return undefined;
-  if (data.createdAt !== undefined && Date.now() - data.createdAt >= ABSOLUTE_LIFETIME_MS) return undefined;
-  return data;
+  const deadline = sessionDeadline(data);
+  if (!data?.uid || deadline === undefined) return undefined;
+  return { ...data, uid: data.uid, handle: sessionHandle(id), deadline };
 }

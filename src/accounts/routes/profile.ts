@@ -180,6 +180,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       return showProfile(ctx, { deleteErrors: { currentPassword: "That isn't your current password." } });
     }
     ctx.session = null;
+    ctx.set("Clear-Site-Data", '"cache", "storage"');
     ctx.redirect("/signin?deleted=1");
   });
 

@@ -80,6 +80,9 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
 
   router.post("/signout", (ctx) => {
     ctx.session = null;
+    // Messages queued in this browser but never sent are plaintext in localStorage: a shared
+    // computer must not keep them after sign-out. The browser clears them on this response.
+    ctx.set("Clear-Site-Data", '"cache", "storage"');
     rotateCsrf(ctx, config);
     ctx.redirect("/");
   });
