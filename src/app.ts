@@ -36,7 +36,7 @@ export type AppDeps = {
   log: Logger;
   redis: Redis;
   mailer: Mailer;
-  chat: Pick<Chat, "hub" | "keyFor" | "sequencer">;
+  chat: Pick<Chat, "hub" | "keyFor" | "sequencer" | "unreadable">;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
@@ -79,6 +79,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     hub: chat.hub,
     sequencer: chat.sequencer,
     keyFor: chat.keyFor,
+    unreadable: chat.unreadable,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
   });
   for (const router of [

@@ -12,7 +12,7 @@ import type { Logger } from "../logger.js";
 import type { Limiter } from "../http/rate-limit.js";
 import { UserModel } from "../accounts/user.model.js";
 import { openMessage, sealMessage, type SealedMessage } from "./cipher.js";
-import { readMessages, type PlainMessage } from "./history.js";
+import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import { MessageModel } from "./message.model.js";
 import type { MessageStore } from "./message-store.js";
@@ -23,6 +23,7 @@ import type { Sequencer } from "./sequencer.js";
 
 export type ChatDeps = {
   log: Logger;
+  unreadable: Unreadable;
   redis: Redis;
   hub: Hub;
   store: MessageStore;
@@ -97,8 +98,11 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     // Reading stored messages is the costly part of a connect; skip it when nothing newer exists.
     const head = await deps.sequencer.head(roomId);
     if (head !== undefined && head <= after) return;
-    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit })) deliver(message);
+    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable)) deliver(message);
   };
+
+  const open = (seq: number, sealed: SealedWire) =>
+    openOrUnreadable(() => openMessage(key.dataKey, { roomId, seq }, fromWire(sealed)), { roomId, seq }, deps.unreadable);
 
   const onEvent = (event: HubEvent): void => {
     if (!live) {
@@ -115,15 +119,10 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
             from: event.from,
             clientId: event.clientId,
             at: event.at,
-            text: openMessage(key.dataKey, { roomId, seq: event.seq }, fromWire(event.sealed)),
+            ...open(event.seq, event.sealed),
           });
         case "edited":
-          return send({
-            type: "edited",
-            seq: event.seq,
-            at: event.at,
-            text: openMessage(key.dataKey, { roomId, seq: event.seq }, fromWire(event.sealed)),
-          });
+          return send({ type: "edited", seq: event.seq, at: event.at, ...open(event.seq, event.sealed) });
         case "deleted":
           return send({ type: "deleted", seq: event.seq });
         case "typing":

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { publicProfile, normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
 import type { MasterKey } from "./cipher.js";
 import { onlineKey } from "./connection.js";
-import { decryptStored, type PlainMessage } from "./history.js";
+import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
 import { roomBetween, type RoomKey } from "./rooms.js";
@@ -37,6 +37,7 @@ export async function listConversations(
   redis: Redis,
   keyFor: (roomId: string) => Promise<RoomKey>,
   me: string,
+  unreadable: Unreadable,
 ): Promise<ConversationSummary[]> {
   const myId = new mongoose.Types.ObjectId(me);
   const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId } })
@@ -54,7 +55,7 @@ export async function listConversations(
       const reads = (room.readUpTo ?? {}) as Record<string, number>;
       const last = await MessageModel.findOne({ roomId: room._id }).sort({ seq: -1 }).lean();
       let preview: PlainMessage | undefined;
-      if (last) preview = decryptStored(await keyFor(room._id), room._id, last);
+      if (last) preview = decryptStored(await keyFor(room._id), room._id, last, unreadable);
       // Unread: the other person's messages after my read marker.
       const unread = await MessageModel.countDocuments({
         roomId: room._id,
@@ -69,7 +70,13 @@ export async function listConversations(
           : { id: peerId, displayName: "Deleted account", status: "", avatarUrl: "", lastSeenAt: null },
         online: Number(online[i] ?? 0) > 0,
         unread,
-        preview: preview ? (preview.deleted ? "Message deleted" : preview.text.slice(0, 120)) : "",
+        preview: preview
+          ? preview.deleted
+            ? "Message deleted"
+            : preview.unreadable
+              ? "This message could not be read"
+              : preview.text.slice(0, 120)
+          : "",
         previewFromMe: preview?.from === me,
         // The room's own field is written behind the messages (room-activity.ts); the last message is current.
         lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,

@@ -1,5 +1,10 @@
-/** Reading a room's stored messages back, decrypted, for catch-up and history pages. */
-import { openMessage } from "./cipher.js";
+/**
+ * Reading a room's stored messages back, decrypted, for catch-up and history pages. A message
+ * that fails authentication (damaged or altered at rest) reads as "could not be read" and is
+ * reported; it never takes the rest of the room down with it.
+ */
+import type { Logger } from "../logger.js";
+import { CipherError, openMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { bytes, type RoomKey } from "./rooms.js";
 
@@ -11,7 +16,42 @@ export type PlainMessage = {
   at: string;
   editedAt?: string;
   deleted?: boolean;
+  /** Stored, but it failed authentication: shown as "this message could not be read". */
+  unreadable?: boolean;
 };
+
+/** Told of each message that cannot be opened. */
+export type Unreadable = (where: { roomId: string; seq: number }) => void;
+
+/**
+ * Logs each unreadable message once per process (its place, never its content): every page view
+ * and reconnect reads it again, and one damaged message must not flood the log.
+ */
+export function reportUnreadable(log: Logger): Unreadable {
+  const seen = new Set<string>();
+  return ({ roomId, seq }) => {
+    const id = `${roomId}:${seq}`;
+    if (seen.has(id)) return;
+    if (seen.size >= 10_000) seen.clear();
+    seen.add(id);
+    log.error({ roomId, seq }, "a stored message failed authentication and cannot be read");
+  };
+}
+
+/** Opens one message, or marks it unreadable when it fails authentication. */
+export function openOrUnreadable(
+  open: () => string,
+  where: { roomId: string; seq: number },
+  unreadable: Unreadable,
+): { text: string; unreadable?: true } {
+  try {
+    return { text: open() };
+  } catch (err) {
+    if (!(err instanceof CipherError)) throw err;
+    unreadable(where);
+    return { text: "", unreadable: true };
+  }
+}
 
 type StoredDoc = {
   seq: number;
@@ -27,15 +67,23 @@ type StoredDoc = {
   editedAt?: Date | null;
 };
 
-export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc): PlainMessage {
+export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unreadable: Unreadable): PlainMessage {
   const base = { seq: doc.seq, from: String(doc.senderId), clientId: doc.clientId, at: doc.createdAt.toISOString() };
-  if (doc.kind === "deleted" || !doc.iv || !doc.ct || !doc.mac) return { ...base, text: "", deleted: true };
-  const text = openMessage(
-    key.dataKey,
+  if (doc.kind === "deleted") return { ...base, text: "", deleted: true };
+  const { iv, ct, mac } = doc;
+  const opened = openOrUnreadable(
+    () => {
+      if (!iv || !ct || !mac) throw new CipherError("message is missing its ciphertext");
+      return openMessage(
+        key.dataKey,
+        { roomId, seq: doc.seq },
+        { v: doc.v ?? 0, keyId: doc.keyId ?? 0, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) },
+      );
+    },
     { roomId, seq: doc.seq },
-    { v: doc.v ?? 0, keyId: doc.keyId ?? 0, iv: bytes(doc.iv), ct: bytes(doc.ct), mac: bytes(doc.mac) },
+    unreadable,
   );
-  return { ...base, text, ...(doc.editedAt ? { editedAt: doc.editedAt.toISOString() } : {}) };
+  return { ...base, ...opened, ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}) };
 }
 
 /** Messages with seq in (after, before), oldest first, at most `limit`. */
@@ -43,6 +91,7 @@ export async function readMessages(
   key: RoomKey,
   roomId: string,
   range: { after?: number; before?: number; limit: number; newestFirst?: boolean },
+  unreadable: Unreadable,
 ): Promise<PlainMessage[]> {
   const seq: Record<string, number> = {};
   if (range.after !== undefined) seq.$gt = range.after;
@@ -51,6 +100,6 @@ export async function readMessages(
     .sort({ seq: range.newestFirst ? -1 : 1 })
     .limit(range.limit)
     .lean<StoredDoc[]>();
-  const messages = docs.map((doc) => decryptStored(key, roomId, doc));
+  const messages = docs.map((doc) => decryptStored(key, roomId, doc, unreadable));
   return range.newestFirst ? messages.reverse() : messages;
 }

@@ -38,7 +38,9 @@ describe("rotating the master key", () => {
     assert.deepEqual(afterRotation?.ct, before?.ct, "messages are not rewritten");
 
     // Only the new key is needed from now on.
-    const [message] = await readMessages(await roomKeyCache([newKey]).keyFor(roomId), roomId, { limit: 10 });
+    const [message] = await readMessages(await roomKeyCache([newKey]).keyFor(roomId), roomId, { limit: 10 }, () => {
+      throw new Error("every message opens with the new key");
+    });
     assert.equal(message?.text, "before rotation");
     assert.equal((await rewrapRoomKeys([newKey, oldKey])).rewrapped, 0, "running it again changes nothing");
   });

@@ -13,8 +13,9 @@
  * Server → client
  *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
  *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
- *   message  { seq, from, clientId, text, at, editedAt? }   a new message: the peer's, or yours
- *                                      from another tab (the sending socket has its ack only)
+ *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable? }   a message: the
+ *                                      peer's, or yours from another tab (the sending socket has its
+ *                                      ack only); `unreadable` when it failed authentication at rest
  *   edited   { seq, text, at }     deleted { seq }
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }
@@ -46,8 +47,18 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export type ServerFrame =
   | { type: "ready"; upTo: number; readUpTo: number; peerReadUpTo: number }
   | { type: "ack"; clientId: string; seq: number; at: string }
-  | { type: "message"; seq: number; from: string; clientId: string; text: string; at: string; editedAt?: string }
-  | { type: "edited"; seq: number; text: string; at: string }
+  | {
+      type: "message";
+      seq: number;
+      from: string;
+      clientId: string;
+      text: string;
+      at: string;
+      editedAt?: string;
+      deleted?: boolean;
+      unreadable?: boolean;
+    }
+  | { type: "edited"; seq: number; text: string; at: string; unreadable?: boolean }
   | { type: "deleted"; seq: number }
   | { type: "typing"; from: string }
   | { type: "read"; from: string; seq: number }

@@ -12,7 +12,7 @@ import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
 import { publicProfile, UserModel, type User } from "../accounts/user.model.js";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
-import { readMessages } from "./history.js";
+import { readMessages, type Unreadable } from "./history.js";
 import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
@@ -29,6 +29,7 @@ export type ChatRoutesDeps = {
   hub: Hub;
   sequencer: Sequencer;
   keyFor(roomId: string): Promise<RoomKey>;
+  unreadable: Unreadable;
   inviteLimiter: Limiter;
 };
 
@@ -54,7 +55,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   };
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
-    const conversations = await listConversations(deps.redis, deps.keyFor, String(me(ctx)._id));
+    const conversations = await listConversations(deps.redis, deps.keyFor, String(me(ctx)._id), deps.unreadable);
     renderPage(ctx, views, "chat/list", { title: "Chats", conversations, empty: conversations.length === 0, ...extra });
   }
 
@@ -115,11 +116,12 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     if (!room) throw notFound("No such conversation.");
     const query = pageQuery.safeParse(ctx.query);
     if (!query.success) throw badRequest("bad_query", "before and limit must be positive whole numbers (limit at most 100).");
-    const messages = await readMessages(await deps.keyFor(room._id), room._id, {
-      before: query.data.before,
-      limit: query.data.limit + 1,
-      newestFirst: true,
-    });
+    const messages = await readMessages(
+      await deps.keyFor(room._id),
+      room._id,
+      { before: query.data.before, limit: query.data.limit + 1, newestFirst: true },
+      deps.unreadable,
+    );
     const hasMore = messages.length > query.data.limit;
     ctx.set("Cache-Control", "no-store");
     const upTo = Math.max(room.seq, (await deps.sequencer.head(room._id)) ?? 0);

@@ -8,6 +8,7 @@ import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../accounts/session-store.js";
 import type { ChatDeps } from "./connection.js";
 import { createHub, type Hub } from "./hub.js";
+import { reportUnreadable, type Unreadable } from "./history.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
 import { createRoomActivity } from "./room-activity.js";
 import { roomKeyCache } from "./rooms.js";
@@ -20,6 +21,7 @@ export type Chat = {
   store: MessageStore;
   sequencer: Sequencer;
   keyFor: ChatDeps["keyFor"];
+  unreadable: Unreadable;
   close(): Promise<void>;
 };
 
@@ -46,8 +48,10 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     // While Redis is down, each instance keeps its own count rather than none.
     insuranceLimiter: new RateLimiterMemory({ points: SEND_RATE.points, duration: SEND_RATE.seconds }),
   });
+  const unreadable = reportUnreadable(log.child({ part: "chat" }));
   const deps: ChatDeps = {
     log: log.child({ part: "chat" }),
+    unreadable,
     redis,
     hub,
     store,
@@ -64,6 +68,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     store,
     sequencer,
     keyFor: keys.keyFor,
+    unreadable,
     async close() {
       await store.drain();
       await activity.close();

@@ -12,6 +12,8 @@ export type Item = {
   at: string;
   editedAt?: string;
   deleted?: boolean;
+  /** Stored but damaged: it failed authentication on the server. */
+  unreadable?: boolean;
   /** For my own messages: where they are on the way to the other person. */
   state?: "sending" | "sent" | "failed";
   failure?: string;
@@ -50,9 +52,10 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
     if (item.seq !== undefined) li.dataset.seq = String(item.seq);
     li.dataset.day = new Date(item.at).toDateString();
     const bubble = el("div", "bubble");
-    const text = el("p", item.deleted ? "text text-deleted" : "text");
-    if (item.deleted) text.textContent = "Message deleted";
-    for (const segment of item.deleted ? [] : linkify(item.text)) {
+    const placeholder = item.deleted ? "Message deleted" : item.unreadable ? "This message could not be read" : undefined;
+    const text = el("p", placeholder ? "text text-deleted" : "text");
+    if (placeholder) text.textContent = placeholder;
+    for (const segment of placeholder ? [] : linkify(item.text)) {
       if (!segment.href) {
         text.append(segment.text);
         continue;
@@ -71,7 +74,7 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
     if (mine) meta.append(el("span", `state state-${stateText(item).toLowerCase().replace(/\W/g, "")}`, ` · ${stateText(item)}`));
     bubble.append(text, meta);
     li.append(bubble);
-    if (mine && !item.deleted) li.append(actionsFor(item));
+    if (mine && !item.deleted && !item.unreadable) li.append(actionsFor(item));
     if (item.failure) li.append(el("p", "failure", item.failure));
     return li;
   }

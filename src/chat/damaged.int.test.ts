@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import mongoose from "mongoose";
+import { openChat, type ChatClient } from "../test/chat-client.js";
+import { instances, signedUpUser } from "../test/factories.js";
+import { connectServices, eventually, stack, type Services } from "../test/support.js";
+
+const [instanceA = "", instanceB = ""] = instances;
+
+async function flipBit(roomId: string, seq: number, field: "ct" | "mac" | "iv"): Promise<void> {
+  const messages = mongoose.connection.db?.collection("messages");
+  const doc = await messages?.findOne({ roomId, seq });
+  assert.ok(doc, `message ${seq} is stored`);
+  const bytes = Buffer.from((doc[field] as { buffer: Uint8Array }).buffer);
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+  await messages?.updateOne({ _id: doc._id }, { $set: { [field]: bytes } });
+}
+
+const appLog = (n: number) => readFileSync(join(stack.STACK_DIR, "logs", `app-${n}.log`), "utf8");
+
+describe("one damaged stored message", () => {
+  let services: Services;
+  const open: ChatClient[] = [];
+  before(async () => (services = await connectServices()));
+  after(async () => {
+    for (const client of open) client.ws.terminate();
+    await services.close();
+  });
+
+  it("reads as 'could not be read' while the room, its history, the socket and the list keep working", async () => {
+    const alice = await signedUpUser("damaged", instanceA);
+    const bob = await signedUpUser("damaged-peer", instanceB);
+    await alice.browser.get("/chat");
+    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
+    const sender = await openChat(alice.browser, roomId, { base: instanceA });
+    open.push(sender);
+    await sender.next("ready");
+    const secrets = ["first, fine", "second: the secret that gets damaged", "third, fine", "fourth, damaged too"];
+    for (const [i, text] of secrets.entries()) {
+      sender.send({ type: "send", clientId: `d${i}`, text });
+      await sender.next("ack", (f) => f.clientId === `d${i}`);
+    }
+    await flipBit(roomId, 2, "ct");
+    await flipBit(roomId, 3, "iv");
+    await flipBit(roomId, 4, "mac"); // the newest: it is also the conversation list's preview
+
+    for (const browser of [alice.browser, bob.browser]) {
+      const page = await browser.get(`/api/rooms/${roomId}/messages?limit=50`);
+      assert.equal(page.status, 200, "the history API still answers");
+      const { messages } = JSON.parse(page.html) as { messages: Array<{ seq: number; text: string; unreadable?: boolean }> };
+      assert.deepEqual(
+        messages.map((m) => [m.seq, m.unreadable ? "unreadable" : m.text]),
+        [
+          [1, "first, fine"],
+          [2, "unreadable"],
+          [3, "unreadable"],
+          [4, "unreadable"],
+        ],
+      );
+      const list = await browser.get("/chat");
+      assert.equal(list.status, 200, "the conversation list still answers");
+      assert.match(list.text, /This message could not be read/);
+      assert.equal((await browser.get(`/chat/${roomId}`)).status, 200, "the room page still answers");
+    }
+
+    const reader = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(reader);
+    await reader.next("ready");
+    const got = reader.frames.filter((f) => f.type === "message");
+    assert.deepEqual(
+      got.map((f) => [f.seq, f.unreadable ? "unreadable" : f.text]),
+      [
+        [1, "first, fine"],
+        [2, "unreadable"],
+        [3, "unreadable"],
+        [4, "unreadable"],
+      ],
+    );
+    // And the room goes on.
+    reader.send({ type: "send", clientId: "after-damage", text: "still talking" });
+    assert.equal((await sender.next("message", (f) => f.clientId === "after-damage")).text, "still talking");
+
+    // Logged once per message and instance, by place, never with its content.
+    await alice.browser.get(`/api/rooms/${roomId}/messages?limit=50`);
+    await eventually("the damage is logged", async () => /failed authentication/.test(appLog(1) + appLog(2)));
+    const logs = appLog(1) + appLog(2);
+    for (const text of secrets) assert.ok(!logs.includes(text), "no message text in the logs");
+    for (const n of [1, 2]) {
+      const lines = appLog(n)
+        .split("\n")
+        .filter((line) => line.includes(roomId) && line.includes("failed authentication"));
+      for (const seq of [2, 3, 4])
+        assert.ok(lines.filter((l) => l.includes(`"seq":${seq}`)).length <= 1, `app-${n} logs message ${seq} at most once`);
+    }
+  });
+});
