@@ -1,25 +1,33 @@
 /**
- * One chat WebSocket: catch-up from MongoDB, live events from the hub, and the client's frames.
- * Every frame is validated; bad ones get an error frame (repeated abuse closes with 1008). A
- * client that stops reading is cut off with 1013 rather than allowed to grow server memory, and
- * catches up when it reconnects. Dead peers are dropped by ping/pong.
+ * One chat WebSocket: it parses the client's frames and calls messages.ts, and it feeds the
+ * room's messages to the client strictly in number order (feed.ts), from the catch-up read, live
+ * hub events and resyncs, settling missing numbers from MongoDB (gaps.ts). Every frame is
+ * validated; bad ones get an error frame (repeated abuse closes with 1008). A client that stops
+ * reading is cut off with 1013 and catches up when it reconnects. Dead peers are dropped by
+ * ping/pong.
+ *
+ * Sends on one socket are handled one after another, and once one is refused (rate limit, store
+ * unavailable) every later send is refused too until the client sends the refused one again: the
+ * client resends its queue in order, so its messages keep the order they were typed in.
  */
 import type { Redis } from "ioredis";
-import mongoose from "mongoose";
 import type { WebSocket } from "ws";
-import { RateLimiterRes } from "rate-limiter-flexible";
-import type { Logger } from "../logger.js";
 import type { Limiter } from "../http/rate-limit.js";
-import { UserModel } from "../accounts/user.model.js";
-import { openMessage, sealMessage, type SealedMessage } from "./cipher.js";
+import type { Logger } from "../logger.js";
+import type { RoomBlocks } from "./blocks.js";
+import { openMessage } from "./cipher.js";
+import { createFeed } from "./feed.js";
+import { settleNumbers } from "./gaps.js";
 import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
-import { MessageModel } from "./message.model.js";
 import type { MessageStore } from "./message-store.js";
+import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
+import { goOffline, goOnline, stillOnline } from "./presence.js";
 import { parseClientFrame, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
+import { fromWire } from "./wire.js";
 
 export type ChatDeps = {
   log: Logger;
@@ -28,6 +36,7 @@ export type ChatDeps = {
   hub: Hub;
   store: MessageStore;
   sequencer: Sequencer;
+  blocks: RoomBlocks;
   keyFor(roomId: string): Promise<RoomKey>;
   sendLimiter: Limiter;
   pingIntervalMs: number;
@@ -35,46 +44,28 @@ export type ChatDeps = {
   maxBufferedBytes: number;
   /** Messages sent on connect at most; older ones come from the history API. */
   catchUpLimit: number;
+  /** How long a missing number may be in flight before it is looked up, then settled for good. */
+  gapLookupMs: number;
+  gapSettleMs: number;
 };
 
 export type ConnectionPlace = { roomId: string; userId: string; peerId: string; after: number };
 
 const MAX_BAD_FRAMES = 10;
 const TYPING_EVERY_MS = 1500;
-const ONLINE_TTL_S = 90;
-
-export const onlineKey = (userId: string) => `duet:online:${userId}`;
-
-const toWire = (s: SealedMessage): SealedWire => ({
-  v: s.v,
-  keyId: s.keyId,
-  iv: s.iv.toString("base64"),
-  ct: s.ct.toString("base64"),
-  mac: s.mac.toString("base64"),
-});
-const fromWire = (w: SealedWire): SealedMessage => ({
-  v: w.v,
-  keyId: w.keyId,
-  iv: Buffer.from(w.iv, "base64"),
-  ct: Buffer.from(w.ct, "base64"),
-  mac: Buffer.from(w.mac, "base64"),
-});
 
 export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: ConnectionPlace): Promise<void> {
   const { roomId, userId, peerId } = place;
   const log = deps.log.child({ roomId, userId });
   const key = await deps.keyFor(roomId);
-  const sent = new Set<number>();
-  let highest = place.after;
-  let live = false;
-  const early: HubEvent[] = [];
+  const actor = { roomId, userId, key };
+  const messagesDeps: MessagesDeps = deps;
   let badFrames = 0;
-  const blockedBy = new Set<string>();
   let alive = true;
   let lastTyping = 0;
-  // Set once the socket is live; the close handler may run before that.
   let heartbeat: NodeJS.Timeout | undefined = undefined;
   let online = false;
+  let closed = false;
 
   const send = (frame: ServerFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
@@ -85,36 +76,68 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     ws.send(JSON.stringify(frame));
   };
 
-  const deliver = (message: PlainMessage): void => {
-    if (message.seq <= place.after || sent.has(message.seq)) return;
-    sent.add(message.seq);
-    // Bounded: a long-lived socket must not remember every number forever.
-    if (sent.size > 5000) for (const seq of [...sent].slice(0, 1000)) sent.delete(seq);
-    highest = Math.max(highest, message.seq);
-    send({ type: "message", ...message });
-  };
+  // --- the room's messages, in order -------------------------------------------------------
+  // Edits and deletions of a message this socket has not been given yet wait for it.
+  const laterChanges = new Map<number, ServerFrame[]>();
+  let gapTimer: NodeJS.Timeout | undefined;
+  let gapSince: number | undefined;
+  const feed = createFeed<PlainMessage>({
+    after: place.after,
+    emit(message) {
+      send({ type: "message", ...message });
+      for (const frame of laterChanges.get(message.seq) ?? []) send(frame);
+      laterChanges.delete(message.seq);
+    },
+    onGap() {
+      gapSince ??= Date.now();
+      if (!gapTimer && !closed) gapTimer = setTimeout(() => void settleGap(), deps.gapLookupMs);
+    },
+  });
+
+  async function settleGap(): Promise<void> {
+    gapTimer = undefined;
+    const missing = feed.missing();
+    if (!missing || closed) {
+      gapSince = undefined;
+      return;
+    }
+    const claim = Date.now() - (gapSince ?? Date.now()) >= deps.gapSettleMs;
+    try {
+      for (const [seq, message] of await settleNumbers(key, roomId, missing, claim, deps.unreadable)) feed.settle(seq, message);
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : err }, "could not look up missing messages; will retry");
+    }
+    if (!feed.missing()) gapSince = undefined;
+    else if (!gapTimer && !closed) gapTimer = setTimeout(() => void settleGap(), deps.gapLookupMs);
+  }
 
   const catchUp = async (after: number): Promise<void> => {
     // Reading stored messages is the costly part of a connect; skip it when nothing newer exists.
     const head = await deps.sequencer.head(roomId);
     if (head !== undefined && head <= after) return;
-    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable)) deliver(message);
+    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable))
+      feed.push(message);
   };
 
   const open = (seq: number, sealed: SealedWire) =>
     openOrUnreadable(() => openMessage(key.dataKey, { roomId, seq }, fromWire(sealed)), { roomId, seq }, deps.unreadable);
 
+  // Client ids of this socket's sends in flight: their hub echo keeps their place in the feed
+  // (the ack tells the client) instead of being sent back.
+  const ownInFlight = new Set<string>();
+
+  const changeOf = (seq: number, frame: ServerFrame): void => {
+    if (seq < feed.next) return send(frame);
+    laterChanges.set(seq, [...(laterChanges.get(seq) ?? []), frame]);
+  };
+
   const onEvent = (event: HubEvent): void => {
-    if (!live) {
-      early.push(event);
-      return;
-    }
     try {
       switch (event.type) {
         case "message":
-          // Already here (our own send, acknowledged, or a catch-up): skip it before decrypting.
-          if (event.seq <= place.after || sent.has(event.seq)) return;
-          return deliver({
+          if (event.seq < feed.next) return;
+          if (event.from === userId && ownInFlight.has(event.clientId)) return feed.pass(event.seq);
+          return feed.push({
             seq: event.seq,
             from: event.from,
             clientId: event.clientId,
@@ -122,17 +145,16 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
             ...open(event.seq, event.sealed),
           });
         case "edited":
-          return send({ type: "edited", seq: event.seq, at: event.at, ...open(event.seq, event.sealed) });
+          return changeOf(event.seq, { type: "edited", seq: event.seq, at: event.at, ...open(event.seq, event.sealed) });
         case "deleted":
-          return send({ type: "deleted", seq: event.seq });
+          return changeOf(event.seq, { type: "deleted", seq: event.seq });
         case "typing":
           if (event.from !== userId) send({ type: "typing", from: event.from });
           return;
         case "read":
           return send({ type: "read", from: event.from, seq: event.seq });
         case "block":
-          if (event.blocked) blockedBy.add(event.by);
-          else blockedBy.delete(event.by);
+          deps.blocks.forget(roomId);
           return send({ type: "block", by: event.by, blocked: event.blocked });
         case "presence":
           if (event.userId !== userId)
@@ -145,12 +167,16 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   };
   const listener: HubListener = {
     onEvent,
-    onResync: () => void catchUp(highest).catch((err: unknown) => log.warn({ err }, "resync failed")),
+    onResync: () => void catchUp(feed.next - 1).catch((err: unknown) => log.warn({ err }, "resync failed")),
   };
 
+  // --- the client's frames -----------------------------------------------------------------
   // Frames that arrive during catch-up wait until the socket is live, so none is lost.
   const waiting: Array<{ data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean }> = [];
   let accepting = false;
+  let sends: Promise<void> = Promise.resolve();
+  let refusedFrom: string | undefined;
+
   const onFrame = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
     if (!accepting) {
       waiting.push({ data, isBinary });
@@ -165,40 +191,46 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
           : Buffer.from(data).toString(),
     );
     if (!parsed.ok) return void refuse(parsed);
-    handle(parsed.frame).catch((err: unknown) => {
+    const frame = parsed.frame;
+    const done = frame.type === "send" ? sends.then(() => handleSend(frame)) : handle(frame);
+    if (frame.type === "send") sends = done.catch(() => undefined);
+    done.catch((err: unknown) => {
       log.error({ err }, "frame failed");
       send({
         type: "error",
         code: "unavailable",
         message: "That didn't go through. It will be retried.",
-        ...(parsed.frame.type === "send" ? { clientId: parsed.frame.clientId } : {}),
+        ...(frame.type === "send" ? { clientId: frame.clientId } : {}),
       });
     });
   };
   ws.on("message", onFrame);
 
   // Subscribe first, then read MongoDB: nothing stored in between can be missed, and anything
-  // seen twice is dropped by `deliver`.
+  // seen twice is dropped by the feed.
   await deps.hub.join(roomId, listener);
-  ws.once("close", () => void closed());
+  ws.once("close", () => void onClose());
   await catchUp(place.after);
-  live = true;
-  for (const event of early.splice(0)) onEvent(event);
-
   if (ws.readyState !== ws.OPEN) return;
+
   const [room, head] = await Promise.all([
-    RoomModel.findById(roomId, { seq: 1, readUpTo: 1, blockedBy: 1 }).lean(),
+    RoomModel.findById(roomId, { seq: 1, readUpTo: 1 }).lean(),
     deps.sequencer.head(roomId),
   ]);
-  for (const id of room?.blockedBy ?? []) blockedBy.add(String(id));
   const reads = (room?.readUpTo ?? {}) as Record<string, number>;
   send({
     type: "ready",
-    upTo: Math.max(room?.seq ?? 0, head ?? 0, highest),
+    upTo: Math.max(room?.seq ?? 0, head ?? 0, feed.next - 1),
     readUpTo: reads[userId] ?? 0,
     peerReadUpTo: reads[peerId] ?? 0,
   });
-  await goOnline();
+  try {
+    const peer = await goOnline(deps, place);
+    online = true;
+    send({ type: "presence", userId: peerId, ...peer });
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : err }, "presence unavailable");
+  }
   accepting = true;
   for (const frame of waiting.splice(0)) onFrame(frame.data, frame.isBinary);
 
@@ -209,7 +241,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     }
     alive = false;
     ws.ping();
-    deps.redis.expire(onlineKey(userId), ONLINE_TTL_S).catch(() => undefined);
+    stillOnline(deps, userId);
   }, deps.pingIntervalMs);
   ws.on("pong", () => (alive = true));
 
@@ -219,120 +251,66 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     if (badFrames >= MAX_BAD_FRAMES) ws.close(1008, "too many invalid frames");
   }
 
-  async function handle(frame: ClientFrame): Promise<void> {
+  function refused(refusal: Refusal, clientId?: string): void {
+    send({
+      type: "error",
+      code: refusal.code,
+      message: refusal.message,
+      ...(clientId ? { clientId } : {}),
+      ...(refusal.retryAfterMs ? { retryAfterMs: refusal.retryAfterMs } : {}),
+    });
+  }
+
+  async function handleSend(frame: Extract<ClientFrame, { type: "send" }>): Promise<void> {
+    if (refusedFrom !== undefined && refusedFrom !== frame.clientId)
+      return refused(
+        { ok: false, code: "out_of_order", message: "Waiting for an earlier message to go first.", retryAfterMs: 250 },
+        frame.clientId,
+      );
+    ownInFlight.add(frame.clientId);
+    try {
+      const result = await sendMessage(messagesDeps, actor, frame);
+      if (!result.ok) {
+        if (result.retryAfterMs !== undefined) refusedFrom ??= frame.clientId;
+        return refused(result, frame.clientId);
+      }
+      if (refusedFrom === frame.clientId) refusedFrom = undefined;
+      feed.pass(result.seq);
+      send({ type: "ack", clientId: frame.clientId, seq: result.seq, at: result.at });
+    } finally {
+      ownInFlight.delete(frame.clientId);
+    }
+  }
+
+  async function handle(frame: Exclude<ClientFrame, { type: "send" }>): Promise<void> {
     switch (frame.type) {
-      case "send": {
-        if (blockedBy.size > 0) {
-          const message = blockedBy.has(userId)
-            ? "You blocked this person. Unblock them to send messages."
-            : "You can't send messages in this conversation.";
-          return send({ type: "error", code: "blocked", message, clientId: frame.clientId });
-        }
-        try {
-          await deps.sendLimiter.consume(userId);
-        } catch (err) {
-          if (err instanceof RateLimiterRes)
-            return send({
-              type: "error",
-              code: "rate_limited",
-              message: "You're sending too fast. Wait a moment.",
-              clientId: frame.clientId,
-            });
-          // Redis down: keep chatting; the limit comes back with Redis.
-        }
-        let stored;
-        try {
-          stored = await deps.store.store({ roomId, senderId: userId, clientId: frame.clientId, text: frame.text });
-        } catch (err) {
-          log.warn({ err: err instanceof Error ? err.message : err }, "message not stored");
-          return send({
-            type: "error",
-            code: "unavailable",
-            message: "Not sent yet: the server can't store messages right now. It will be retried.",
-            clientId: frame.clientId,
-          });
-        }
-        const at = stored.createdAt.toISOString();
-        send({ type: "ack", clientId: frame.clientId, seq: stored.seq, at });
-        // The ack carries all this socket needs of its own message; the echo goes to the
-        // sender's other tabs only. `highest` stays: a peer's lower number may still be coming.
-        sent.add(stored.seq);
-        if (!stored.duplicate && stored.sealed) {
-          deps.hub.publish({
-            type: "message",
-            roomId,
-            seq: stored.seq,
-            from: userId,
-            clientId: frame.clientId,
-            at,
-            sealed: toWire(stored.sealed),
-          });
-        }
-        return;
-      }
-      case "read": {
-        await RoomModel.updateOne({ _id: roomId }, { $max: { [`readUpTo.${userId}`]: frame.seq } });
-        deps.hub.publish({ type: "read", roomId, from: userId, seq: frame.seq });
-        return;
-      }
+      case "read":
+        return markRead(messagesDeps, actor, frame.seq);
       case "typing": {
         const now = Date.now();
         if (now - lastTyping < TYPING_EVERY_MS) return;
         lastTyping = now;
-        deps.hub.publish({ type: "typing", roomId, from: userId });
+        void deps.hub.publish({ type: "typing", roomId, from: userId });
         return;
       }
       case "edit": {
-        const sealed = sealMessage(key.dataKey, { roomId, seq: frame.seq, keyId: key.keyId }, frame.text);
-        const at = new Date();
-        const updated = await MessageModel.updateOne(
-          { roomId, seq: frame.seq, senderId: new mongoose.Types.ObjectId(userId), kind: "text" },
-          { $set: { v: sealed.v, keyId: sealed.keyId, iv: sealed.iv, ct: sealed.ct, mac: sealed.mac, editedAt: at } },
-        );
-        if (updated.matchedCount === 0)
-          return send({ type: "error", code: "not_yours", message: "You can only edit your own messages." });
-        deps.hub.publish({ type: "edited", roomId, seq: frame.seq, at: at.toISOString(), sealed: toWire(sealed) });
+        const result = await editMessage(messagesDeps, actor, frame);
+        if (!result.ok) refused(result);
         return;
       }
       case "delete": {
-        const updated = await MessageModel.updateOne(
-          { roomId, seq: frame.seq, senderId: new mongoose.Types.ObjectId(userId) },
-          { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1 } },
-        );
-        if (updated.matchedCount === 0)
-          return send({ type: "error", code: "not_yours", message: "You can only delete your own messages." });
-        deps.hub.publish({ type: "deleted", roomId, seq: frame.seq });
+        const result = await deleteMessage(messagesDeps, actor, frame);
+        if (!result.ok) refused(result);
         return;
       }
     }
   }
 
-  async function goOnline(): Promise<void> {
-    try {
-      await deps.redis.multi().incr(onlineKey(userId)).expire(onlineKey(userId), ONLINE_TTL_S).exec();
-      online = true;
-      deps.hub.publish({ type: "presence", roomId, userId, online: true, lastSeenAt: null });
-      const peerOnline = Number(await deps.redis.get(onlineKey(peerId))) > 0;
-      const peer = peerOnline ? null : await UserModel.findById(peerId, { lastSeenAt: 1 }).lean();
-      send({ type: "presence", userId: peerId, online: peerOnline, lastSeenAt: peer?.lastSeenAt?.toISOString() ?? null });
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : err }, "presence unavailable");
-    }
-  }
-
-  async function closed(): Promise<void> {
+  async function onClose(): Promise<void> {
+    closed = true;
+    clearTimeout(gapTimer);
     clearInterval(heartbeat);
     await deps.hub.leave(roomId, listener);
-    if (!online) return;
-    try {
-      const left = await deps.redis.decr(onlineKey(userId));
-      if (left > 0) return;
-      await deps.redis.del(onlineKey(userId));
-      const lastSeenAt = new Date();
-      await UserModel.updateOne({ _id: userId }, { $set: { lastSeenAt } });
-      deps.hub.publish({ type: "presence", roomId, userId, online: false, lastSeenAt: lastSeenAt.toISOString() });
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : err }, "could not record last seen");
-    }
+    if (online) await goOffline(deps, place);
   }
 }

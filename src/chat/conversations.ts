@@ -3,7 +3,7 @@ import mongoose from "mongoose";
 import type { Redis } from "ioredis";
 import { publicProfile, normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
 import type { MasterKey } from "./cipher.js";
-import { onlineKey } from "./connection.js";
+import { onlineKey } from "./presence.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
@@ -53,7 +53,9 @@ export async function listConversations(
       const peerId = peerIds[i] ?? "";
       const peer = peers.get(peerId);
       const reads = (room.readUpTo ?? {}) as Record<string, number>;
-      const last = await MessageModel.findOne({ roomId: room._id }).sort({ seq: -1 }).lean();
+      const last = await MessageModel.findOne({ roomId: room._id, kind: { $ne: "void" } })
+        .sort({ seq: -1 })
+        .lean();
       let preview: PlainMessage | undefined;
       if (last) preview = decryptStored(await keyFor(room._id), room._id, last, unreadable);
       // Unread: the other person's messages after my read marker.

@@ -96,7 +96,7 @@ export async function readMessages(
   const seq: Record<string, number> = {};
   if (range.after !== undefined) seq.$gt = range.after;
   if (range.before !== undefined) seq.$lt = range.before;
-  const docs = await MessageModel.find({ roomId, ...(Object.keys(seq).length ? { seq } : {}) })
+  const docs = await MessageModel.find({ roomId, kind: { $ne: "void" }, ...(Object.keys(seq).length ? { seq } : {}) })
     .sort({ seq: range.newestFirst ? -1 : 1 })
     .limit(range.limit)
     .lean<StoredDoc[]>();

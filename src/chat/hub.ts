@@ -28,8 +28,11 @@ export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 export type Hub = {
   join(roomId: string, listener: HubListener): Promise<void>;
   leave(roomId: string, listener: HubListener): Promise<void>;
-  /** Delivers locally now and to other instances through Redis; never throws (Redis may be down). */
-  publish(event: HubEvent): void;
+  /**
+   * Delivers locally now and to other instances through Redis. Resolves once Redis has taken it,
+   * or it failed (logged: peers catch up); never rejects.
+   */
+  publish(event: HubEvent): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -86,9 +89,15 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     },
     publish(event) {
       deliver(event);
-      publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).catch((err: unknown) => {
-        log.warn({ err: err instanceof Error ? err.message : err, type: event.type }, "hub publish failed; peers will catch up");
-      });
+      return publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).then(
+        () => undefined,
+        (err: unknown) => {
+          log.warn(
+            { err: err instanceof Error ? err.message : err, type: event.type },
+            "hub publish failed; peers will catch up",
+          );
+        },
+      );
     },
     async close() {
       rooms.clear();

@@ -9,7 +9,7 @@ import mongoose from "mongoose";
 import { sealMessage, type SealedMessage } from "./cipher.js";
 import { MessageModel, messageId } from "./message.model.js";
 import type { RoomActivity } from "./room-activity.js";
-import type { RoomKey } from "./rooms.js";
+import { bytes, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
 
 export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
@@ -173,8 +173,26 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
         // number that was taken (go again with a new one). FerretDB's duplicate-key error does
         // not say which index refused, so look the message up by `_id` (indexed everywhere).
         const { roomId } = pending.request;
-        const original = await MessageModel.findById(doc._id, { seq: 1, createdAt: 1 }).lean();
-        if (original) return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true });
+        const original = await MessageModel.findById(doc._id, {
+          seq: 1,
+          createdAt: 1,
+          kind: 1,
+          v: 1,
+          keyId: 1,
+          iv: 1,
+          ct: 1,
+          mac: 1,
+        }).lean();
+        if (original) {
+          // The first attempt may have been stored by an instance that died before publishing
+          // it: the retry carries it, and receivers drop what they already have.
+          const { kind, v, keyId, iv, ct, mac } = original;
+          const sealed =
+            kind === "text" && v && keyId !== undefined && keyId !== null && iv && ct && mac
+              ? { v, keyId, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) }
+              : undefined;
+          return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed });
+        }
         taken.add(roomId);
         if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);
         else pending.reject(new Error("message was not stored"));

@@ -17,8 +17,11 @@ const messageSchema = new Schema({
   senderId: { type: Schema.Types.ObjectId, required: true },
   /** The sender's own id for the message: a retried send with the same id is not stored twice. */
   clientId: { type: String, required: true },
-  /** "deleted" keeps the number (so clients see no gap) but no longer any content. */
-  kind: { type: String, required: true, enum: ["text", "deleted"], default: "text" },
+  /**
+   * "deleted" keeps the number (so clients see no gap) but no longer any content. "void" marks a
+   * number whose write never came (see gaps.ts): it has no sender and is never shown.
+   */
+  kind: { type: String, required: true, enum: ["text", "deleted", "void"], default: "text" },
   v: { type: Number },
   keyId: { type: Number },
   iv: { type: Buffer },
@@ -31,6 +34,9 @@ messageSchema.index({ roomId: 1, seq: 1 }, { unique: true });
 
 /** The `_id` of a message: one per room, sender and client id. */
 export const messageId = (roomId: string, senderId: string, clientId: string) => `${roomId}:${senderId}:${clientId}`;
+
+/** The `_id` of the marker that takes a number no message will have (no sender id has a "void"). */
+export const voidId = (roomId: string, seq: number) => `${roomId}:void:${seq}`;
 
 export type Message = InferSchemaType<typeof messageSchema>;
 export const MessageModel = mongoose.model("Message", messageSchema);

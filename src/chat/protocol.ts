@@ -20,7 +20,8 @@
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }
  *   block    { by, blocked }          one member blocked (or unblocked) the other
- *   error    { code, message, clientId? }
+ *   error    { code, message, clientId?, retryAfterMs? }   refused; with retryAfterMs, send the
+ *                                      refused message and everything after it again, in order
  */
 import { z } from "zod";
 
@@ -64,9 +65,18 @@ export type ServerFrame =
   | { type: "read"; from: string; seq: number }
   | { type: "presence"; userId: string; online: boolean; lastSeenAt: string | null }
   | { type: "block"; by: string; blocked: boolean }
-  | { type: "error"; code: ErrorCode; message: string; clientId?: string };
+  | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfterMs?: number };
 
-export type ErrorCode = "bad_frame" | "too_long" | "rate_limited" | "blocked" | "not_yours" | "unavailable" | "not_found";
+export type ErrorCode =
+  | "bad_frame"
+  | "too_long"
+  | "rate_limited"
+  | "blocked"
+  | "not_yours"
+  | "unavailable"
+  | "not_found"
+  /** An earlier send on this socket was refused: it must go again first (order is kept). */
+  | "out_of_order";
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; clientId?: string };
 

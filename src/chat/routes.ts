@@ -141,7 +141,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
             ? { $pull: { blockedBy: myId } }
             : { $addToSet: { hiddenFor: myId } };
       await RoomModel.updateOne({ _id: room._id }, update);
-      if (action !== "hide") deps.hub.publish({ type: "block", roomId: room._id, by: userId, blocked: action === "block" });
+      if (action !== "hide") void deps.hub.publish({ type: "block", roomId: room._id, by: userId, blocked: action === "block" });
       ctx.redirect(action === "hide" ? "/chat" : `/chat/${room._id}`);
     });
   }

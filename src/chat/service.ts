@@ -7,6 +7,7 @@ import type { UpgradeRoute } from "../realtime/upgrade.js";
 import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../accounts/session-store.js";
 import type { ChatDeps } from "./connection.js";
+import { roomBlocks } from "./blocks.js";
 import { createHub, type Hub } from "./hub.js";
 import { reportUnreadable, type Unreadable } from "./history.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
@@ -61,6 +62,11 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     pingIntervalMs: 25_000,
     maxBufferedBytes: 1024 * 1024,
     catchUpLimit: 5000,
+    blocks: roomBlocks(),
+    // A number missing below a delivered one is usually another instance's write a few
+    // milliseconds behind; it is looked up after this long, and settled for good after 5 s.
+    gapLookupMs: 300,
+    gapSettleMs: 5_000,
   };
   return {
     route: chatSocketRoute(config, redis, deps, sessions),

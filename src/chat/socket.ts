@@ -12,7 +12,8 @@ import { AppError } from "../errors.js";
 import { sessionFromCookieHeader } from "../http/session.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
-import { onlineKey, serveConnection, type ChatDeps } from "./connection.js";
+import { serveConnection, type ChatDeps } from "./connection.js";
+import { onlineKey } from "./presence.js";
 import { RoomModel } from "./room.model.js";
 
 /** How many chat sockets one user may hold at once, across every instance. */

@@ -27,6 +27,7 @@ function start(root: HTMLElement): void {
   const typing = part<HTMLElement>("#typing");
   const presence = part<HTMLElement>("#presence");
   const notifyToggle = root.querySelector<HTMLButtonElement>("#notify-toggle");
+  const composerNote = part<HTMLElement>("#composer-note");
 
   const outbox = createOutbox(roomId);
   let highest = 0;
@@ -38,6 +39,10 @@ function start(root: HTMLElement): void {
   let hasMore = true;
   let loading = false;
   let typingTimer: number | undefined;
+  // After the server refuses a send (too fast, or storage down) nothing is sent until this time;
+  // then the whole queue goes again, oldest first, so messages keep the order they were typed in.
+  let holdUntil = 0;
+  let flushTimer: number | undefined;
   let lastTypingSent = 0;
 
   const nearBottom = () => messages.scrollHeight - messages.scrollTop - messages.clientHeight < 120;
@@ -78,7 +83,18 @@ function start(root: HTMLElement): void {
   }
 
   function flush(): void {
+    const wait = holdUntil - Date.now();
+    if (wait > 0) {
+      window.clearTimeout(flushTimer);
+      flushTimer = window.setTimeout(flush, wait);
+      return;
+    }
     for (const item of outbox.all()) if (!item.failed) socket.send({ type: "send", clientId: item.clientId, text: item.text });
+  }
+
+  function note(text: string): void {
+    composerNote.textContent = text;
+    composerNote.hidden = text === "";
   }
 
   function markRead(): void {
@@ -103,6 +119,7 @@ function start(root: HTMLElement): void {
       case "ack": {
         const pending = outbox.all().find((o) => o.clientId === frame.clientId);
         outbox.remove(frame.clientId);
+        if (Date.now() >= holdUntil) note("");
         list.upsert({
           clientId: frame.clientId,
           from: me,
@@ -150,9 +167,11 @@ function start(root: HTMLElement): void {
         window.location.reload();
         break;
       case "error":
-        if (frame.clientId && (frame.code === "unavailable" || frame.code === "rate_limited")) {
-          // Kept in the outbox; sent again shortly, with the same id.
-          window.setTimeout(flush, frame.code === "rate_limited" ? 2000 : 3000);
+        if (frame.clientId && frame.retryAfterMs !== undefined) {
+          // Kept in the outbox; sent again (same id, in order) once the wait is over.
+          holdUntil = Math.max(holdUntil, Date.now() + frame.retryAfterMs);
+          if (frame.code !== "out_of_order") note(frame.message);
+          flush();
         } else if (frame.clientId) {
           outbox.fail(frame.clientId, frame.message);
           const pending = outbox.all().find((o) => o.clientId === frame.clientId);
@@ -213,7 +232,7 @@ function start(root: HTMLElement): void {
     list.upsert({ ...item, from: me, state: "sending" });
     input.value = "";
     toBottom();
-    socket.send({ type: "send", clientId: item.clientId, text });
+    if (Date.now() >= holdUntil) socket.send({ type: "send", clientId: item.clientId, text });
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -1,0 +1,143 @@
+/**
+ * What a member does to a room's messages, in one place: send, edit, delete, mark read. Every
+ * write checks the room's blocks first (blocks.ts), so a blocked member can neither send nor
+ * change what they sent. Sends are stored before they are acknowledged (message-store.ts), and
+ * published before the acknowledgement goes out, so a sender that sees its ack never leaves a
+ * stored message unannounced; a retried send republishes what the first attempt stored.
+ */
+import mongoose from "mongoose";
+import { RateLimiterRes } from "rate-limiter-flexible";
+import type { Limiter } from "../http/rate-limit.js";
+import type { Logger } from "../logger.js";
+import type { RoomBlocks } from "./blocks.js";
+import { sealMessage } from "./cipher.js";
+import type { Hub } from "./hub.js";
+import { MessageModel } from "./message.model.js";
+import type { MessageStore } from "./message-store.js";
+import type { ErrorCode } from "./protocol.js";
+import { RoomModel } from "./room.model.js";
+import type { RoomKey } from "./rooms.js";
+import { toWire } from "./wire.js";
+
+export type MessagesDeps = { log: Logger; hub: Hub; store: MessageStore; sendLimiter: Limiter; blocks: RoomBlocks };
+
+/** Who acts where: a member of `roomId`, with the room's key. */
+export type Actor = { roomId: string; userId: string; key: RoomKey };
+
+export type Refusal = { ok: false; code: ErrorCode; message: string; retryAfterMs?: number };
+
+// Waiting longer than this for Redis to take a publish would hold the sender's ack hostage to a
+// Redis outage; receivers that missed the event fill the gap from MongoDB (gaps.ts).
+const PUBLISH_WAIT_MS = 1_000;
+
+// One write concern for every change to a stored message, the same as for sends.
+const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
+
+async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal | undefined> {
+  const by = await deps.blocks.blockedBy(actor.roomId);
+  if (by.length === 0) return undefined;
+  const message = by.includes(actor.userId)
+    ? "You blocked this person. Unblock them to send messages."
+    : "You can't send messages in this conversation.";
+  return { ok: false, code: "blocked", message };
+}
+
+/** Stores and announces one message; answers its number, or why it was not sent. */
+export async function sendMessage(
+  deps: MessagesDeps,
+  actor: Actor,
+  input: { clientId: string; text: string },
+): Promise<{ ok: true; seq: number; at: string } | Refusal> {
+  const { roomId, userId } = actor;
+  const unavailable: Refusal = {
+    ok: false,
+    code: "unavailable",
+    message: "Not sent yet: the server can't store messages right now. It will be retried.",
+    retryAfterMs: 3_000,
+  };
+  let blocked;
+  try {
+    blocked = await refusedByBlock(deps, actor);
+  } catch (err) {
+    deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "could not check blocks; message not sent");
+    return unavailable;
+  }
+  if (blocked) return blocked;
+  try {
+    await deps.sendLimiter.consume(userId);
+  } catch (err) {
+    if (err instanceof RateLimiterRes)
+      return {
+        ok: false,
+        code: "rate_limited",
+        message: "You're sending too fast. The rest will be sent in a moment.",
+        retryAfterMs: Math.max(250, err.msBeforeNext),
+      };
+    // Redis down: keep chatting; the limit comes back with Redis.
+  }
+  let stored;
+  try {
+    stored = await deps.store.store({ roomId, senderId: userId, clientId: input.clientId, text: input.text });
+  } catch (err) {
+    deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "message not stored");
+    return unavailable;
+  }
+  const at = stored.createdAt.toISOString();
+  if (stored.sealed) {
+    const published = deps.hub.publish({
+      type: "message",
+      roomId,
+      seq: stored.seq,
+      from: userId,
+      clientId: input.clientId,
+      at,
+      sealed: toWire(stored.sealed),
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+  return { ok: true, seq: stored.seq, at };
+}
+
+/** Replaces the text of one of the actor's own messages. */
+export async function editMessage(
+  deps: MessagesDeps,
+  actor: Actor,
+  input: { seq: number; text: string },
+): Promise<{ ok: true } | Refusal> {
+  const { roomId, userId, key } = actor;
+  const blocked = await refusedByBlock(deps, actor);
+  if (blocked) return blocked;
+  const sealed = sealMessage(key.dataKey, { roomId, seq: input.seq, keyId: key.keyId }, input.text);
+  const at = new Date();
+  const updated = await MessageModel.updateOne(
+    { roomId, seq: input.seq, senderId: new mongoose.Types.ObjectId(userId), kind: "text" },
+    { $set: { v: sealed.v, keyId: sealed.keyId, iv: sealed.iv, ct: sealed.ct, mac: sealed.mac, editedAt: at } },
+    DURABLE,
+  );
+  if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only edit your own messages." };
+  await deps.hub.publish({ type: "edited", roomId, seq: input.seq, at: at.toISOString(), sealed: toWire(sealed) });
+  return { ok: true };
+}
+
+/** Removes the content of one of the actor's own messages; its number stays. */
+export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { seq: number }): Promise<{ ok: true } | Refusal> {
+  const { roomId, userId } = actor;
+  const blocked = await refusedByBlock(deps, actor);
+  if (blocked) return blocked;
+  const updated = await MessageModel.updateOne(
+    { roomId, seq: input.seq, senderId: new mongoose.Types.ObjectId(userId), kind: { $ne: "void" } },
+    { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1 } },
+    DURABLE,
+  );
+  if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only delete your own messages." };
+  await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
+  return { ok: true };
+}
+
+/** Records that the actor has read everything up to `seq`, and tells the other member. */
+export async function markRead(deps: MessagesDeps, actor: Actor, seq: number): Promise<void> {
+  await RoomModel.updateOne({ _id: actor.roomId }, { $max: { [`readUpTo.${actor.userId}`]: seq } });
+  await deps.hub.publish({ type: "read", roomId: actor.roomId, from: actor.userId, seq });
+}
