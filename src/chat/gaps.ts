@@ -13,6 +13,17 @@ import { decryptStored, type PlainMessage, type Unreadable } from "./history.js"
 import { MessageModel, voidId } from "./message.model.js";
 import type { RoomKey } from "./rooms.js";
 
+/**
+ * Marks numbers that no message will have. Throws a MongoBulkWriteError when some were taken
+ * (by their message, or by another marker) meanwhile; the others are marked.
+ */
+export async function voidNumbers(roomId: string, seqs: number[]): Promise<void> {
+  await MessageModel.collection.insertMany(
+    seqs.map((seq) => ({ _id: voidId(roomId, seq), roomId, seq, kind: "void", createdAt: new Date() })) as never,
+    { ordered: false, writeConcern: { w: "majority", j: true } },
+  );
+}
+
 /** At most this many numbers are looked up at once. */
 const MAX_RANGE = 500;
 
@@ -42,10 +53,7 @@ export async function settleNumbers(
   for (let seq = range.from; seq <= to; seq++) if (!settled.has(seq)) missing.push(seq);
   if (missing.length === 0) return settled;
   try {
-    await MessageModel.collection.insertMany(
-      missing.map((seq) => ({ _id: voidId(roomId, seq), roomId, seq, kind: "void", createdAt: new Date() })) as never,
-      { ordered: false, writeConcern: { w: "majority", j: true } },
-    );
+    await voidNumbers(roomId, missing);
     for (const seq of missing) settled.set(seq, undefined);
   } catch (err) {
     if (!(err instanceof mongoose.mongo.MongoBulkWriteError)) throw err;

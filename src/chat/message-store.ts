@@ -7,6 +7,7 @@
  */
 import mongoose from "mongoose";
 import { sealMessage, type SealedMessage } from "./cipher.js";
+import { voidNumbers } from "./gaps.js";
 import { MessageModel, messageId } from "./message.model.js";
 import type { RoomActivity } from "./room-activity.js";
 import { bytes, type RoomKey } from "./rooms.js";
@@ -191,6 +192,9 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
             kind === "text" && v && keyId !== undefined && keyId !== null && iv && ct && mac
               ? { v, keyId, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) }
               : undefined;
+          // The number this attempt reserved stays unused: say so now, so receivers waiting
+          // for it need not wait out the grace period (gaps.ts). Best effort.
+          voidNumbers(roomId, [doc.seq]).catch(() => undefined);
           return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed });
         }
         taken.add(roomId);

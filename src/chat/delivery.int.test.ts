@@ -1,0 +1,180 @@
+/**
+ * Delivery when things die at the worst moment: every stored message reaches the other member
+ * exactly once and in number order. Deaths between the database write and the publish are
+ * staged with the real message store writing without publishing (what an instance killed right
+ * after its commit leaves behind), and a number reserved and never written with the real
+ * sequencer (an instance killed before its write).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import mongoose from "mongoose";
+import { startOne, stopOne } from "../../scripts/lib/stack.js";
+import { stackSettings } from "../../scripts/lib/settings.js";
+import { openChat, type ChatClient } from "../test/chat-client.js";
+import { instances, signedUpUser } from "../test/factories.js";
+import { connectServices, eventually, messageStore, stack, type Services } from "../test/support.js";
+import type { TestBrowser } from "../test/browser.js";
+import { parseMasterKeys } from "./cipher.js";
+import { roomKeyCache } from "./rooms.js";
+import { createSequencer } from "./sequencer.js";
+import { SEND_RATE } from "./service.js";
+
+const [instanceA = "", instanceB = ""] = instances;
+
+const seqsOf = (client: ChatClient) => client.frames.flatMap((f) => (f.type === "message" ? [f.seq] : []));
+
+describe("every stored message reaches the other member once, in order, whatever died when", () => {
+  let services: Services;
+  const open: ChatClient[] = [];
+  const keys = roomKeyCache(parseMasterKeys(stack.MASTER_KEYS));
+  const connect = async (browser: TestBrowser, roomId: string, base: string) => {
+    const client = await openChat(browser, roomId, { base });
+    open.push(client);
+    await client.next("ready");
+    return client;
+  };
+  async function room() {
+    const alice = await signedUpUser("deliver-a", instanceA);
+    const bob = await signedUpUser("deliver-b", instanceB);
+    await alice.browser.get("/chat");
+    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
+    const aliceId = String((await mongoose.connection.db?.collection("users").findOne({ email: alice.email }))?._id);
+    return { alice, bob, roomId, aliceId };
+  }
+  before(async () => (services = await connectServices()));
+  after(async () => {
+    for (const client of open) client.ws.terminate();
+    await services.close();
+  });
+
+  it("a message stored by an instance that died before publishing it arrives when the sender retries", async () => {
+    const { alice, bob, roomId, aliceId } = await room();
+    const bobTab = await connect(bob.browser, roomId, instanceA);
+    // The first attempt: stored, then the instance died (no publish, no ack).
+    await messageStore(services.redis, keys.keyFor).store({ roomId, senderId: aliceId, clientId: "c1", text: "first" });
+    // The browser retries the unacknowledged send on the other instance.
+    const aliceTab = await connect(alice.browser, roomId, instanceB);
+    aliceTab.send({ type: "send", clientId: "c1", text: "first" });
+    assert.equal((await aliceTab.next("ack", (f) => f.clientId === "c1")).seq, 1);
+    assert.equal((await bobTab.next("message", (f) => f.seq === 1)).text, "first");
+    aliceTab.send({ type: "send", clientId: "c2", text: "second" });
+    const second = await aliceTab.next("ack", (f) => f.clientId === "c2");
+    await bobTab.next("message", (f) => f.clientId === "c2");
+    assert.deepEqual(seqsOf(bobTab), [1, second.seq]);
+  });
+
+  it("a stored message nobody published is filled in before a later one", async () => {
+    const { alice, bob, roomId, aliceId } = await room();
+    const bobTab = await connect(bob.browser, roomId, instanceA);
+    await messageStore(services.redis, keys.keyFor).store({ roomId, senderId: aliceId, clientId: "lost", text: "unannounced" });
+    const aliceTab = await connect(alice.browser, roomId, instanceB);
+    aliceTab.send({ type: "send", clientId: "later", text: "later" });
+    await bobTab.next("message", (f) => f.seq === 2);
+    assert.deepEqual(seqsOf(bobTab), [1, 2], "the earlier number first, then the later one");
+    assert.equal(bobTab.frames.find((f) => f.type === "message" && f.seq === 1)?.type, "message");
+  });
+
+  it("a number whose write never came is settled: later messages flow, and a late write of it is refused", async () => {
+    const { alice, bob, roomId } = await room();
+    const bobTab = await connect(bob.browser, roomId, instanceA);
+    // An instance reserved number 1 and died before writing it.
+    const first = (await createSequencer(services.redis).reserve(new Map([[roomId, 1]]))).get(roomId);
+    assert.equal(first, 1);
+    const aliceTab = await connect(alice.browser, roomId, instanceB);
+    aliceTab.send({ type: "send", clientId: "after-gap", text: "after the gap" });
+    assert.equal((await aliceTab.next("ack", (f) => f.clientId === "after-gap")).seq, 2);
+    await bobTab.next("message", (f) => f.seq === 2);
+    assert.deepEqual(seqsOf(bobTab), [2]);
+    // The dead instance's write, had it come back, can no longer take number 1.
+    await assert.rejects(
+      mongoose.connection.db!.collection("messages").insertOne({ _id: `${roomId}:late:x` as never, roomId, seq: 1, kind: "text" }),
+      (err: Error & { code?: number }) => err.code === 11000,
+    );
+    const page = JSON.parse((await bob.browser.get(`/api/rooms/${roomId}/messages`)).html) as { messages: Array<{ seq: number }> };
+    assert.deepEqual(
+      page.messages.map((m) => m.seq),
+      [2],
+      "the settled number shows nowhere",
+    );
+  });
+
+  it("after Redis is killed and restarted, what was sent meanwhile arrives before what is sent after", async () => {
+    const settings = stackSettings();
+    const { alice, bob, roomId } = await room();
+    const aliceTab = await connect(alice.browser, roomId, instanceA);
+    const bobTab = await connect(bob.browser, roomId, instanceB);
+    try {
+      await stopOne(settings, "redis", { graceMs: 0 });
+      for (let i = 1; i <= 3; i++) aliceTab.send({ type: "send", clientId: `r${i}`, text: `during ${i}` });
+      await aliceTab.next("ack", (f) => f.clientId === "r3", 30_000);
+    } finally {
+      await startOne(settings, "redis");
+    }
+    for (let i = 4; i <= 6; i++) aliceTab.send({ type: "send", clientId: `r${i}`, text: `after ${i}` });
+    await aliceTab.next("ack", (f) => f.clientId === "r6", 30_000);
+    await eventually("Bob has all six", async () => seqsOf(bobTab).length >= 6, 30_000);
+    assert.deepEqual(seqsOf(bobTab), [1, 2, 3, 4, 5, 6]);
+  });
+
+  it("a sender over the limit keeps its order: later sends wait until the refused one goes again", async () => {
+    const { alice, roomId, aliceId } = await room();
+    const tab = await connect(alice.browser, roomId, instanceA);
+    const ids = Array.from({ length: SEND_RATE.points + 10 }, (_, i) => `k${String(i + 1).padStart(2, "0")}`);
+    const answered = (id: string) => tab.frames.some((f) => (f.type === "ack" || f.type === "error") && f.clientId === id);
+    for (const id of ids.slice(0, SEND_RATE.points + 8)) tab.send({ type: "send", clientId: id, text: id });
+    await eventually("every send answered", async () => ids.slice(0, SEND_RATE.points + 8).every(answered), 20_000);
+    const limited = tab.frames.find((f) => f.type === "error" && f.clientId === ids[SEND_RATE.points]);
+    assert.equal(limited?.type === "error" && limited.code, "rate_limited");
+    assert.ok(limited?.type === "error" && (limited.retryAfterMs ?? 0) > 0, "says when to try again");
+
+    // The limit's window passes; two new messages are typed before the queue is resent.
+    await eventually("the window passed", async () => (await services.redis.exists(`duet:rl:send:${aliceId}`)) === 0, 15_000);
+    for (const id of ids.slice(-2)) tab.send({ type: "send", clientId: id, text: id });
+    await eventually("both answered", async () => ids.slice(-2).every(answered));
+    for (const id of ids.slice(-2)) {
+      const answer = tab.frames.find((f) => (f.type === "ack" || f.type === "error") && f.clientId === id);
+      assert.equal(answer?.type === "error" && answer.code, "out_of_order", `${id} waits for the refused one`);
+    }
+    // The page resends its queue in order.
+    for (const id of ids.slice(SEND_RATE.points)) tab.send({ type: "send", clientId: id, text: id });
+    await eventually("all acked", async () => tab.frames.filter((f) => f.type === "ack").length === ids.length, 20_000);
+    const stored = await mongoose.connection.db?.collection("messages").find({ roomId }).sort({ seq: 1 }).toArray();
+    assert.deepEqual(
+      stored?.map((d) => d.clientId),
+      ids,
+      "stored in the order they were typed",
+    );
+  });
+
+  it("a blocked member can neither send, edit nor delete, and a block whose event was lost still holds", async () => {
+    const { alice, bob, roomId } = await room();
+    const aliceTab = await connect(alice.browser, roomId, instanceA);
+    aliceTab.send({ type: "send", clientId: "before", text: "before the block" });
+    const { seq } = await aliceTab.next("ack", (f) => f.clientId === "before");
+    await bob.browser.get(`/chat/${roomId}`);
+    assert.equal((await bob.browser.post(`/chat/${roomId}/block`, {})).status, 302);
+    await aliceTab.next("block");
+    aliceTab.send({ type: "edit", seq, text: "rewritten after the block" });
+    aliceTab.send({ type: "delete", seq });
+    aliceTab.send({ type: "send", clientId: "during", text: "during the block" });
+    await eventually("three refusals", async () => aliceTab.frames.filter((f) => f.type === "error" && f.code === "blocked").length === 3);
+    const doc = await mongoose.connection.db?.collection("messages").findOne({ roomId, seq });
+    assert.equal(doc?.kind, "text");
+    assert.equal(doc?.editedAt, undefined, "not edited");
+
+    // Unblocked, then blocked again with no event at all (as if the publish were lost).
+    assert.equal((await bob.browser.post(`/chat/${roomId}/unblock`, {})).status, 302);
+    aliceTab.send({ type: "send", clientId: "between", text: "between blocks" });
+    await aliceTab.next("ack", (f) => f.clientId === "between");
+    const bobId = String((await mongoose.connection.db?.collection("users").findOne({ email: bob.email }))?._id);
+    await mongoose.connection.db
+      ?.collection("rooms")
+      .updateOne({ _id: roomId as never }, { $addToSet: { blockedBy: new mongoose.Types.ObjectId(bobId) } });
+    await eventually("the block holds without its event", async () => {
+      const id = `probe-${Date.now()}`;
+      aliceTab.send({ type: "send", clientId: id, text: "probe" });
+      const answer = await aliceTab.next("error", (f) => f.clientId === id, 2_000).catch(() => undefined);
+      return answer?.code === "blocked";
+    });
+  });
+});
