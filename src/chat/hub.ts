@@ -89,7 +89,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     },
     publish(event) {
       deliver(event);
-      return publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).then(
+      const sent = publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).then(
         () => undefined,
         (err: unknown) => {
           log.warn(
@@ -98,6 +98,9 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
           );
         },
       );
+      // While Redis is away the publish waits in ioredis's offline queue: nobody should wait on
+      // it (peers resync from MongoDB when it is back).
+      return publisher.status === "ready" ? sent : Promise.resolve();
     },
     async close() {
       rooms.clear();

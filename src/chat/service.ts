@@ -46,7 +46,9 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     keyPrefix: "duet:rl:send",
     points: SEND_RATE.points,
     duration: SEND_RATE.seconds,
-    // While Redis is down, each instance keeps its own count rather than none.
+    // While Redis is down, each instance keeps its own count rather than none, at once: sends on
+    // a socket are handled one after another, so none may wait out Redis's retries.
+    rejectIfRedisNotReady: true,
     insuranceLimiter: new RateLimiterMemory({ points: SEND_RATE.points, duration: SEND_RATE.seconds }),
   });
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
