@@ -80,6 +80,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     sequencer: chat.sequencer,
     keyFor: chat.keyFor,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
+    lookupLimiter: createLimiter(redis, "chat-start", 20, 3600),
   });
   for (const router of [
     pageRoutes(views),
