@@ -1,9 +1,9 @@
 /** Changes a signed-in user makes to their own account. */
 import mongoose from "mongoose";
 import { MessageModel } from "../chat/message.model.js";
+import { take } from "../http/rate-limit.js";
 import { AvatarModel } from "./avatars.js";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
-import { take } from "../http/rate-limit.js";
 import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } from "./email-codes.js";
 import type { AccountLimits } from "./limits.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
