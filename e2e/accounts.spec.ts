@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 import { codeIn, inboxMark, linkIn, uniqueEmail, waitForEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
 
@@ -69,4 +69,52 @@ test.describe("a new user's account, in a real browser through nginx", () => {
     await expect(page.getByText("This device")).toBeVisible();
     await shot(page, "07-profile-edited");
   });
+
+  test("a second sign-up with the same address, before the code is entered, cannot take the account over", async ({
+    browser,
+  }) => {
+    const email = uniqueEmail("e2e-takeover");
+    const victim = await newPage(browser);
+    const attacker = await newPage(browser);
+
+    const sent = await inboxMark(stack.MAIL_URL, email);
+    await fillSignUp(victim, email, "Victor Victim", "walnut harbour quietly glows");
+    const code = codeIn(await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent }));
+
+    // Within the code's ten minutes, someone else registers the same address with their own password.
+    await fillSignUp(attacker, email, "Mallory", "attacker password of choice");
+
+    await victim.getByLabel("Code", { exact: true }).fill(code);
+    await victim.getByRole("button", { name: "Confirm" }).click();
+    await expect(victim).toHaveURL(/\/profile\?welcome=1$/);
+    await expect(victim.getByRole("heading", { level: 1, name: "Victor Victim" })).toBeVisible();
+
+    await signIn(attacker, email, "attacker password of choice");
+    await expect(attacker.getByText("That email and password don't match an account.")).toBeVisible();
+    await shot(attacker, "takeover-refused");
+
+    await victim.getByRole("button", { name: "Sign out", exact: true }).first().click();
+    await signIn(victim, email, "walnut harbour quietly glows");
+    await expect(victim).toHaveURL(/\/profile$/);
+  });
 });
+
+async function newPage(browser: Browser): Promise<Page> {
+  return (await browser.newContext()).newPage();
+}
+
+async function fillSignUp(page: Page, email: string, name: string, password: string) {
+  await page.goto("/signup");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Your name", { exact: true }).fill(name);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto("/signin");
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}

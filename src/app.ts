@@ -81,6 +81,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     keyFor: chat.keyFor,
     unreadable: chat.unreadable,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
+    lookupLimiter: createLimiter(redis, "chat-start", 20, 3600),
   });
   for (const router of [
     pageRoutes(views),

@@ -1,13 +1,15 @@
 /** Changes a signed-in user makes to their own account. */
 import mongoose from "mongoose";
 import { MessageModel } from "../chat/message.model.js";
+import { take } from "../http/rate-limit.js";
 import { AvatarModel } from "./avatars.js";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
 import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } from "./email-codes.js";
+import type { AccountLimits } from "./limits.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
-import { ResetTokenModel } from "./reset-tokens.js";
+import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "./session-store.js";
-import { normalizeEmail, UserModel } from "./user.model.js";
+import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
   // The generated avatar shows initials, so a new name is a new avatar URL.
@@ -37,34 +39,60 @@ export type EmailChangeStart =
  * but the answer is the same, so this form cannot be used to test which addresses exist.
  */
 export async function startEmailChange(
-  deps: AccountsDeps,
+  deps: AccountsDeps & { limits: Pick<AccountLimits, "emailChangePerAccount"> },
   userId: string,
   input: { email: string; currentPassword: string },
 ): Promise<EmailChangeStart> {
   const user = await UserModel.findById(userId).lean();
   if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) return { ok: false, reason: "password" };
+  // One cooldown per account, whatever the address: a cooldown that only codes actually sent
+  // started would tell, on the next request, whether the previous address had an account.
+  const wait = await take(deps.limits.emailChangePerAccount, userId);
+  if (wait !== undefined) return { ok: false, reason: "cooldown", retryInSeconds: Math.ceil(wait / 1000) };
   const email = normalizeEmail(input.email);
   if (await UserModel.exists({ email })) return { ok: true, email };
-  const issued = await issueEmailCode(deps.codeKey, { userId, purpose: "email-change", email });
+  const issued = await issueEmailCode(deps.codeKey, { userId, email });
   if (!issued.ok) return { ok: false, reason: "cooldown", retryInSeconds: issued.retryInSeconds };
   sendInBackground(deps, email, "email-change-code", { displayName: user.displayName, code: issued.code });
   return { ok: true, email };
 }
 
+export type EmailChangeResult =
+  { ok: true; email: string } | Exclude<CheckResult<unknown>, { ok: true }> | { ok: false; reason: "taken" };
+
+/**
+ * Checks the code sent to the new address and moves the account there. Then, because whoever
+ * did this may not be the owner: every other session ends, reset links sent to the old address
+ * stop working, and the old address is told (it is the owner's only channel left).
+ */
 export async function confirmEmailChange(
   deps: AccountsDeps,
   userId: string,
-  code: string,
-): Promise<CheckResult | { ok: false; reason: "taken" }> {
-  const result = await consumeEmailCode(deps.codeKey, { userId, purpose: "email-change", code });
+  input: { code: string; keepSession?: string },
+): Promise<EmailChangeResult> {
+  const result = await consumeEmailCode(deps.codeKey, { userId, code: input.code });
   if (!result.ok) return result;
+  const email = result.doc.email;
+  let before: Pick<User, "email" | "displayName"> | null;
   try {
-    await UserModel.updateOne({ _id: userId }, { $set: { email: result.email, emailVerified: true } });
+    before = await UserModel.findOneAndUpdate(
+      { _id: userId },
+      { $set: { email, emailVerified: true } },
+      { returnDocument: "before" },
+    ).lean();
   } catch (err) {
     if (err instanceof mongoose.mongo.MongoServerError && err.code === 11000) return { ok: false, reason: "taken" };
     throw err;
   }
-  return result;
+  if (!before) return { ok: false, reason: "expired" };
+  await Promise.all([revokeUserSessions(deps.redis, userId, { except: input.keepSession }), voidResetTokens(userId)]);
+  sendInBackground(deps, before.email, "email-changed", {
+    displayName: before.displayName,
+    newEmail: email,
+    changedAt: new Date(),
+    sessionsLink: `${deps.publicUrl}/profile#sessions`,
+  });
+  return { ok: true, email };
 }
 
 /** Deletes the account and everything personal attached to it, after checking the password. */

@@ -41,6 +41,11 @@ export async function consumeResetToken(token: string, now = new Date()): Promis
   ).lean();
   if (!doc) return undefined;
   // Any other outstanding link for this account dies with this one.
-  await ResetTokenModel.updateMany({ userId: doc.userId, usedAt: null }, { $set: { usedAt: now } });
+  await voidResetTokens(String(doc.userId), now);
   return String(doc.userId);
+}
+
+/** Makes every outstanding link of `userId` unusable (its address or password changed). */
+export async function voidResetTokens(userId: string, now = new Date()): Promise<void> {
+  await ResetTokenModel.updateMany({ userId, usedAt: null }, { $set: { usedAt: now } });
 }

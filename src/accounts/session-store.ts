@@ -12,8 +12,11 @@ export type SessionData = {
   seenAt?: number;
   userAgent?: string;
   ip?: string;
-  /** Sign-up or sign-in waiting for the emailed code. */
-  pending?: { userId?: string; email: string; displayName: string; wrongTries?: number; sentAt?: number };
+  /**
+   * A sign-up waiting for its emailed code: the attempt's id (pending-signups.ts) and the address
+   * it was sent to. Sessions from earlier versions may hold another shape here; routes check.
+   */
+  pending?: { attemptId: string; email: string };
   _expire?: number;
   _maxAge?: number;
 };

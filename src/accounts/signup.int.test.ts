@@ -4,8 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { codeIn, inboxMark, emailsTo, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
 import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { instances, PASSWORD, signedUpUser } from "../test/factories.js";
-import { connectServices, stack, type Services } from "../test/support.js";
-import { EmailCodeModel } from "./email-codes.js";
+import { codesSentEarlier, connectServices, stack, type Services } from "../test/support.js";
+import { PendingSignUpModel } from "./pending-signups.js";
 import { UserModel } from "./user.model.js";
 
 const [instanceA = "", instanceB = ""] = instances;
@@ -31,11 +31,11 @@ describe("sign-up with an emailed code", () => {
     assert.match(mail.text, /Hi Grace Hopper/);
     assert.match(mail.html, new RegExp(codeIn(mail)));
 
-    const user = await UserModel.findOne({ email }).lean();
-    assert.equal(user?.emailVerified, false);
-    const stored = await EmailCodeModel.findOne({ userId: user?._id }).lean();
+    assert.equal(await UserModel.countDocuments({ email }), 0, "no account exists until the code is entered");
+    const stored = await PendingSignUpModel.findOne({ email }).lean();
     assert.ok(stored);
     assert.doesNotMatch(JSON.stringify(stored), new RegExp(codeIn(mail)), "the code is stored only as a hash");
+    assert.doesNotMatch(JSON.stringify(stored), new RegExp(PASSWORD), "the password is stored only as a hash");
 
     const res = await browser.post("/signup/verify", { code: ` ${codeIn(mail).slice(0, 3)} ${codeIn(mail).slice(3)} ` });
     assert.equal(res.location, "/profile?welcome=1");
@@ -43,7 +43,7 @@ describe("sign-up with an emailed code", () => {
     const profile = await browser.get("/profile");
     assert.equal(profile.status, 200);
     assert.match(profile.text, /Grace Hopper/);
-    assert.equal(await EmailCodeModel.countDocuments({ userId: user?._id }), 0, "a used code is gone");
+    assert.equal(await PendingSignUpModel.countDocuments({ _id: stored._id }), 0, "a used code is gone");
   });
 
   it("a wrong code says how many tries are left, and the fifth wrong try kills the code", async () => {
@@ -61,16 +61,15 @@ describe("sign-up with an emailed code", () => {
     const right = await browser.post("/signup/verify", { code });
     assert.equal(right.status, 422, "even the right code is refused once the code is dead");
     assert.match(right.text, /Too many wrong codes|expired/);
-    assert.equal((await UserModel.findOne({ email }).lean())?.emailVerified, false);
+    assert.equal(await UserModel.countDocuments({ email }), 0, "no account was made");
   });
 
   it("a code older than 10 minutes is refused", async () => {
     const email = uniqueEmail("expiry");
     const { browser, sent } = await startSignUp(email);
     const code = codeIn(await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent }));
-    const user = await UserModel.findOne({ email }).lean();
     // Ten minutes pass (moved on the stored record rather than waited for).
-    await EmailCodeModel.updateOne({ userId: user?._id }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+    await PendingSignUpModel.updateOne({ email }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
     const res = await browser.post("/signup/verify", { code });
     assert.equal(res.status, 422);
     assert.match(res.text, /That code has expired/);
@@ -85,8 +84,7 @@ describe("sign-up with an emailed code", () => {
     assert.equal(tooSoon.status, 429);
     assert.match(tooSoon.text, /You can ask for another code in \d+ seconds/);
 
-    const user = await UserModel.findOne({ email }).lean();
-    await EmailCodeModel.updateOne({ userId: user?._id }, { $set: { sentAt: new Date(Date.now() - 61_000) } });
+    await codesSentEarlier(email, 61_000);
     const resentAt = await inboxMark(stack.MAIL_URL, email);
     const resent = await browser.post("/signup/resend", {});
     assert.equal(resent.location, "/signup/verify?resent=1");
@@ -142,12 +140,11 @@ describe("sign-up with an emailed code", () => {
     );
   });
 
-  it("an unverified account that signs in is sent to the code page with a fresh code", async () => {
+  it("an unconfirmed sign-up that signs in is sent to the code page with a fresh code", async () => {
     const email = uniqueEmail("unverified");
     const first = await startSignUp(email);
-    await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: first.sent });
-    const user = await UserModel.findOne({ email }).lean();
-    await EmailCodeModel.deleteOne({ userId: user?._id });
+    const firstCode = codeIn(await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: first.sent }));
+    await codesSentEarlier(email, 61_000);
     const browser = openBrowser(instanceB);
     await browser.get("/signin");
     const sent = await inboxMark(stack.MAIL_URL, email);
@@ -155,6 +152,7 @@ describe("sign-up with an emailed code", () => {
     assert.equal(res.location, "/signup/verify");
     const code = codeIn(await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent }));
     await browser.get("/signup/verify");
+    if (code !== firstCode) assert.match((await browser.post("/signup/verify", { code: firstCode })).text, /isn't right/);
     assert.equal((await browser.post("/signup/verify", { code })).location, "/profile?welcome=1");
   });
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import { badRequest, notFound } from "../errors.js";
 import { requireUser } from "../http/current-user.js";
-import { spend, type Limiter } from "../http/rate-limit.js";
+import { retryIn, spend, take, type Limiter } from "../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../http/render.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
@@ -31,6 +31,8 @@ export type ChatRoutesDeps = {
   keyFor(roomId: string): Promise<RoomKey>;
   unreadable: Unreadable;
   inviteLimiter: Limiter;
+  /** Address lookups (starting a conversation by email) per user. */
+  lookupLimiter: Limiter;
 };
 
 const startForm = z.object({
@@ -68,6 +70,17 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     if (!parsed.success) {
       ctx.status = 422;
       return showList(ctx, { values: typed, errors: fieldErrors(parsed.error.issues) });
+    }
+    // Opening the chat at once is the product, and it tells the starter that the address has an
+    // account; this per-user limit is what keeps that answer from becoming a directory.
+    const wait = await take(deps.lookupLimiter, String(me(ctx)._id));
+    if (wait !== undefined) {
+      ctx.status = 429;
+      const limit = deps.lookupLimiter.points;
+      return showList(ctx, {
+        values: typed,
+        errors: { email: `You've looked up ${limit} addresses in the last hour. ${retryIn(wait)}` },
+      });
     }
     const master = config.masterKeys[0];
     if (!master) throw new Error("no master key configured");

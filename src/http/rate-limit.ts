@@ -28,9 +28,14 @@ export function createLimiter(
 /** Keys such as email addresses are hashed so Redis holds no personal data. */
 export const limitKey = (value: string) => createHash("sha256").update(value).digest("base64url").slice(0, 22);
 
-export function retryMessage(ms: number): string {
+/** "Try again in 15 minutes." for a wait of `ms`. */
+export function retryIn(ms: number): string {
   const minutes = Math.ceil(ms / 60_000);
-  return minutes <= 1 ? "Too many attempts. Try again in a minute." : `Too many attempts. Try again in ${minutes} minutes.`;
+  return minutes <= 1 ? "Try again in a minute." : `Try again in ${minutes} minutes.`;
+}
+
+export function retryMessage(ms: number): string {
+  return `Too many attempts. ${retryIn(ms)}`;
 }
 
 /** Throws 429 if `key` has no points left, without spending one. */
@@ -41,10 +46,17 @@ export async function assertNotLimited(limiter: Limiter, key: string): Promise<v
 
 /** Spends one point for `key`; throws 429 if that was one too many. */
 export async function spend(limiter: Limiter, key: string): Promise<void> {
+  const wait = await take(limiter, key);
+  if (wait !== undefined) throw tooManyRequests(retryMessage(wait));
+}
+
+/** Spends one point for `key`; returns how long to wait (ms) if that was one too many, else undefined. */
+export async function take(limiter: Limiter, key: string): Promise<number | undefined> {
   try {
     await limiter.consume(key);
+    return undefined;
   } catch (err) {
-    if (err instanceof RateLimiterRes) throw tooManyRequests(retryMessage(err.msBeforeNext));
+    if (err instanceof RateLimiterRes) return Math.max(1000, err.msBeforeNext);
     throw err;
   }
 }

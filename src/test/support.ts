@@ -95,3 +95,14 @@ export async function eventually(what: string, probe: () => Promise<boolean>, ti
   }
   throw new Error(`${what}: not within ${timeoutMs} ms`);
 }
+
+/**
+ * Moves the send time of every code emailed to `email` (sign-up and email change) `ms` into the
+ * past, as if that time had passed: resend cooldowns are tested without waiting for them.
+ */
+export async function codesSentEarlier(email: string, ms: number): Promise<void> {
+  const sentAt = new Date(Date.now() - ms);
+  for (const name of ["emailcodes", "pendingsignups"]) {
+    await mongoose.connection.collection(name).updateMany({ email }, { $set: { sentAt } });
+  }
+}

@@ -41,3 +41,8 @@ export function sessionOf(ctx: Context): KoaSession {
   if (!ctx.session) throw new Error("session middleware is not installed");
   return ctx.session;
 }
+
+/** "That code isn't right. 4 tries left." */
+export function wrongCodeMessage(attemptsLeft: number): string {
+  return `That code isn't right. ${attemptsLeft} ${attemptsLeft === 1 ? "try" : "tries"} left.`;
+}

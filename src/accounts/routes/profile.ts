@@ -3,15 +3,16 @@ import type { Context } from "koa";
 import { notFound } from "../../errors.js";
 import { requireUser } from "../../http/current-user.js";
 import { readUpload } from "../../http/multipart.js";
-import { spend } from "../../http/rate-limit.js";
+import { retryIn, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
 import { AvatarModel, initialsAvatar, MAX_AVATAR_BYTES, processAvatar, saveAvatar } from "../avatars.js";
 import { codeForm, deleteForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
+import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../session-store.js";
 import { publicProfile, UserModel, type User } from "../user.model.js";
-import { formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 
 const NOTICES: Record<string, string> = {
   welcome: "Welcome to Duet! Your email is confirmed and you're signed in.",
@@ -19,7 +20,7 @@ const NOTICES: Record<string, string> = {
   saved: "Your profile was saved.",
   avatar: "Your picture was updated.",
   password: "Your password was changed and every other device was signed out.",
-  email: "Your email address was changed.",
+  email: "Your email address was changed and every other device was signed out.",
   revoked: "Those sessions were signed out.",
   googleWelcome: "Welcome to Duet! You're signed in with Google.",
   googleLinked: "Your Google account is linked: you can sign in with it from now on.",
@@ -143,15 +144,18 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     const body = formBody(ctx);
     const pendingEmail = typeof body.pendingEmail === "string" ? body.pendingEmail.slice(0, 254) : "";
     const parsed = codeForm.safeParse(body);
-    const fail = (message: string) => {
-      ctx.status = 422;
+    const fail = (message: string, status = 422) => {
+      ctx.status = status;
       return showProfile(ctx, { pendingEmail, emailCodeError: message });
     };
     if (!parsed.success) return fail(fieldErrors(parsed.error.issues).code ?? "Enter the 6-digit code.");
-    await spend(limits.passwordCheckPerUser, uid(ctx));
-    const result = await confirmEmailChange(deps, uid(ctx), parsed.data.code);
+    // Counted per account, not per code: asking for new codes does not buy more guesses.
+    const result = await withinCodeCap(limits.emailCodesPerAccount, uid(ctx), () =>
+      confirmEmailChange(deps, uid(ctx), { code: parsed.data.code, keepSession: currentHandle(ctx) }),
+    );
     if (result.ok) return ctx.redirect("/profile?email=1");
-    if (result.reason === "wrong") return fail(`That code isn't right. ${result.attemptsLeft} tries left.`);
+    if (result.reason === "capped") return fail(`Too many wrong codes. ${retryIn(result.retryInMs)}`, 429);
+    if (result.reason === "wrong" && result.attemptsLeft > 0) return fail(wrongCodeMessage(result.attemptsLeft));
     if (result.reason === "taken") return fail("That address now belongs to another account.");
     return fail("That code has expired or was tried too often. Ask for a new one.");
   });

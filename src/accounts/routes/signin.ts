@@ -5,9 +5,8 @@ import { safeNext } from "../../http/current-user.js";
 import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
 import { signInForm } from "../forms.js";
-import { verifyPassword } from "../passwords.js";
-import { sendSignUpCode } from "../signup.js";
-import { normalizeEmail, UserModel } from "../user.model.js";
+import { checkSignIn } from "../signin.js";
+import { normalizeEmail } from "../user.model.js";
 import { beginSession, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // One message for "no such account" and "wrong password", so the form reveals neither.
@@ -56,9 +55,8 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
     });
     if (blocked) return show(429, { form: blocked });
 
-    const user = await UserModel.findOne({ email }).lean();
-    const valid = await verifyPassword(parsed.data.password, user?.passwordHash);
-    if (!user || !valid) {
+    const checked = await checkSignIn(deps, email, parsed.data.password);
+    if (checked.kind === "wrong") {
       const exhausted = await limited(async () => {
         await spend(limits.signInPerIp, ctx.ip);
         await spend(limits.signInPerAccount, accountKey);
@@ -67,14 +65,12 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
     }
     await limits.signInPerAccount.delete(accountKey);
 
-    if (!user.emailVerified) {
+    if (checked.kind === "needs-code") {
       // The password is right but the address was never confirmed: finish sign-up first.
-      const pending = { userId: String(user._id), email: user.email, displayName: user.displayName };
-      await sendSignUpCode(deps, pending);
-      sessionOf(ctx).pending = { ...pending, sentAt: Date.now() };
+      sessionOf(ctx).pending = checked.pending;
       return ctx.redirect("/signup/verify");
     }
-    await beginSession(ctx, config, String(user._id));
+    await beginSession(ctx, config, checked.userId);
     ctx.redirect(next);
   });
 

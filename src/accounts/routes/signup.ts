@@ -1,15 +1,36 @@
 import Router from "@koa/router";
+import type { Context } from "koa";
 import { renderPage, fieldErrors } from "../../http/render.js";
-import { assertNotLimited, spend } from "../../http/rate-limit.js";
+import { assertNotLimited, limitKey, retryIn, spend } from "../../http/rate-limit.js";
 import { codeForm, signUpForm } from "../forms.js";
+import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
-import { resendSignUpCode, startSignUp, verifySignUp, type Pending } from "../signup.js";
-import { beginSession, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { resendSignUpCode, startSignUp, verifySignUp, type PendingSignUp, type VerifyResult } from "../signup.js";
+import { beginSession, formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 
 const CODE_MESSAGES = {
   expired: "That code has expired. Ask for a new one below.",
   locked: "Too many wrong codes. Ask for a new one below.",
+  taken: "This address already has an account. Sign in instead.",
 };
+
+/** The sign-up this browser is confirming; a session from an earlier version's sign-up has none. */
+function pendingOf(ctx: Context): PendingSignUp | undefined {
+  const pending = ctx.session?.pending;
+  return typeof pending?.attemptId === "string" && typeof pending.email === "string" ? pending : undefined;
+}
+
+function codeMessage(result: Exclude<VerifyResult, { ok: true }> | { reason: "capped"; retryInMs: number }): string {
+  switch (result.reason) {
+    case "wrong":
+      if (result.attemptsLeft === 0) return CODE_MESSAGES.locked;
+      return wrongCodeMessage(result.attemptsLeft);
+    case "capped":
+      return `Too many wrong codes for this address. ${retryIn(result.retryInMs)}`;
+    default:
+      return CODE_MESSAGES[result.reason];
+  }
+}
 
 export function signUpRoutes(deps: AccountRoutesDeps): Router {
   const { views, config, limits } = deps;
@@ -34,13 +55,12 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
       });
     }
     await spend(limits.signUpPerIp, ctx.ip);
-    const pending = await startSignUp(deps, parsed.data);
-    sessionOf(ctx).pending = pending;
+    sessionOf(ctx).pending = await startSignUp(deps, parsed.data);
     ctx.redirect("/signup/verify");
   });
 
   router.get("/signup/verify", (ctx) => {
-    const pending = ctx.session?.pending;
+    const pending = pendingOf(ctx);
     if (!pending) return ctx.redirect("/signup");
     renderPage(ctx, views, "accounts/verify", {
       title: "Check your email",
@@ -50,41 +70,38 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/signup/verify", async (ctx) => {
-    const pending = ctx.session?.pending as Pending | undefined;
+    const pending = pendingOf(ctx);
     if (!pending) return ctx.redirect("/signup");
     await assertNotLimited(limits.codePerIp, ctx.ip);
+    const show = (status: number, errors: Record<string, string>) => {
+      ctx.status = status;
+      renderPage(ctx, views, "accounts/verify", { title: "Check your email", email: pending.email, errors });
+    };
     const parsed = codeForm.safeParse(formBody(ctx));
-    if (!parsed.success) {
-      ctx.status = 422;
-      return renderPage(ctx, views, "accounts/verify", {
-        title: "Check your email",
-        email: pending.email,
-        errors: fieldErrors(parsed.error.issues),
-      });
-    }
-    const result = await verifySignUp(deps, pending, parsed.data.code);
+    if (!parsed.success) return show(422, fieldErrors(parsed.error.issues));
+
+    // Counted per address, not per attempt: new attempts and resends do not buy more guesses.
+    const result = await withinCodeCap(limits.signUpCodesPerAddress, limitKey(pending.email), () =>
+      verifySignUp(deps, pending.attemptId, parsed.data.code),
+    );
     if (result.ok) {
       await beginSession(ctx, config, result.userId);
       return ctx.redirect("/profile?welcome=1");
     }
     await spend(limits.codePerIp, ctx.ip);
-    sessionOf(ctx).pending = { ...pending };
-    ctx.status = 422;
-    const message =
-      result.reason === "wrong"
-        ? `That code isn't right. ${result.attemptsLeft} ${result.attemptsLeft === 1 ? "try" : "tries"} left.`
-        : CODE_MESSAGES[result.reason];
-    renderPage(ctx, views, "accounts/verify", { title: "Check your email", email: pending.email, errors: { code: message } });
+    show(result.reason === "capped" ? 429 : 422, { code: codeMessage(result) });
   });
 
   router.post("/signup/resend", async (ctx) => {
-    const pending = ctx.session?.pending as Pending | undefined;
+    const pending = pendingOf(ctx);
     if (!pending) return ctx.redirect("/signup");
     await spend(limits.codePerIp, ctx.ip);
-    const result = await resendSignUpCode(deps, pending);
-    if (result.ok) {
-      sessionOf(ctx).pending = { ...pending, sentAt: Date.now(), wrongTries: 0 };
-      return ctx.redirect("/signup/verify?resent=1");
+    const result = await resendSignUpCode(deps, pending.attemptId);
+    if (result.ok) return ctx.redirect("/signup/verify?resent=1");
+    if (result.reason === "gone") {
+      // Kept a day after its last code expired; after that, signing up again is the way.
+      delete sessionOf(ctx).pending;
+      return ctx.redirect("/signup");
     }
     ctx.status = 429;
     renderPage(ctx, views, "accounts/verify", {
