@@ -33,6 +33,7 @@ test("after Bob deletes his account, Alice's open chat turns read-only: 'Deleted
   await expect
     .poll(() => head.locator("img.avatar").evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
     .toBeGreaterThan(0);
+  await alice.screenshot({ path: test.info().outputPath("room-read-only.png"), fullPage: true });
 
   await alice.goto("/chat");
   const row = alice.getByRole("link", { name: /Deleted account/ });
@@ -40,6 +41,7 @@ test("after Bob deletes his account, Alice's open chat turns read-only: 'Deleted
   await expect
     .poll(() => row.locator("img.avatar").evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)))
     .toBeGreaterThan(0);
+  await alice.screenshot({ path: test.info().outputPath("list-deleted-account.png"), fullPage: true });
 
   await aliceContext.close();
   await bobContext.close();

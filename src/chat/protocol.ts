@@ -20,6 +20,8 @@
  *   presence { userId, online, lastSeenAt }
  *   block    { by, blocked }          one member blocked (or unblocked) the other
  *   error    { code, message, clientId? }
+ *            code peer_deleted: the other member deleted their account; the socket is then
+ *            closed with 1008 (the room is read-only, so reconnecting would be refused again)
  */
 import { z } from "zod";
 
@@ -55,7 +57,8 @@ export type ServerFrame =
   | { type: "block"; by: string; blocked: boolean }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string };
 
-export type ErrorCode = "bad_frame" | "too_long" | "rate_limited" | "blocked" | "not_yours" | "unavailable" | "not_found";
+export type ErrorCode =
+  "bad_frame" | "too_long" | "rate_limited" | "blocked" | "not_yours" | "unavailable" | "not_found" | "peer_deleted";
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; clientId?: string };
 

@@ -1,4 +1,5 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../../http/router.js";
 import { renderPage, fieldErrors } from "../../http/render.js";
 import { assertNotLimited, spend } from "../../http/rate-limit.js";
 import { codeForm, signUpForm } from "../forms.js";
@@ -13,7 +14,7 @@ const CODE_MESSAGES = {
 
 export function signUpRoutes(deps: AccountRoutesDeps): Router {
   const { views, config, limits } = deps;
-  const router = new Router();
+  const router = createRouter();
 
   router.get("/signup", (ctx) => {
     if (ctx.state.user) return ctx.redirect("/profile");
