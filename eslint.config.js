@@ -16,6 +16,17 @@ export default tseslint.config(
     },
   },
   {
+    // Routers match paths case-sensitively and strictly (src/http/router.ts says why).
+    files: ["src/**/*.ts"],
+    ignores: ["src/http/router.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: "NewExpression[callee.name='Router']", message: "Make routers with createRouter() from src/http/router.ts." },
+      ],
+    },
+  },
+  {
     // process.env has one reader in the app: src/config.ts. Scripts and tests set up their own.
     files: ["src/**/*.ts"],
     ignores: ["src/config.ts", "src/**/*.test.ts", "src/test/**"],

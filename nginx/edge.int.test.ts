@@ -14,10 +14,12 @@ import { readStackEnv } from "../scripts/lib/stack-env.js";
 import { probe, type Answer } from "../scripts/lib/http-probe.js";
 import { freePort, startNginx, type NginxInstance } from "../scripts/lib/nginx-instance.js";
 import { ROOT } from "../scripts/lib/settings.js";
+import { signedUpUser } from "../src/test/factories.js";
 
 const stack = readStackEnv();
 const ca = readFileSync(stack.CA_CERT);
-const get = (path: string, options: { method?: string; localAddress?: string } = {}) =>
+const [instance = ""] = stack.APP_INSTANCES.split(",");
+const get = (path: string, options: Omit<Parameters<typeof probe>[1], "ca"> = {}) =>
   probe(`${stack.APP_URL}${path}`, { ca, ...options });
 
 function assertSecurityHeaders(answer: Answer) {
@@ -87,7 +89,8 @@ describe("the account endpoints' rate limit", () => {
   // Any 127.x.y.z is loopback: a fresh one is a client nginx has not seen (so a second run
   // starts with a full burst), and the browser tests' 127.0.0.1 stays exempt.
   const octet = () => 1 + Math.floor(Math.random() * 253);
-  const client = { localAddress: `127.${octet()}.${octet()}.${octet()}` };
+  const freshClient = () => ({ localAddress: `127.${octet()}.${octet()}.${octet()}` });
+  const client = freshClient();
 
   test("a burst of sign-in POSTs from one address ends in 429 with the site's page and headers", async () => {
     const statuses: number[] = [];
@@ -108,6 +111,44 @@ describe("the account endpoints' rate limit", () => {
     assert.equal((await get("/signup/verify", { method: "POST", ...client })).status, 429);
     assert.notEqual((await get("/signin", client)).status, 429);
     assert.notEqual((await get("/", { method: "POST", ...client })).status, 429);
+  });
+
+  test("capitals do not dodge it: POST /SIGNIN with a real account's password never signs in, and ends in 429", async () => {
+    const { email, password } = await signedUpUser("capitals");
+    const visitor = freshClient();
+    // A real visitor's form, fetched through nginx: its CSRF cookie and token are valid.
+    const form = await get("/signin", visitor);
+    const cookie = (form.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? "";
+    assert.ok(cookie && token, "the sign-in form sets a CSRF cookie and token");
+    const body = new URLSearchParams({ _csrf: token, email, password }).toString();
+    const headers = { Cookie: cookie, "Content-Type": "application/x-www-form-urlencoded" };
+
+    const answers: string[] = [];
+    for (let i = 0; i < 30 && !answers.includes("429"); i++) {
+      const path = ["/SIGNIN", "/SignIn", "/signIN"][i % 3] ?? "/SIGNIN";
+      const answer = await get(path, { method: "POST", ...visitor, headers, body });
+      answers.push(String(answer.status));
+      assert.ok(
+        answer.status === 404 || answer.status === 429,
+        `POST ${path} answered ${answer.status} ${answer.headers.location ?? ""} after ${answers.join(" ")}`,
+      );
+    }
+    assert.equal(answers.at(-1), "429", `never limited: ${answers.join(" ")}`);
+  });
+});
+
+describe("health probes seen from outside", () => {
+  test("/readyz and /healthz through nginx answer their status only: no instance name, no check details", async () => {
+    const ready = await get("/readyz");
+    assert.equal(ready.status, 200);
+    assert.deepEqual(JSON.parse(ready.body), { status: "ready" });
+    const live = await get("/healthz");
+    assert.equal(live.status, 200);
+    assert.deepEqual(JSON.parse(live.body), { status: "ok" });
+    // Straight to an instance from this machine (as an orchestrator asks), the details stay.
+    const direct = (await (await fetch(`${instance}/readyz`)).json()) as { checks: Record<string, string> };
+    assert.deepEqual(direct.checks, { mongodb: "ok", redis: "ok" });
   });
 });
 

@@ -26,6 +26,26 @@ describe("the app against the real MongoDB-protocol server and Redis", () => {
     assert.equal(ready.headers["cache-control"], "no-store");
   });
 
+  it("health probes relayed by a proxy answer their status only; callers on this machine get the details", async () => {
+    // Trusts this machine as its proxy, as the native stack's app trusts nginx.
+    const behindProxy = buildApp(services);
+    const relayed = { "X-Forwarded-For": "203.0.113.7" };
+    const ready = await request(behindProxy.callback()).get("/readyz").set(relayed).expect(200);
+    assert.deepEqual(ready.body, { status: "ready" });
+    const live = await request(behindProxy.callback()).get("/healthz").set(relayed).expect(200);
+    assert.deepEqual(live.body, { status: "ok" });
+    const direct = await request(behindProxy.callback()).get("/readyz").expect(200);
+    assert.deepEqual(direct.body, { status: "ready", instance: "test", checks: { mongodb: "ok", redis: "ok" } });
+  });
+
+  it("routes match one spelling only: other capitals and a trailing slash are 404", async () => {
+    await request(app.callback()).get("/signin").expect(200);
+    for (const path of ["/SIGNIN", "/SignIn", "/signin/", "/Signup", "/FORGOT", "/reset/", "/Profile", "/CHAT"]) {
+      const res = await request(app.callback()).get(path).set("Accept", "text/html");
+      assert.equal(res.status, 404, `${path} answered ${res.status} ${res.headers.location ?? ""}`);
+    }
+  });
+
   it("renders the landing page with escaped, well-formed HTML", async () => {
     const res = await request(app.callback()).get("/").expect(200).expect("content-type", /html/);
     assert.match(res.text, /<h1>Private conversations, on a server you own.<\/h1>/);

@@ -11,6 +11,8 @@ import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import type { Chat } from "./chat/service.js";
+import { announceAccountDeleted } from "./chat/deleted-peers.js";
+import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
@@ -20,7 +22,7 @@ import { parseBody } from "./http/body.js";
 import { csrfProtection } from "./http/csrf.js";
 import { loadCurrentUser } from "./http/current-user.js";
 import { handleErrors } from "./http/errors.js";
-import { trustProxy } from "./http/proxy.js";
+import { directCaller, trustProxy } from "./http/proxy.js";
 import { requestLog } from "./http/request-log.js";
 import { sessions, signingKeys } from "./http/session.js";
 import { staticFiles } from "./http/static-files.js";
@@ -53,7 +55,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
   app.use(handleErrors(views));
   app.use(staticFiles());
   // Probes come before sessions and CSRF: they must answer even when Redis does not.
-  app.use(healthRoutes(config.instanceName, readiness));
+  app.use(healthRoutes(config.instanceName, readiness, directCaller(config.trustedProxies)));
 
   app.use(parseBody());
   app.use(sessions(app, config, redis));
@@ -69,6 +71,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     limits: accountLimits(redis),
     codeKey: deriveKey(config.sessionSecrets[0] ?? "", "email-codes"),
     publicUrl: config.publicUrl,
+    conversations: { sharesRoom: shareRoom, accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId) },
   };
   const conversations = chatRoutes({
     config,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, DEV_SESSION_SECRET, loadConfig, redact } from "./config.js";
+import { ConfigError, DEV_SESSION_SECRET, loadConfig, redact, scrub } from "./config.js";
 
 const strong = "a".repeat(64);
 const production = {
@@ -84,6 +84,72 @@ describe("configuration", () => {
   it("passwords in connection URLs are redacted for logs", () => {
     assert.equal(redact("mongodb://duet:hunter2@db:27017/duet"), "mongodb://duet:***@db:27017/duet");
     assert.equal(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+  });
+});
+
+describe("credentials in start-up errors", () => {
+  const passwords = ["hunter2", "s3cret", "12/ss", "p@ss"];
+  const assertNoPassword = (text: string) => {
+    for (const password of passwords) assert.ok(!text.includes(password), `${password} shown in: ${text}`);
+    assert.doesNotMatch(text, /12%2Fss|p%40ss/);
+  };
+
+  it("a connection URL with the wrong scheme is named with its password hidden", () => {
+    const problems = problemsOf({ MONGODB_URI: "postgres://duet:hunter2@db:5432/duet", REDIS_URL: "http://:s3cret@redis:6379" });
+    assert.equal(problems.length, 2, problems.join("\n"));
+    assert.match(problems.join("\n"), /MONGODB_URI: must be a mongodb:\/\/.*postgres:\/\/duet:\*\*\*@db:5432\/duet/);
+    assert.match(problems.join("\n"), /REDIS_URL: must be a redis:\/\/.*http:\/\/:\*\*\*@redis:6379/);
+    assertNoPassword(problems.join("\n"));
+  });
+
+  it("a value that is not a URL at all is not printed, since where its password sits is unknown", () => {
+    const raw = { MONGODB_URI: "mongodb://duet:hunter2@db:notaport/duet", REDIS_URL: "redis://:s3cret@[bad" };
+    const problems = problemsOf(raw);
+    assert.equal(problems.length, 2, problems.join("\n"));
+    for (const [key, value] of Object.entries(raw)) {
+      const problem = problems.find((p) => p.startsWith(`${key}:`)) ?? "";
+      assert.match(problem, /not shown/);
+      assert.ok(!problem.includes(value.slice(0, 12)), problem);
+    }
+    assertNoPassword(problems.join("\n"));
+  });
+
+  it("a password that breaks the URL apart (an unescaped / # or ?) is not printed in pieces", () => {
+    // Parsed as host "duet", port 12 and path "/ss@db/duet": the password straddles the host and the path.
+    for (const url of ["mongodb://duet:12/ss@db/duet", "redis://duet:12#ss@redis", "redis://duet:12?ss@redis"]) {
+      const shown = redact(url);
+      assert.doesNotMatch(shown, /12|ss@/, `${url} shown as ${shown}`);
+    }
+  });
+
+  it("passwords in the query string are hidden too", () => {
+    const shown = redact("mongodb://db/duet?authSource=admin&tlsCertificateKeyFilePassword=hunter2");
+    assertNoPassword(shown);
+    assert.match(shown, /authSource=admin/);
+    assertNoPassword(problemsOf({ REDIS_URL: "http://redis:6379/0?password=s3cret" }).join());
+  });
+
+  it("secret settings are named but never echoed", () => {
+    const secret = "s3cret".repeat(60);
+    const problems = problemsOf({
+      ...production,
+      GOOGLE_CLIENT_ID: "id",
+      GOOGLE_CLIENT_SECRET: secret,
+      PUBLIC_URL: "http://u:hunter2@chat.example.com",
+    });
+    assert.ok(
+      problems.some((p) => p.startsWith("GOOGLE_CLIENT_SECRET:")),
+      problems.join("\n"),
+    );
+    assertNoPassword(problems.join("\n"));
+  });
+
+  it("a driver's error message is scrubbed of the configured passwords before it is printed", () => {
+    const urls = ["mongodb://duet:hunter2@db:27017/duet", "redis://:p%40ss@redis:6379"];
+    const message = "auth failed for mongodb://duet:hunter2@db:27017/duet (password hunter2); redis said p@ss";
+    const clean = scrub(message, urls);
+    assertNoPassword(clean);
+    assert.match(clean, /auth failed for mongodb:\/\/duet:\*\*\*@db:27017\/duet/);
   });
 });
 

@@ -127,7 +127,7 @@ export function loadConfig(env: Env): LoadedConfig {
       values[key] = result.data;
     } else {
       invalid.add(key);
-      for (const issue of result.error.issues) problems.push(`${key}: ${issue.message} (got ${JSON.stringify(cleaned[key])})`);
+      for (const issue of result.error.issues) problems.push(`${key}: ${issue.message}${given(key, cleaned[key])}`);
       values[key] = field.safeParse(undefined).data;
     }
   }
@@ -153,10 +153,10 @@ export function loadConfig(env: Env): LoadedConfig {
     "the https origin users open, e.g. https://chat.example.com",
   );
   if (production && publicUrl && !publicUrl.startsWith("https://")) {
-    problems.push(`PUBLIC_URL must be https when NODE_ENV=production (got ${publicUrl})`);
+    problems.push(`PUBLIC_URL must be https when NODE_ENV=production (got ${redact(publicUrl)})`);
   }
   if (publicUrl && new URL(publicUrl).pathname !== "/") {
-    problems.push(`PUBLIC_URL must be an origin without a path (got ${publicUrl})`);
+    problems.push(`PUBLIC_URL must be an origin without a path (got ${redact(publicUrl)})`);
   }
 
   const trustedProxies = e.TRUSTED_PROXIES.split(",")
@@ -261,7 +261,7 @@ function googleConfig(e: z.infer<typeof schema>, production: boolean, problems: 
   };
   if (production) {
     for (const [key, url] of Object.entries(endpoints)) {
-      if (!url.startsWith("https://")) problems.push(`${key} must be https when NODE_ENV=production (got ${url})`);
+      if (!url.startsWith("https://")) problems.push(`${key} must be https when NODE_ENV=production (got ${redact(url)})`);
     }
   }
   const pictureOrigins: string[] = [];
@@ -274,7 +274,9 @@ function googleConfig(e: z.infer<typeof schema>, production: boolean, problems: 
       url = undefined;
     }
     if (!url || url.protocol !== "https:" || url.origin !== entry.replace(/\/$/, "")) {
-      problems.push(`GOOGLE_PICTURE_ORIGINS: ${entry} is not an https origin (e.g. https://lh3.googleusercontent.com, or none)`);
+      problems.push(
+        `GOOGLE_PICTURE_ORIGINS: ${redact(entry)} is not an https origin (e.g. https://lh3.googleusercontent.com, or none)`,
+      );
     } else pictureOrigins.push(url.origin);
   }
   return Object.freeze({
@@ -288,14 +290,74 @@ function googleConfig(e: z.infer<typeof schema>, production: boolean, problems: 
   });
 }
 
-/** Hides the password part of a connection URL before it is logged or printed. */
+// Start-up errors end up in terminals, CI logs and bug reports, so no credential is ever
+// echoed: secrets not at all, URLs (which carry database and SMTP passwords) only redacted.
+const SECRET_SETTINGS = new Set(["SESSION_SECRETS", "MASTER_KEYS", "GOOGLE_CLIENT_SECRET"]);
+const URL_SETTINGS = new Set([
+  "PUBLIC_URL",
+  "MONGODB_URI",
+  "REDIS_URL",
+  "SMTP_URL",
+  "GOOGLE_ISSUER",
+  "GOOGLE_AUTHORIZE_URL",
+  "GOOGLE_TOKEN_URL",
+  "GOOGLE_JWKS_URL",
+  "GOOGLE_PICTURE_ORIGINS",
+]);
+
+/** " (got …)" for a problem message: what may be shown of the value given for `key`. */
+function given(key: string, value: string | undefined): string {
+  if (value === undefined || SECRET_SETTINGS.has(key)) return "";
+  if (!URL_SETTINGS.has(key)) return ` (got ${JSON.stringify(value)})`;
+  const shown = redact(value);
+  return shown === NOT_A_URL ? " (the value is not shown: it is not a URL, and may hold a password)" : ` (got ${shown})`;
+}
+
+// Query parameters that may carry a credential (tlsCertificateKeyFilePassword, password, …).
+const SECRET_PARAM = /pass|secret|token|key|credential/i;
+const NOT_A_URL = "[not a URL; not shown, as it may hold a password]";
+
+/**
+ * A connection URL as it may be logged or printed: the password and secret-looking query
+ * values become `***`. A value that does not parse is not shown at all, and neither is one
+ * where an `@` follows the host: that is a password with an unescaped `/`, `?` or `#`, which
+ * the parser split into host, port and path, so every part of it may hold a piece.
+ */
 export function redact(url: string): string {
+  let u: URL;
   try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
+    u = new URL(url);
   } catch {
-    return url;
+    return NOT_A_URL;
+  }
+  const afterHost = `${u.pathname}${u.search}${u.hash}`;
+  if (afterHost.includes("@") || /%40/i.test(afterHost))
+    return `${u.protocol}//… (not shown: it looks like a password with an unescaped character)`;
+  if (u.password) u.password = "***";
+  for (const [name] of u.searchParams) if (SECRET_PARAM.test(name)) u.searchParams.set(name, "***");
+  return u.toString();
+}
+
+/**
+ * `text` (a driver's error message, say) with every password of `urls` replaced by `***`,
+ * raw and percent-decoded, and each whole URL by its redacted form.
+ */
+export function scrub(text: string, urls: readonly string[]): string {
+  let clean = text;
+  for (const url of urls) {
+    clean = clean.split(url).join(redact(url));
+    const password = URL.canParse(url) ? new URL(url).password : "";
+    if (!password) continue;
+    for (const form of new Set([password, safeDecode(password)])) clean = clean.split(form).join("***");
+  }
+  return clean;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 

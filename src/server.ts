@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { createApp } from "./app.js";
-import { readConfig, redact } from "./config.js";
+import { readConfig, redact, scrub } from "./config.js";
 import { checkReadiness } from "./health/readiness.js";
 import { createLogger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
@@ -21,6 +21,10 @@ const log = createLogger(config);
 for (const warning of warnings) log.warn(warning);
 
 process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
+
+/** A connection error's message without the configured passwords, in case a driver quotes its URL. */
+const connectionError = (err: unknown) =>
+  scrub(err instanceof Error ? err.message : String(err), [config.mongodbUri, config.redisUrl]);
 
 async function connectMongo(): Promise<mongoose.Connection> {
   const deadline = Date.now() + config.startupTimeoutMs;
@@ -39,7 +43,7 @@ async function connectMongo(): Promise<mongoose.Connection> {
       return mongoose.connection;
     } catch (err) {
       if (Date.now() >= deadline) throw err;
-      log.warn({ err: err instanceof Error ? err.message : err }, "MongoDB not reachable yet; retrying");
+      log.warn({ err: connectionError(err) }, "MongoDB not reachable yet; retrying");
     }
   }
 }
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
       {
         mongodb: redact(config.mongodbUri),
         redis: redact(config.redisUrl),
-        err: err instanceof Error ? err.message : String(err),
+        err: connectionError(err),
       },
       "cannot reach MongoDB or Redis at start-up; check MONGODB_URI and REDIS_URL",
     );

@@ -11,14 +11,26 @@ export type Answer = { status: number; headers: IncomingHttpHeaders; body: strin
  */
 export function probe(
   url: string,
-  options: { method?: string; localAddress?: string; ca?: string | Buffer } = {},
+  options: {
+    method?: string;
+    localAddress?: string;
+    ca?: string | Buffer;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
 ): Promise<Answer> {
   const u = new URL(url);
   const request = u.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       u,
-      { method: options.method ?? "GET", localAddress: options.localAddress, ca: options.ca, timeout: 5000 },
+      {
+        method: options.method ?? "GET",
+        localAddress: options.localAddress,
+        ca: options.ca,
+        headers: options.headers,
+        timeout: 5000,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -28,6 +40,6 @@ export function probe(
     );
     req.on("timeout", () => req.destroy(new Error(`${url} timed out`)));
     req.on("error", reject);
-    req.end();
+    req.end(options.body);
   });
 }

@@ -8,7 +8,10 @@ import mongoose, { Schema } from "mongoose";
 import sharp from "sharp";
 import { AppError } from "../errors.js";
 
+/** nginx's client_max_body_size (nginx.conf.template) stays a little above this, so the app can answer. */
 export const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
+/** What the profile form, and nginx's own 413 page, say about a picture over the limit. */
+export const AVATAR_TOO_LARGE = `That picture is larger than ${MAX_AVATAR_BYTES / 1024 / 1024} MB. Choose a smaller one.`;
 const ACCEPTED_FORMATS = new Set(["jpeg", "png", "webp", "gif"]);
 
 const avatarSchema = new Schema({

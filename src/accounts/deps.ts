@@ -10,6 +10,15 @@ export type AccountsDeps = {
   /** HMAC key for emailed codes (derived from the app secret). */
   codeKey: Buffer;
   publicUrl: string;
+  /** Conversations sit above accounts, so what accounts need of them is passed in (app.ts). */
+  conversations: ConversationHooks;
+};
+
+export type ConversationHooks = {
+  /** Whether the two users have a conversation: only then may they see each other's profile. */
+  sharesRoom(a: string, b: string): Promise<boolean>;
+  /** Called once an account is deleted, so its open conversations stop taking messages. */
+  accountDeleted(userId: string): Promise<void>;
 };
 
 /**

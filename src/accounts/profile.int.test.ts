@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
-import { openBrowser } from "../test/browser.js";
-import { instances, signedUpUser } from "../test/factories.js";
+import { openBrowser, type TestBrowser } from "../test/browser.js";
+import { instances, signedUpUser, startConversation } from "../test/factories.js";
 import { connectServices, stack, type Services } from "../test/support.js";
 import { AvatarModel } from "./avatars.js";
 import { EmailCodeModel } from "./email-codes.js";
@@ -13,6 +13,13 @@ const [instanceA = ""] = instances;
 
 async function userId(email: string): Promise<string> {
   return String((await UserModel.findOne({ email }).lean())?._id);
+}
+
+/** The id of the user `browser` is signed in as, read from their own profile's picture. */
+async function userIdOfBrowser(browser: TestBrowser): Promise<string> {
+  const id = /src="\/avatars\/([a-f0-9]{24})/.exec((await browser.get("/profile")).html)?.[1];
+  assert.ok(id, "the profile page shows the user's own picture");
+  return id;
 }
 
 describe("profiles", () => {
@@ -94,15 +101,17 @@ describe("profiles", () => {
     const { email } = await signedUpUser("initials");
     await UserModel.updateOne({ email }, { $set: { displayName: '"><script>x</script> Zed' } });
     const { browser: viewer } = await signedUpUser("viewer");
+    await startConversation(viewer, email);
     const res = await viewer.get(`/avatars/${await userId(email)}`);
     assert.match(res.headers.get("content-type") ?? "", /^image\/svg\+xml/);
     assert.doesNotMatch(res.html, /<script>/);
     assert.match(res.html, />&quot;Z</);
   });
 
-  it("other users see only name, picture, status and last seen; strangers see nothing", async () => {
+  it("people they share a room with see only name, picture, status and last seen; the signed-out see nothing", async () => {
     const { email } = await signedUpUser("public");
     const { browser: viewer } = await signedUpUser("looker");
+    await startConversation(viewer, email);
     const page = await viewer.get(`/people/${await userId(email)}`);
     assert.equal(page.status, 200);
     assert.match(page.text, /public tester/);
@@ -112,6 +121,57 @@ describe("profiles", () => {
     assert.equal((await stranger.get(`/avatars/${await userId(email)}`)).status, 302);
     assert.equal((await viewer.get("/people/000000000000000000000000")).status, 404);
     assert.equal((await viewer.get("/people/not-an-id")).status, 404);
+  });
+
+  it("a signed-in stranger gets the same 404 for someone's profile and picture as for an id that does not exist", async () => {
+    const { browser: owner, email } = await signedUpUser("private");
+    const { browser: peer } = await signedUpUser("peer");
+    const { browser: stranger } = await signedUpUser("walker");
+    await startConversation(peer, email);
+    const id = await userId(email);
+    // The request id differs per answer; everything else must not.
+    const answer = async (browser: typeof stranger, path: string) => {
+      const res = await browser.get(path);
+      return { status: res.status, text: res.text.replace(/Reference: \S+/, "") };
+    };
+    const missing = await answer(stranger, "/people/000000000000000000000000");
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await answer(stranger, `/people/${id}`), missing);
+    assert.deepEqual(await answer(stranger, `/avatars/${id}?v=0`), await answer(stranger, "/avatars/000000000000000000000000"));
+    assert.equal((await stranger.get(`/avatars/${id}`)).status, 404);
+    // One side starting the conversation is enough for both to see each other; and everyone sees themself.
+    assert.equal((await peer.get(`/people/${id}`)).status, 200);
+    assert.equal((await peer.get(`/avatars/${id}`)).status, 200);
+    assert.equal((await owner.get(`/people/${id}`)).status, 200);
+    assert.equal((await owner.get(`/avatars/${id}`)).status, 200);
+    assert.equal((await owner.get(`/people/${await userIdOfBrowser(peer)}`)).status, 200);
+  });
+
+  it("a picture over the limit, sent through nginx, ends on the profile form with a clear message and changes nothing", async () => {
+    const { browser, email } = await signedUpUser("bigpicture");
+    browser.useInstance(stack.APP_URL);
+    await browser.get("/profile");
+    const picture = (megabytes: number) => ({
+      field: "avatar",
+      name: "big.png",
+      type: "image/png",
+      data: Buffer.alloc(Math.round(megabytes * 1024 * 1024), 1),
+    });
+
+    // Over the app's limit, under nginx's: the app answers with its own form.
+    const overApp = await browser.upload("/profile/avatar", {}, picture(5.5));
+    assert.equal(overApp.status, 413);
+    assert.match(overApp.text, /That picture is larger than 5 MB/);
+    assert.match(overApp.html, /<label for="avatar-file">Upload a picture<\/label>/, "the profile form is shown again");
+
+    // Far over both: nginx answers itself, with Duet's page, not its bare one.
+    const overNginx = await browser.upload("/profile/avatar", {}, picture(20));
+    assert.equal(overNginx.status, 413);
+    assert.match(overNginx.html, /<h1 id="error-title">/);
+    assert.match(overNginx.text, /That picture is larger than 5 MB/);
+    assert.doesNotMatch(overNginx.html, /<center>nginx<\/center>/);
+    assert.match(overNginx.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    assert.equal(await AvatarModel.countDocuments({ userId: await userId(email) }), 0);
   });
 
   it("changing the email needs the password and a code sent to the new address", async () => {

@@ -111,5 +111,11 @@ export async function deleteAccount(deps: AccountsDeps, userId: string, currentP
     ),
   ]);
   await UserModel.deleteOne({ _id: userId });
+  // The account is gone either way; an open chat that misses this refuses sends once it reconnects.
+  await deps.conversations
+    .accountDeleted(userId)
+    .catch((err: unknown) =>
+      deps.log.warn({ err: err instanceof Error ? err.message : err }, "open chats not told of a deletion"),
+    );
   return true;
 }

@@ -1,9 +1,10 @@
 /** The conversation list and starting a conversation: plain functions for the chat routes. */
 import mongoose from "mongoose";
 import type { Redis } from "ioredis";
-import { publicProfile, normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
+import { normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
 import type { MasterKey } from "./cipher.js";
 import { onlineKey } from "./presence.js";
+import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
@@ -23,7 +24,7 @@ export async function startConversation(master: MasterKey, me: string, email: st
 
 export type ConversationSummary = {
   roomId: string;
-  peer: ReturnType<typeof publicProfile>;
+  peer: PeerProfile;
   online: boolean;
   unread: number;
   preview: string;
@@ -67,9 +68,7 @@ export async function listConversations(
       });
       return {
         roomId: room._id,
-        peer: peer
-          ? publicProfile(peer)
-          : { id: peerId, displayName: "Deleted account", status: "", avatarUrl: "", lastSeenAt: null },
+        peer: peerProfile(peerId, peer),
         online: Number(online[i] ?? 0) > 0,
         unread,
         preview: preview

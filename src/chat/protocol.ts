@@ -22,6 +22,8 @@
  *   block    { by, blocked }          one member blocked (or unblocked) the other
  *   error    { code, message, clientId?, retryAfterMs? }   refused; with retryAfterMs, send the
  *                                      refused message and everything after it again, in order
+ *            code peer_deleted: the other member deleted their account; the socket is then
+ *            closed with 1008 (the room is read-only, so reconnecting would be refused again)
  */
 import { z } from "zod";
 
@@ -76,7 +78,9 @@ export type ErrorCode =
   | "unavailable"
   | "not_found"
   /** An earlier send on this socket was refused: it must go again first (order is kept). */
-  | "out_of_order";
+  | "out_of_order"
+  /** The other member deleted their account: the room is read-only. */
+  | "peer_deleted";
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; clientId?: string };
 

@@ -27,6 +27,11 @@ export async function roomBetween(master: MasterKey, a: string, b: string): Prom
   }
 }
 
+/** Whether `a` and `b` have a conversation (whoever started it, and even if one side hid it). */
+export async function shareRoom(a: string, b: string): Promise<boolean> {
+  return a !== b && (await RoomModel.exists({ pairKey: pairKeyOf(a, b) })) !== null;
+}
+
 /**
  * Unwrapped room keys, kept in memory (bounded) so sending a message costs no key lookup.
  * A room whose key was deleted fails here, and its messages stay unreadable.

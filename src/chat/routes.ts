@@ -1,4 +1,5 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../http/router.js";
 import type { Context } from "koa";
 import { z } from "zod";
 import type { Config } from "../config.js";
@@ -10,8 +11,9 @@ import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
 import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
-import { publicProfile, UserModel, type User } from "../accounts/user.model.js";
+import { UserModel, type User } from "../accounts/user.model.js";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
+import { PEER_DELETED_MESSAGE, peerProfile } from "./deleted-peers.js";
 import { readMessages, type Unreadable } from "./history.js";
 import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
@@ -50,7 +52,7 @@ const pageQuery = z.object({
 
 export function chatRoutes(deps: ChatRoutesDeps): Router {
   const { views, config } = deps;
-  const router = new Router();
+  const router = createRouter();
   const me = (ctx: Context): User => {
     if (!ctx.state.user) throw new Error("requireUser must run first");
     return ctx.state.user;
@@ -109,15 +111,16 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound();
     const peerId = room.members.map(String).find((m) => m !== userId) ?? userId;
-    const peer = await UserModel.findById(peerId).lean<User>();
+    const peer = peerProfile(peerId, await UserModel.findById(peerId).lean<User>());
     renderPage(ctx, views, "chat/room", {
-      title: peer ? `Chat with ${peer.displayName}` : "Chat",
+      title: `Chat with ${peer.displayName}`,
       room: {
         id: room._id,
         blockedByMe: room.blockedBy.map(String).includes(userId),
         blockedByPeer: room.blockedBy.map(String).includes(peerId),
       },
-      peer: peer ? publicProfile(peer) : undefined,
+      peer,
+      closedReason: peer.deleted ? PEER_DELETED_MESSAGE : undefined,
       me: { id: userId },
       maxLength: MAX_MESSAGE_LENGTH,
       scripts: ["js/chat.js"],

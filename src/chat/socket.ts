@@ -2,7 +2,8 @@
  * `wss /ws/chat/:room`: who may open a chat socket, decided before the upgrade completes.
  * The Origin must be the site's own (no cross-site WebSocket hijacking), the session cookie must
  * name a live session, and the user must be a member of the room; otherwise the answer is a
- * plain 403, 401 or 404 (404 for non-members too, so room ids reveal nothing).
+ * plain 403, 401 or 404 (404 for non-members too, so room ids reveal nothing). A room whose other
+ * member deleted their account is read-only: the socket gets one `peer_deleted` error and is closed.
  */
 import type { IncomingMessage } from "node:http";
 import type { Redis } from "ioredis";
@@ -13,7 +14,9 @@ import { sessionFromCookieHeader } from "../http/session.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
 import { serveConnection, type ChatDeps } from "./connection.js";
+import { accountIsGone, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import { onlineKey } from "./presence.js";
+import type { ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
 /** How many chat sockets one user may hold at once, across every instance. */
@@ -36,6 +39,14 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, se
       const members = (room?.members ?? []).map(String);
       if (!members.includes(userId)) throw new AppError(404, "not_found", "no such room");
       const peerId = members.find((m) => m !== userId) ?? userId;
+      if (await accountIsGone(peerId)) {
+        // An answer in the protocol, not an HTTP refusal: the page would retry that forever.
+        const ws = await accept();
+        const refusal: ServerFrame = { type: "error", code: "peer_deleted", message: PEER_DELETED_MESSAGE };
+        ws.send(JSON.stringify(refusal));
+        ws.close(1008, "the other account was deleted");
+        return;
+      }
 
       const open = Number(await redis.get(onlineKey(userId)).catch(() => 0));
       if (open >= MAX_SOCKETS_PER_USER) throw new AppError(429, "too_many_sockets", "too many open chats");

@@ -4,11 +4,13 @@
  */
 import mongoose from "mongoose";
 import { writeArchive } from "../backup/archive.js";
-import { readConfig, redact } from "../config.js";
+import { readConfig, redact, scrub } from "../config.js";
 
 const { config } = readConfig();
 await mongoose.connect(config.mongodbUri, { serverSelectionTimeoutMS: 10_000 }).catch((err: unknown) => {
-  process.stderr.write(`cannot reach MongoDB at ${redact(config.mongodbUri)}: ${err instanceof Error ? err.message : err}\n`);
+  process.stderr.write(
+    `cannot reach MongoDB at ${redact(config.mongodbUri)}: ${scrub(err instanceof Error ? err.message : String(err), [config.mongodbUri])}\n`,
+  );
   process.exit(1);
 });
 const db = mongoose.connection.db;

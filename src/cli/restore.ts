@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import mongoose from "mongoose";
 import { ArchiveError, restoreArchive } from "../backup/archive.js";
-import { readConfig, redact } from "../config.js";
+import { readConfig, redact, scrub } from "../config.js";
 
 const args = process.argv.slice(2);
 const indexes = !args.includes("--no-indexes");
@@ -31,7 +31,9 @@ if (file === "-") {
 
 try {
   await mongoose.connect(config.mongodbUri, { serverSelectionTimeoutMS: 10_000 }).catch((err: unknown) => {
-    throw new Error(`cannot reach MongoDB at ${redact(config.mongodbUri)}: ${err instanceof Error ? err.message : err}`);
+    throw new Error(
+      `cannot reach MongoDB at ${redact(config.mongodbUri)}: ${scrub(err instanceof Error ? err.message : String(err), [config.mongodbUri])}`,
+    );
   });
   const db = mongoose.connection.db;
   if (!db) throw new Error("connected without a database");

@@ -14,7 +14,7 @@ const root = document.getElementById("chat");
 if (root) start(root);
 
 function start(root: HTMLElement): void {
-  const { room: roomId = "", me = "", peer = "", peerName = "them" } = root.dataset;
+  const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const part = <T extends Element>(selector: string): T => {
     const found = root.querySelector<T>(selector);
     if (!found) throw new Error(`chat page lacks ${selector}`);
@@ -167,6 +167,8 @@ function start(root: HTMLElement): void {
         window.location.reload();
         break;
       case "error":
+        // The other account was deleted since this page loaded: reload into the read-only room.
+        if (frame.code === "peer_deleted") return window.location.reload();
         if (frame.clientId && frame.retryAfterMs !== undefined) {
           // Kept in the outbox; sent again (same id, in order) once the wait is over.
           holdUntil = Math.max(holdUntil, Date.now() + frame.retryAfterMs);
@@ -252,8 +254,13 @@ function start(root: HTMLElement): void {
     });
   }
 
+  // A read-only room (the other account was deleted): history only, no socket, and whatever
+  // was still queued for it is shown as not sent, with the reason.
+  if (closed) for (const item of outbox.all()) outbox.fail(item.clientId, closed);
   for (const item of outbox.all())
     list.upsert({ ...item, from: me, state: item.failed ? "failed" : "sending", failure: item.failed });
-  const socket = connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
+  const socket: Pick<ReturnType<typeof connectChat>, "send"> = closed
+    ? { send: () => false }
+    : connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
   void loadOlder();
 }

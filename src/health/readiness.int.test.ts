@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { readFileSync } from "node:fs";
+import { probe } from "../../scripts/lib/http-probe.js";
 import { startOne, stopOne } from "../../scripts/lib/stack.js";
 import { stackSettings } from "../../scripts/lib/settings.js";
 import type { TestBrowser } from "../test/browser.js";
@@ -37,6 +39,10 @@ describe("readiness follows MongoDB and Redis on every running instance", () => 
         assert.notEqual(checks[check], "ok", `${check} should be failing: ${JSON.stringify(checks)}`);
         t.diagnostic(`${instance} unready ${ms} ms after ${service} stopped`);
       }
+      // Seen from outside, through nginx: the status only, never the error text (addresses, ports).
+      const outside = await probe(`${stack.APP_URL}/readyz`, { ca: readFileSync(stack.CA_CERT) });
+      assert.equal(outside.status, 503);
+      assert.deepEqual(JSON.parse(outside.body), { status: "unavailable" });
       // Liveness is not readiness: the process itself is fine and must not be restarted.
       assert.equal((await fetch(`${instanceA}/healthz`)).status, 200);
       // A signed-in page meanwhile says "back in a moment" (503), not "something went wrong".

@@ -2,6 +2,10 @@ import busboy from "busboy";
 import type { Context } from "koa";
 import { AppError, badRequest, payloadTooLarge } from "../errors.js";
 
+/** The file passed `maxFileBytes`; its own code, so a form can word it for what it takes. */
+export const fileTooLarge = (maxFileBytes: number) =>
+  new AppError(413, "file_too_large", `That file is larger than ${Math.round(maxFileBytes / 1024 / 1024)} MB.`);
+
 export type Upload = { fields: Record<string, string>; file?: { field: string; data: Buffer; mimeType: string } };
 
 /**
@@ -33,9 +37,7 @@ export function readUpload(ctx: Context, maxFileBytes: number): Promise<Upload> 
     parser.on("file", (field, stream, info) => {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("limit", () =>
-        fail(payloadTooLarge(`That file is too large: the limit is ${Math.round(maxFileBytes / 1024 / 1024)} MB.`)),
-      );
+      stream.on("limit", () => fail(fileTooLarge(maxFileBytes)));
       stream.on("close", () => {
         if (!failed && chunks.length > 0) upload.file = { field, data: Buffer.concat(chunks), mimeType: info.mimeType };
       });

@@ -33,3 +33,18 @@ export function trustProxy(entries: readonly string[]): Middleware {
     await next();
   };
 }
+
+const loopback = proxyMatcher(["127.0.0.0/8", "::1"]);
+
+/**
+ * Whether a request comes straight from this machine or from the proxies' network, asking for
+ * itself: an orchestrator's probe or an operator's curl. Only such callers may see internal
+ * detail (dependency errors, the instance's host name). A request the proxy relays carries
+ * X-Forwarded-For (trustProxy has already dropped it from anyone else), and counts as outside
+ * whatever its client's address: nginx's own loopback clients included.
+ */
+export function directCaller(trustedProxies: readonly string[]) {
+  const trusted = proxyMatcher(trustedProxies);
+  return (peer: string | undefined, forwardedFor: string | undefined): boolean =>
+    !forwardedFor && (loopback(peer) || trusted(peer));
+}

@@ -3,7 +3,8 @@
  * done (verify the ID token, then sign in, create, or ask for the local password to link).
  * Mounted only when Google is configured; otherwise every /auth/google path is a 404.
  */
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../http/router.js";
 import type { Context } from "koa";
 import { beginSession, formBody, type AccountRoutesDeps } from "../accounts/routes/context.js";
 import { saveAvatar } from "../accounts/avatars.js";
@@ -40,7 +41,7 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
   const { config, views, log, limits } = deps;
   const grantMiddleware = googleGrant(config, google);
   const verifyIdToken = verify ?? idTokenVerifier(google);
-  const router = new Router();
+  const router = createRouter();
 
   function problem(ctx: Context, reason: ProblemReason, message?: string) {
     const page = PROBLEMS[reason];

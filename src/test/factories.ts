@@ -26,3 +26,12 @@ export async function signedUpUser(
   await browser.get("/profile");
   return { browser, email, password };
 }
+
+/** Opens (or finds) the conversation between `browser`'s user and `email`'s; returns the room id. */
+export async function startConversation(browser: TestBrowser, email: string): Promise<string> {
+  await browser.get("/chat");
+  const started = await browser.post("/chat/start", { email });
+  const roomId = started.location?.replace("/chat/", "") ?? "";
+  if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) throw new Error(`no conversation started: ${started.status} ${started.location}`);
+  return roomId;
+}

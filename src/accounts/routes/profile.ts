@@ -1,15 +1,17 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../../http/router.js";
 import type { Context } from "koa";
-import { notFound } from "../../errors.js";
+import { AppError, notFound } from "../../errors.js";
 import { requireUser } from "../../http/current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
-import { AvatarModel, initialsAvatar, MAX_AVATAR_BYTES, processAvatar, saveAvatar } from "../avatars.js";
+import { AVATAR_TOO_LARGE, AvatarModel, initialsAvatar, MAX_AVATAR_BYTES, processAvatar, saveAvatar } from "../avatars.js";
 import { codeForm, deleteForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
 import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
+import { visiblePerson } from "../people.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../session-store.js";
 import { publicProfile, UserModel, type User } from "../user.model.js";
 import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
@@ -29,7 +31,7 @@ const NOTICES: Record<string, string> = {
 
 export function profileRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits, redis } = deps;
-  const router = new Router();
+  const router = createRouter();
   const currentUser = (ctx: Context): User => {
     if (!ctx.state.user) throw new Error("requireUser must run first");
     return ctx.state.user;
@@ -79,7 +81,15 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/avatar", requireUser, async (ctx) => {
-    const upload = await readUpload(ctx, MAX_AVATAR_BYTES);
+    // An upload refused while it is read (too large, not a form) is answered on the form too.
+    const upload = await readUpload(ctx, MAX_AVATAR_BYTES).catch((err: unknown) => {
+      if (err instanceof AppError && err.expose && err.status < 500) return err;
+      throw err;
+    });
+    if (upload instanceof AppError) {
+      ctx.status = upload.status;
+      return showProfile(ctx, { avatarError: upload.code === "file_too_large" ? AVATAR_TOO_LARGE : upload.message });
+    }
     if (!upload.file) {
       ctx.status = 422;
       return showProfile(ctx, { avatarError: "Choose an image file first." });
@@ -188,12 +198,11 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     ctx.redirect("/signin?deleted=1");
   });
 
-  // Other people: only what publicProfile allows, and only to signed-in users.
+  // Other people: only what publicProfile allows, and only to those they share a conversation with.
   router.get("/avatars/:id", requireUser, async (ctx) => {
-    const id = ctx.params.id ?? "";
-    if (!/^[a-f0-9]{24}$/.test(id)) throw notFound();
-    const user = await UserModel.findById(id, { displayName: 1, emailVerified: 1 }).lean();
-    if (!user || !user.emailVerified) throw notFound();
+    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    if (!person) throw notFound();
+    const id = String(person._id);
     const avatar = await AvatarModel.findOne({ userId: id });
     // The URL carries the avatar version, so browsers may keep it; private: it is not public data.
     ctx.set("Cache-Control", "private, max-age=86400");
@@ -203,16 +212,14 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.body = avatar.image;
     } else {
       ctx.type = "image/svg+xml";
-      ctx.body = initialsAvatar(id, user.displayName);
+      ctx.body = initialsAvatar(id, person.displayName);
     }
   });
 
   router.get("/people/:id", requireUser, async (ctx) => {
-    const id = ctx.params.id ?? "";
-    if (!/^[a-f0-9]{24}$/.test(id)) throw notFound();
-    const user = await UserModel.findById(id).lean<User>();
-    if (!user || !user.emailVerified) throw notFound();
-    renderPage(ctx, views, "accounts/person", { title: user.displayName, person: publicProfile(user) });
+    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    if (!person) throw notFound();
+    renderPage(ctx, views, "accounts/person", { title: person.displayName, person: publicProfile(person) });
   });
 
   return router;

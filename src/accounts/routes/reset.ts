@@ -1,4 +1,5 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../../http/router.js";
 import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
 import { forgotForm, resetForm } from "../forms.js";
@@ -10,7 +11,7 @@ import { beginSession, formBody, keep, type AccountRoutesDeps } from "./context.
 
 export function resetRoutes(deps: AccountRoutesDeps): Router {
   const { views, config, limits } = deps;
-  const router = new Router();
+  const router = createRouter();
 
   router.get("/forgot", (ctx) => {
     renderPage(ctx, views, "accounts/forgot", { title: "Reset your password", values: {} });

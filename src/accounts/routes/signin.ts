@@ -1,4 +1,5 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
+import { createRouter } from "../../http/router.js";
 import { AppError } from "../../errors.js";
 import { rotateCsrf } from "../../http/csrf.js";
 import { safeNext } from "../../http/current-user.js";
@@ -14,7 +15,7 @@ const WRONG = "That email and password don't match an account.";
 
 export function signInRoutes(deps: AccountRoutesDeps): Router {
   const { views, config, limits } = deps;
-  const router = new Router();
+  const router = createRouter();
 
   router.get("/signin", (ctx) => {
     if (ctx.state.user) return ctx.redirect(safeNext(ctx.query.next));

@@ -1,5 +1,6 @@
-import Router from "@koa/router";
+import type Router from "@koa/router";
 import type { Context } from "koa";
+import { createRouter } from "../../http/router.js";
 import { renderPage, fieldErrors } from "../../http/render.js";
 import { assertNotLimited, limitKey, retryIn, spend } from "../../http/rate-limit.js";
 import { codeForm, signUpForm } from "../forms.js";
@@ -34,7 +35,7 @@ function codeMessage(result: Exclude<VerifyResult, { ok: true }> | { reason: "ca
 
 export function signUpRoutes(deps: AccountRoutesDeps): Router {
   const { views, config, limits } = deps;
-  const router = new Router();
+  const router = createRouter();
 
   router.get("/signup", (ctx) => {
     if (ctx.state.user) return ctx.redirect("/profile");
