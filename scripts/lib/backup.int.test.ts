@@ -89,8 +89,10 @@ describe("backing up and restoring the database", () => {
 
   test("a backup, then a restore after data loss, brings back every document, type and index", async () => {
     const file = join(dir, "duet.archive.gz");
+    const untouched = await snapshot();
     const { stdout } = await run(backup, [file], { env });
     assert.equal(stdout.trim(), file);
+    assert.deepEqual(await snapshot(), untouched, "a backup creates no collection");
     assert.equal(statSync(file).mode & 0o777, 0o600, "only the owner may read a backup");
 
     // Disaster: keys lost, a user deleted, a stranger added, the unique index gone.
