@@ -6,8 +6,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { commandLine, listenersOn, procStat } from "./proc-info.js";
 import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
 import { ROOT, type StackSettings } from "./settings.js";
 import { httpStatus, pingMongo, pingRedis, waitFor } from "./wait.js";
@@ -16,6 +17,8 @@ type Service = {
   name: string;
   start(s: StackSettings, secrets: Secrets): { command: string; args: string[]; env?: NodeJS.ProcessEnv };
   ready(s: StackSettings, secrets: Secrets): Promise<unknown>;
+  /** The port its readiness is checked on: once ready, only the process just started may listen there. */
+  port(s: StackSettings): number;
 };
 
 type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: string };
@@ -93,6 +96,7 @@ const infrastructure: Service[] = [
       };
     },
     ready: (s) => pingMongo(mongoUri(s)),
+    port: (s) => s.mongoPort,
   },
   {
     name: "redis",
@@ -118,6 +122,7 @@ const infrastructure: Service[] = [
       return { command: "redis-server", args: [conf] };
     },
     ready: (s, secrets) => pingRedis(redisUrl(s, secrets)),
+    port: (s) => s.redisPort,
   },
   {
     name: "maildev",
@@ -126,6 +131,7 @@ const infrastructure: Service[] = [
       args: ["--smtp", String(s.smtpPort), "--web", String(s.mailWebPort), "--ip", "127.0.0.1", "--silent"],
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.mailWebPort}/email`, { expect: 200 }),
+    port: (s) => s.mailWebPort,
   },
   {
     name: "oidc",
@@ -147,6 +153,7 @@ const infrastructure: Service[] = [
     }),
     ready: (s) =>
       httpStatus(`${oidcIssuer(s)}/.well-known/openid-configuration`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
+    port: (s) => s.oidcPort,
   },
 ];
 
@@ -159,6 +166,7 @@ function appService(index: number): Service {
       env: appEnv(s, secrets, index),
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.appPorts[index]}/readyz`, { expect: 200 }),
+    port: (s) => s.appPorts[index] ?? 0,
   };
 }
 
@@ -191,10 +199,23 @@ const nginx: Service = {
   name: "nginx",
   start: (s) => {
     const env = nginxEnv(s);
-    execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "inherit", "inherit"] });
+    // render.sh ends with `nginx -t`, which opens the config's /dev/stdout access log: that
+    // fails (ENXIO) when stdout is a socket, as Node gives a child's, so its output goes to
+    // nginx's log file, where the running nginx writes too.
+    mkdirSync(s.logsDir, { recursive: true });
+    const log = join(s.logsDir, "nginx.log");
+    const fd = openSync(log, "a");
+    try {
+      execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", fd, fd] });
+    } catch (err) {
+      throw new Error(`nginx/render.sh failed; the end of ${log}:\n${tail(log, 10)}`, { cause: err });
+    } finally {
+      closeSync(fd);
+    }
     return { command: "nginx", args: ["-c", join(s.dir, "nginx", "nginx.conf"), "-g", "daemon off;"], env };
   },
   ready: (s) => httpStatus(`${s.publicUrl}/healthz`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
+  port: (s) => s.httpsPort,
 };
 
 export function services(s: StackSettings): Service[] {
@@ -215,6 +236,14 @@ function loadSecrets(s: StackSettings): Secrets {
   return secrets;
 }
 
+/**
+ * Processes on `port` that are not in `pgrp`, the group of the process just started: its
+ * readiness check may have been answered by them (orphaned nginx workers, another stack).
+ */
+function foreignListeners(port: number, pgrp: number): number[] {
+  return listenersOn(port).filter((pid) => procStat(pid)?.pgrp !== pgrp);
+}
+
 async function startService(s: StackSettings, secrets: Secrets, service: Service): Promise<"started" | "running"> {
   const existing = readPid(s.pidsDir, service.name);
   if (existing !== undefined) {
@@ -222,11 +251,24 @@ async function startService(s: StackSettings, secrets: Secrets, service: Service
       await service.ready(s, secrets);
       return "running";
     } catch {
-      await stopProcess(s.pidsDir, service.name);
+      await stopProcess(s, service.name);
     }
+  } else {
+    // Its leader is gone, but what it started may not be (nginx's workers after its master was killed).
+    await stopProcess(s, service.name);
   }
+  const port = service.port(s);
+  const squatters = listenersOn(port);
+  if (squatters.length > 0)
+    throw new Error(
+      `${service.name}: port ${port} is taken by ${squatters.map((pid) => `pid ${pid} (${commandLine(pid)})`).join(", ")}: stop it, or choose other ports with STACK_PORT_BASE`,
+    );
   const { command, args, env } = service.start(s, secrets);
   const proc = startProcess(s, service.name, command, args, { env, cwd: ROOT });
+  const failed = async (why: string, cause?: unknown) => {
+    await stopProcess(s, service.name, 2000);
+    return new Error(`${why}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`, { cause });
+  };
   try {
     await waitFor(
       service.name,
@@ -235,10 +277,13 @@ async function startService(s: StackSettings, secrets: Secrets, service: Service
       () => isAlive(proc.pid),
     );
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : err}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`, {
-      cause: err,
-    });
+    throw await failed(err instanceof Error ? err.message : String(err), err);
   }
+  const others = foreignListeners(port, proc.pid);
+  if (others.length > 0 || !isAlive(proc.pid))
+    throw await failed(
+      `${service.name}: what answered on port ${port} is not the ${service.name} just started (pid ${proc.pid}): ${others.map((pid) => `pid ${pid} (${commandLine(pid)})`).join(", ") || "it exited"}`,
+    );
   return "started";
 }
 
@@ -300,7 +345,7 @@ export async function down(s: StackSettings, log: (line: string) => void): Promi
   for (const group of [[nginx], s.appPorts.map((_, i) => appService(i)), infrastructure]) {
     await Promise.all(
       group.map(async (svc) => {
-        if (await stopProcess(s.pidsDir, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
+        if (await stopProcess(s, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
       }),
     );
   }
@@ -327,11 +372,12 @@ export async function status(s: StackSettings): Promise<Array<{ name: string; pi
 /** Stops one service; `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
 export async function stopOne(s: StackSettings, name: string, options: { graceMs?: number } = {}): Promise<void> {
   if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
-  await stopProcess(s.pidsDir, name, options.graceMs);
+  await stopProcess(s, name, options.graceMs);
 }
 
-export async function startOne(s: StackSettings, name: string): Promise<void> {
+/** Starts one service unless it is running and ready; answers which. */
+export async function startOne(s: StackSettings, name: string): Promise<"started" | "running"> {
   const service = services(s).find((svc) => svc.name === name);
   if (!service) throw new Error(`no service named ${name}`);
-  await startService(s, loadSecrets(s), service);
+  return startService(s, loadSecrets(s), service);
 }
