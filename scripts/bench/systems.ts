@@ -119,7 +119,8 @@ function relaySystem(place: BenchPlace, key: SystemKey, label: string, file: str
             PATH: process.env.PATH,
             NODE_ENV: "production",
             PORT: String(ports[i]),
-            REDIS_URL: place.stack.REDIS_URL,
+            // Not Duet: its own key and channel names (bench:*), outside the app user's.
+            REDIS_URL: place.stack.REDIS_ADMIN_URL,
           };
           startProcess(
             dirsOf(place),

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commandLine, listenersOn, procStat } from "./proc-info.js";
+import { REDIS_APP_USER, appUserRules } from "./redis-acl.js";
 import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
 import { ROOT, type StackSettings } from "./settings.js";
 import { httpStatus, pingMongo, pingRedis, waitFor } from "./wait.js";
@@ -21,7 +22,9 @@ type Service = {
   port(s: StackSettings): number;
 };
 
-type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: string };
+/** `redisPassword` is the app user's (REDIS_URL); `redisAdminPassword` Redis's `default` user's. */
+type Secrets = { redisPassword: string; redisAdminPassword: string; sessionSecrets: string; masterKeys: string };
+type AppSecrets = Pick<Secrets, "redisPassword" | "sessionSecrets" | "masterKeys">;
 
 /**
  * FerretDB 1.24 (SQLite) gives each update command one of its 100 pooled SQLite connections for
@@ -31,16 +34,20 @@ type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: stri
  * together (two app instances, tests, tools) well below that. MongoDB 7 (Docker) needs no cap.
  */
 const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet?maxPoolSize=20`;
-const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+/** The app's Redis user, limited to Duet's commands and keys by redis/app-user.acl. */
+const redisUrl = (s: StackSettings, secrets: AppSecrets) =>
+  `redis://${REDIS_APP_USER}:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+/** Redis's `default` user, for tools and tests that inspect or administer Redis; never the app's. */
+const redisAdminUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisAdminPassword}@127.0.0.1:${s.redisPort}`;
 
 /** The local OpenID provider standing in for Google (scripts/oidc-provider.ts), and Duet's client there. */
 const oidcIssuer = (s: StackSettings) => `https://${s.hostname}:${s.oidcPort}`;
 const OIDC_CLIENT_ID = "duet-local";
-const oidcClientSecret = (secrets: Secrets) =>
+const oidcClientSecret = (secrets: AppSecrets) =>
   createHash("sha256").update(`oidc-client:${secrets.sessionSecrets}`).digest("base64url");
 export const GOOGLE_CALLBACK_PATH = "/auth/google/callback";
 
-function googleEnv(s: StackSettings, secrets: Secrets): NodeJS.ProcessEnv {
+function googleEnv(s: StackSettings, secrets: AppSecrets): NodeJS.ProcessEnv {
   const issuer = oidcIssuer(s);
   return {
     GOOGLE_CLIENT_ID: OIDC_CLIENT_ID,
@@ -56,7 +63,7 @@ function googleEnv(s: StackSettings, secrets: Secrets): NodeJS.ProcessEnv {
 }
 
 /** The app's environment: the same variable names docker-compose.yml sets. */
-export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJS.ProcessEnv {
+export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     NODE_ENV: "production",
@@ -103,7 +110,7 @@ const infrastructure: Service[] = [
     start: (s, secrets) => {
       const data = join(s.dataDir, "redis");
       mkdirSync(data, { recursive: true });
-      // The password goes in a 0600 file, not the command line, where `ps` would show it.
+      // The passwords go in a 0600 file, not the command line, where `ps` would show them.
       const conf = join(data, "redis.conf");
       writeFileSync(
         conf,
@@ -111,7 +118,9 @@ const infrastructure: Service[] = [
           `port ${s.redisPort}`,
           "bind 127.0.0.1",
           `dir ${data}`,
-          `requirepass ${secrets.redisPassword}`,
+          // As in docker-compose.yml (redis/start.sh): the app gets only what it uses.
+          `user default on >${secrets.redisAdminPassword} ~* &* +@all`,
+          `user ${REDIS_APP_USER} on >${secrets.redisPassword} ${appUserRules()}`,
           "appendonly yes",
           "appendfsync everysec",
           'save ""',
@@ -224,15 +233,19 @@ export function services(s: StackSettings): Service[] {
 
 function loadSecrets(s: StackSettings): Secrets {
   const file = join(s.dir, "secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Secrets;
-  mkdirSync(s.dir, { recursive: true });
-  const secrets = {
-    redisPassword: randomBytes(24).toString("hex"),
-    sessionSecrets: randomBytes(32).toString("hex"),
-    masterKeys: `k1:${randomBytes(32).toString("base64")}`,
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<Secrets>) : {};
+  // Each secret made once; one added since the file was written (the Redis admin password) is made now.
+  const secrets: Secrets = {
+    redisPassword: saved.redisPassword ?? randomBytes(24).toString("hex"),
+    redisAdminPassword: saved.redisAdminPassword ?? randomBytes(24).toString("hex"),
+    sessionSecrets: saved.sessionSecrets ?? randomBytes(32).toString("hex"),
+    masterKeys: saved.masterKeys ?? `k1:${randomBytes(32).toString("base64")}`,
   };
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  if (Object.keys(saved).length !== Object.keys(secrets).length) {
+    mkdirSync(s.dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
   return secrets;
 }
 
@@ -329,6 +342,7 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
     SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
     MONGODB_URI: mongoUri(s),
     REDIS_URL: redisUrl(s, secrets),
+    REDIS_ADMIN_URL: redisAdminUrl(s, secrets),
     APP_INSTANCES: s.appPorts.map((p) => `http://127.0.0.1:${p}`).join(","),
     SESSION_SECRETS: secrets.sessionSecrets,
     MASTER_KEYS: secrets.masterKeys,
