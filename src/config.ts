@@ -193,9 +193,9 @@ export function loadConfig(env: Env): LoadedConfig {
     mongodbUri: required(
       "MONGODB_URI",
       "mongodb://127.0.0.1:27017/duet",
-      "e.g. mongodb://user:pass@mongodb:27017/duet?authSource=admin",
+      "e.g. mongodb://duet:pass@mongodb:27017/duet?authSource=duet",
     ),
-    redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://:password@redis:6379"),
+    redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://duet:password@redis:6379"),
     smtpUrl: required("SMTP_URL", "smtp://127.0.0.1:1025", "e.g. smtps://user:pass@smtp.example.com:465"),
     mailFrom: e.MAIL_FROM,
     sessionSecrets: Object.freeze(sessionSecrets),
