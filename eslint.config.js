@@ -27,6 +27,11 @@ export default tseslint.config(
     },
   },
   {
+    // mongosh scripts, run by the mongo image at initialisation: mongosh's globals.
+    files: ["mongodb/initdb/*.js"],
+    languageOptions: { globals: { db: "readonly", print: "readonly" } },
+  },
+  {
     // process.env has one reader in the app: src/config.ts. Scripts and tests set up their own.
     files: ["src/**/*.ts"],
     ignores: ["src/config.ts", "src/**/*.test.ts", "src/test/**"],

@@ -54,6 +54,14 @@ describe("configuration", () => {
     );
   });
 
+  it("a short backup signing key is refused without printing it", () => {
+    const short = "backup-key-too-short";
+    const problems = problemsOf({ ...production, BACKUP_SIGNING_KEY: short });
+    assert.match(problems.join(), /BACKUP_SIGNING_KEY is shorter than 32 characters/);
+    assert.ok(!problems.join().includes(short));
+    assert.equal(loadConfig({ ...production, BACKUP_SIGNING_KEY: strong }).config.backupSigningKey, strong);
+  });
+
   it("every problem is listed at once, not one per start", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     for (const key of ["PUBLIC_URL", "MONGODB_URI", "REDIS_URL", "SMTP_URL", "SESSION_SECRETS"]) {

@@ -52,6 +52,7 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default("Duet <no-reply@localhost>"),
   SESSION_SECRETS: z.string().optional(),
   MASTER_KEYS: z.string().optional(),
+  BACKUP_SIGNING_KEY: z.string().optional(),
   TRUSTED_PROXIES: z.string().default("127.0.0.1,::1"),
   LOG_LEVEL: logLevel.default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
@@ -81,6 +82,11 @@ export type Config = Readonly<{
   sessionSecrets: readonly string[];
   /** Keys that wrap each room's message key, newest first (the first wraps new rooms). */
   masterKeys: readonly MasterKey[];
+  /**
+   * Signs backups instead of the first session secret, and verifies them besides the session
+   * secrets: set it to another installation's secret to restore that installation's archive.
+   */
+  backupSigningKey: string | undefined;
   /** Addresses or CIDR ranges whose X-Forwarded-* headers are believed (nginx). */
   trustedProxies: readonly string[];
   logLevel: z.infer<typeof logLevel>;
@@ -173,6 +179,9 @@ export function loadConfig(env: Env): LoadedConfig {
   const masterKeys = masterKeyList(e.MASTER_KEYS, production, problems, warnings);
   const sessionSecrets = sessionSecretList(e.SESSION_SECRETS, production, problems, warnings);
   const google = googleConfig(e, production, problems);
+  // Checked here, not in the schema, whose messages quote the value: a secret is never printed.
+  if (e.BACKUP_SIGNING_KEY !== undefined && e.BACKUP_SIGNING_KEY.length < 32)
+    problems.push(`BACKUP_SIGNING_KEY is shorter than 32 characters: ${SECRET_HINT}`);
 
   const config: Config = Object.freeze({
     env: e.NODE_ENV,
@@ -184,13 +193,14 @@ export function loadConfig(env: Env): LoadedConfig {
     mongodbUri: required(
       "MONGODB_URI",
       "mongodb://127.0.0.1:27017/duet",
-      "e.g. mongodb://user:pass@mongodb:27017/duet?authSource=admin",
+      "e.g. mongodb://duet:pass@mongodb:27017/duet?authSource=duet",
     ),
-    redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://:password@redis:6379"),
+    redisUrl: required("REDIS_URL", "redis://127.0.0.1:6379", "e.g. redis://duet:password@redis:6379"),
     smtpUrl: required("SMTP_URL", "smtp://127.0.0.1:1025", "e.g. smtps://user:pass@smtp.example.com:465"),
     mailFrom: e.MAIL_FROM,
     sessionSecrets: Object.freeze(sessionSecrets),
     masterKeys: Object.freeze(masterKeys),
+    backupSigningKey: e.BACKUP_SIGNING_KEY,
     trustedProxies: Object.freeze(trustedProxies),
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -57,6 +57,9 @@ async function connectRedis(): Promise<Redis> {
     // Commands issued in the same tick (a batch's acks and publishes, rate-limit checks from
     // several sockets) go to Redis in one write: fewer syscalls per chat message.
     enableAutoPipelining: true,
+    // CLIENT SETINFO (library name and version) is not among the commands Duet's Redis user may
+    // send (redis/app-user.acl); each connection would log a refusal in Redis's ACL LOG.
+    disableClientInfo: true,
   });
   redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
   await Promise.race([

@@ -65,7 +65,7 @@ async function startEdges(place: BenchPlace, upstreams: readonly number[]): Prom
       };
       execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "ignore", "inherit"] });
       const name = `edge-${side}`;
-      await stopProcess(dirsOf(place).pidsDir, name);
+      await stopProcess(dirsOf(place), name);
       startProcess(dirsOf(place), name, "nginx", ["-c", join(confDir, "nginx.conf"), "-g", "daemon off;"], { env });
       const url = `https://localhost:${ports.edgesHttps[i]}`;
       await waitFor(name, () => httpStatus(`${url}/healthz`, { caFile: place.stack.CA_CERT, expect: 200 }), 20_000);
@@ -76,7 +76,7 @@ async function startEdges(place: BenchPlace, upstreams: readonly number[]): Prom
 }
 
 async function stopEdges(place: BenchPlace): Promise<void> {
-  await Promise.all(["edge-a", "edge-b"].map((name) => stopProcess(dirsOf(place).pidsDir, name)));
+  await Promise.all(["edge-a", "edge-b"].map((name) => stopProcess(dirsOf(place), name)));
 }
 
 /** nginx masters and workers of the two edges, for the "whole stack" CPU figure. */
@@ -114,12 +114,13 @@ function relaySystem(place: BenchPlace, key: SystemKey, label: string, file: str
     async start() {
       await Promise.all(
         names.map(async (name, i) => {
-          await stopProcess(dirsOf(place).pidsDir, name);
+          await stopProcess(dirsOf(place), name);
           const env = {
             PATH: process.env.PATH,
             NODE_ENV: "production",
             PORT: String(ports[i]),
-            REDIS_URL: place.stack.REDIS_URL,
+            // Not Duet: its own key and channel names (bench:*), outside the app user's.
+            REDIS_URL: place.stack.REDIS_ADMIN_URL,
           };
           startProcess(
             dirsOf(place),
@@ -138,7 +139,7 @@ function relaySystem(place: BenchPlace, key: SystemKey, label: string, file: str
     },
     async stop() {
       await stopEdges(place);
-      await Promise.all(names.map((name) => stopProcess(dirsOf(place).pidsDir, name)));
+      await Promise.all(names.map((name) => stopProcess(dirsOf(place), name)));
     },
     connect,
   };
@@ -165,5 +166,5 @@ export function probeAppEnv(place: BenchPlace, port: number): NodeJS.ProcessEnv 
 /** Stops every process the bench started (relays, edges), by their pid files. */
 export async function stopBenchProcesses(dir: string): Promise<void> {
   const names = ["edge-a", "edge-b", "ws-relay-1", "ws-relay-2", "socketio-relay-1", "socketio-relay-2"];
-  await Promise.all(names.map((name) => stopProcess(join(dir, "pids"), name, 2000)));
+  await Promise.all(names.map((name) => stopProcess({ pidsDir: join(dir, "pids"), logsDir: join(dir, "logs") }, name, 2000)));
 }

@@ -16,19 +16,21 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { parseDocument, type Tags } from "yaml";
 import { ROOT, stackSettings } from "./settings.js";
+import { REDIS_APP_USER, appUserRules } from "./redis-acl.js";
 import { appEnv, nginxEnv } from "./stack.js";
 import { tool } from "./tools.js";
 
 const run = promisify(execFile);
 
 type Service = {
+  command?: string[];
   ports?: Array<{ target: number; published: string; host_ip?: string }>;
   environment?: Record<string, string | null>;
   restart?: string;
   logging?: { driver: string; options: Record<string, string> };
   deploy?: { replicas?: number; resources?: { limits?: { memory?: string; cpus?: number } } };
   depends_on?: Record<string, { condition: string }>;
-  volumes?: Array<{ source: string; target: string }>;
+  volumes?: Array<{ source: string; target: string; read_only?: boolean }>;
   profiles?: string[];
 };
 type Project = { services: Record<string, Service> };
@@ -42,7 +44,9 @@ const composeTags: Tags = ["!reset", "!override"].map((tag) => ({
 
 /** What scripts/gen-env writes, plus a production .env's settings. */
 const localEnv = {
+  MONGO_ROOT_PASSWORD: "o".repeat(48),
   MONGO_PASSWORD: "m".repeat(48),
+  REDIS_ADMIN_PASSWORD: "a".repeat(48),
   REDIS_PASSWORD: "r".repeat(48),
   SESSION_SECRETS: "s".repeat(64),
   MASTER_KEYS: `k1:${Buffer.alloc(32, 1).toString("base64")}`,
@@ -127,6 +131,54 @@ describe("the compose files", () => {
       },
     );
   });
+
+  for (const files of [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.prod.yml"]]) {
+    test(`${files.join(" + ")}: the app connects to MongoDB and Redis as its own users, not as their administrators`, async () => {
+      const project = await composeConfig(files, prodEnv);
+      const app = project.services.app?.environment ?? {};
+      const mongo = project.services.mongodb?.environment ?? {};
+      const mounts = (s?: Service) => (s?.volumes ?? []).map((v) => `${v.source}:${v.target}${v.read_only ? ":ro" : ""}`);
+
+      const mongoUri = new URL(app.MONGODB_URI ?? "");
+      assert.ok(mongoUri.username, "the app authenticates to MongoDB");
+      assert.notEqual(mongoUri.username, mongo.MONGO_INITDB_ROOT_USERNAME, "the app is not MongoDB's root");
+      assert.notEqual(decodeURIComponent(mongoUri.password), mongo.MONGO_INITDB_ROOT_PASSWORD);
+      assert.equal(mongoUri.pathname, "/duet");
+      assert.equal(mongoUri.searchParams.get("authSource"), "duet", "a user of the duet database, not of admin");
+      // The init script creates exactly that user, readWrite on duet and nothing more.
+      assert.equal(mongo.DUET_MONGO_USER, mongoUri.username);
+      assert.equal(mongo.DUET_MONGO_PASSWORD, decodeURIComponent(mongoUri.password));
+      assert.ok(mounts(project.services.mongodb).includes("./mongodb/initdb:/docker-entrypoint-initdb.d:ro"));
+      const init = join(ROOT, "mongodb", "initdb", "10-duet-app-user.js");
+      await run(process.execPath, ["--check", init]);
+      const roles = [...readFileSync(init, "utf8").matchAll(/role: "(\w+)", db: "(\w+)"/g)].map((m) => `${m[1]}@${m[2]}`);
+      assert.deepEqual(roles, ["readWrite@duet"]);
+
+      const redisUrl = new URL(app.REDIS_URL ?? "");
+      assert.equal(redisUrl.username, REDIS_APP_USER, "the app is Redis's duet user, not default");
+      const redis = project.services.redis;
+      assert.equal(redis?.environment?.REDIS_PASSWORD, decodeURIComponent(redisUrl.password));
+      assert.notEqual(redis?.environment?.REDIS_ADMIN_PASSWORD, redis?.environment?.REDIS_PASSWORD);
+      assert.deepEqual(redis?.command, ["sh", "/opt/duet/redis/start.sh"], "Redis starts with Duet's users");
+      assert.ok(mounts(redis).includes("./redis:/opt/duet/redis:ro"));
+      // The app user's rules: nothing by default, Duet's prefix only, no blanket grant.
+      const rules = appUserRules().split(" ");
+      for (const rule of ["resetkeys", "resetchannels", "-@all", "~duet:*", "&duet:*"]) assert.ok(rules.includes(rule), rule);
+      for (const rule of [
+        "+@all",
+        "allcommands",
+        "allkeys",
+        "allchannels",
+        "~*",
+        "&*",
+        "nopass",
+        "+flushall",
+        "+config",
+        "+keys",
+      ])
+        assert.ok(!rules.includes(rule), rule);
+    });
+  }
 
   test("the services read the same variables the native stack sets", async () => {
     const project = await composeConfig(["docker-compose.yml"], localEnv);

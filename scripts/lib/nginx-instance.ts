@@ -8,7 +8,9 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
+import assert from "node:assert/strict";
 import { once } from "node:events";
+import { writersTo } from "./proc-info.js";
 import { ROOT } from "./settings.js";
 import { waitFor } from "./wait.js";
 
@@ -101,9 +103,14 @@ export async function startNginx(
     httpsPort,
     reload: () => script("reload.sh"),
     async stop() {
-      if (nginx.exitCode !== null) return;
-      nginx.kill("SIGQUIT"); // graceful: finish open requests, then exit
-      await exited;
+      if (nginx.exitCode === null) {
+        nginx.kill("SIGQUIT"); // graceful: finish open requests, then exit
+        await exited;
+      }
+      // A master that died badly (kill -9) leaves its workers holding the ports; they still
+      // write to this instance's log, which is how they are told from anyone else's.
+      for (const pid of writersTo(log)) process.kill(pid, "SIGKILL");
+      await waitFor("nginx's leftover workers to exit", async () => assert.deepEqual(writersTo(log), []), 5000);
     },
   };
 }

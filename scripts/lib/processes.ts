@@ -3,28 +3,48 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fdTarget, groupMembers, procStat } from "./proc-info.js";
 
 export type Spawned = { name: string; pid: number; log: string };
+export type ProcessDirs = { pidsDir: string; logsDir: string };
 
+/** Running, and not a zombie: an exited process nobody has reaped still answers `kill -0`. */
 export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== "Z";
 }
 
-export function readPid(pidsDir: string, name: string): number | undefined {
+/** The pid the file records, alive or not. */
+function recordedPid(pidsDir: string, name: string): number | undefined {
   const file = join(pidsDir, `${name}.pid`);
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, "utf8").trim());
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function readPid(pidsDir: string, name: string): number | undefined {
+  const pid = recordedPid(pidsDir, name);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+const logOf = (dirs: ProcessDirs, name: string) => join(dirs.logsDir, `${name}.log`);
+
+/**
+ * Every live process of `name`'s last start: the members of the process group it was started
+ * in (its pid) whose output still goes to its log. After `kill -9` of nginx's master, its
+ * workers live on in that group, still serving the old config on the old sockets. Both tests
+ * must hold, so a process that merely got a reused number is never touched.
+ */
+function membersOf(dirs: ProcessDirs, name: string): number[] {
+  const leader = recordedPid(dirs.pidsDir, name);
+  if (leader === undefined) return [];
+  const log = logOf(dirs, name);
+  return groupMembers(leader).filter((pid) => [1, 2].some((fd) => fdTarget(pid, fd) === log));
 }
 
 /** Starts `command` in its own process group, output appended to logs/<name>.log. */
 export function startProcess(
-  dirs: { pidsDir: string; logsDir: string },
+  dirs: ProcessDirs,
   name: string,
   command: string,
   args: string[],
@@ -32,7 +52,7 @@ export function startProcess(
 ): Spawned {
   mkdirSync(dirs.pidsDir, { recursive: true });
   mkdirSync(dirs.logsDir, { recursive: true });
-  const log = join(dirs.logsDir, `${name}.log`);
+  const log = logOf(dirs, name);
   const fd = openSync(log, "a");
   const child = spawn(command, args, {
     detached: true,
@@ -47,27 +67,37 @@ export function startProcess(
   return { name, pid: child.pid, log };
 }
 
-/** SIGTERM to the process group, then SIGKILL if it has not exited within `graceMs`. */
-export async function stopProcess(pidsDir: string, name: string, graceMs = 10_000): Promise<boolean> {
-  const pid = readPid(pidsDir, name);
-  rmSync(join(pidsDir, `${name}.pid`), { force: true });
-  if (pid === undefined) return false;
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * SIGTERM to the process group, then SIGKILL to what has not exited within `graceMs`. With the
+ * leader already dead (a crash, `kill -9`), the processes it left behind are stopped instead.
+ * Answers whether anything was running.
+ */
+export async function stopProcess(dirs: ProcessDirs, name: string, graceMs = 10_000): Promise<boolean> {
+  const leader = readPid(dirs.pidsDir, name);
+  const members = membersOf(dirs, name);
+  rmSync(join(dirs.pidsDir, `${name}.pid`), { force: true });
+  const targets = [...new Set([...(leader === undefined ? [] : [leader]), ...members])];
+  if (targets.length === 0) return false;
+  const send = (sig: NodeJS.Signals) => {
+    // The whole group while its leader lives (children it started included); else one by one,
+    // only the processes identified as this service's.
+    if (leader !== undefined && isAlive(leader)) signal(-leader, sig);
+    for (const pid of targets) if (isAlive(pid)) signal(pid, sig);
   };
-  signal("SIGTERM");
+  const running = () => targets.some(isAlive);
+  send("SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
-  if (isAlive(pid)) signal("SIGKILL");
-  while (isAlive(pid)) await sleep(20);
+  while (running() && Date.now() < deadline) await sleep(50);
+  if (running()) send("SIGKILL");
+  while (running()) await sleep(20);
   return true;
 }
 

@@ -24,8 +24,10 @@ async function main(): Promise<number> {
     case "stop":
     case "start":
       if (!name) throw new Error(`usage: scripts/stack ${command} NAME`);
-      await (command === "stop" ? stopOne(settings, name) : startOne(settings, name));
-      log(`${name} ${command === "stop" ? "stopped" : "started"}`);
+      if (command === "stop") {
+        await stopOne(settings, name);
+        log(`${name} stopped`);
+      } else log(`${name} ${await startOne(settings, name)}`);
       return 0;
     default:
       process.stderr.write("usage: scripts/stack up|down|status|stop NAME|start NAME\n");

@@ -9,7 +9,10 @@ export type StackEnv = {
   MAIL_URL: string;
   SMTP_URL: string;
   MONGODB_URI: string;
+  /** The app's own Redis user: only Duet's commands, keys and channels (redis/app-user.acl). */
   REDIS_URL: string;
+  /** Redis's `default` user, for tests and tools that inspect Redis as an administrator would. */
+  REDIS_ADMIN_URL: string;
   APP_INSTANCES: string;
   SESSION_SECRETS: string;
   MASTER_KEYS: string;
@@ -28,6 +31,7 @@ const KEYS: Array<keyof StackEnv> = [
   "SMTP_URL",
   "MONGODB_URI",
   "REDIS_URL",
+  "REDIS_ADMIN_URL",
   "APP_INSTANCES",
   "SESSION_SECRETS",
   "MASTER_KEYS",

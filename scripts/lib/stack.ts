@@ -6,8 +6,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { commandLine, listenersOn, procStat } from "./proc-info.js";
+import { REDIS_APP_USER, appUserRules } from "./redis-acl.js";
 import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
 import { ROOT, type StackSettings } from "./settings.js";
 import { httpStatus, pingMongo, pingRedis, waitFor } from "./wait.js";
@@ -16,9 +18,13 @@ type Service = {
   name: string;
   start(s: StackSettings, secrets: Secrets): { command: string; args: string[]; env?: NodeJS.ProcessEnv };
   ready(s: StackSettings, secrets: Secrets): Promise<unknown>;
+  /** The port its readiness is checked on: once ready, only the process just started may listen there. */
+  port(s: StackSettings): number;
 };
 
-type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: string };
+/** `redisPassword` is the app user's (REDIS_URL); `redisAdminPassword` Redis's `default` user's. */
+type Secrets = { redisPassword: string; redisAdminPassword: string; sessionSecrets: string; masterKeys: string };
+type AppSecrets = Pick<Secrets, "redisPassword" | "sessionSecrets" | "masterKeys">;
 
 /**
  * FerretDB 1.24 (SQLite) gives each update command one of its 100 pooled SQLite connections for
@@ -28,16 +34,20 @@ type Secrets = { redisPassword: string; sessionSecrets: string; masterKeys: stri
  * together (two app instances, tests, tools) well below that. MongoDB 7 (Docker) needs no cap.
  */
 const mongoUri = (s: StackSettings) => `mongodb://127.0.0.1:${s.mongoPort}/duet?maxPoolSize=20`;
-const redisUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+/** The app's Redis user, limited to Duet's commands and keys by redis/app-user.acl. */
+const redisUrl = (s: StackSettings, secrets: AppSecrets) =>
+  `redis://${REDIS_APP_USER}:${secrets.redisPassword}@127.0.0.1:${s.redisPort}`;
+/** Redis's `default` user, for tools and tests that inspect or administer Redis; never the app's. */
+const redisAdminUrl = (s: StackSettings, secrets: Secrets) => `redis://:${secrets.redisAdminPassword}@127.0.0.1:${s.redisPort}`;
 
 /** The local OpenID provider standing in for Google (scripts/oidc-provider.ts), and Duet's client there. */
 const oidcIssuer = (s: StackSettings) => `https://${s.hostname}:${s.oidcPort}`;
 const OIDC_CLIENT_ID = "duet-local";
-const oidcClientSecret = (secrets: Secrets) =>
+const oidcClientSecret = (secrets: AppSecrets) =>
   createHash("sha256").update(`oidc-client:${secrets.sessionSecrets}`).digest("base64url");
 export const GOOGLE_CALLBACK_PATH = "/auth/google/callback";
 
-function googleEnv(s: StackSettings, secrets: Secrets): NodeJS.ProcessEnv {
+function googleEnv(s: StackSettings, secrets: AppSecrets): NodeJS.ProcessEnv {
   const issuer = oidcIssuer(s);
   return {
     GOOGLE_CLIENT_ID: OIDC_CLIENT_ID,
@@ -53,7 +63,7 @@ function googleEnv(s: StackSettings, secrets: Secrets): NodeJS.ProcessEnv {
 }
 
 /** The app's environment: the same variable names docker-compose.yml sets. */
-export function appEnv(s: StackSettings, secrets: Secrets, index: number): NodeJS.ProcessEnv {
+export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     NODE_ENV: "production",
@@ -93,13 +103,14 @@ const infrastructure: Service[] = [
       };
     },
     ready: (s) => pingMongo(mongoUri(s)),
+    port: (s) => s.mongoPort,
   },
   {
     name: "redis",
     start: (s, secrets) => {
       const data = join(s.dataDir, "redis");
       mkdirSync(data, { recursive: true });
-      // The password goes in a 0600 file, not the command line, where `ps` would show it.
+      // The passwords go in a 0600 file, not the command line, where `ps` would show them.
       const conf = join(data, "redis.conf");
       writeFileSync(
         conf,
@@ -107,7 +118,9 @@ const infrastructure: Service[] = [
           `port ${s.redisPort}`,
           "bind 127.0.0.1",
           `dir ${data}`,
-          `requirepass ${secrets.redisPassword}`,
+          // As in docker-compose.yml (redis/start.sh): the app gets only what it uses.
+          `user default on >${secrets.redisAdminPassword} ~* &* +@all`,
+          `user ${REDIS_APP_USER} on >${secrets.redisPassword} ${appUserRules()}`,
           "appendonly yes",
           "appendfsync everysec",
           'save ""',
@@ -118,6 +131,7 @@ const infrastructure: Service[] = [
       return { command: "redis-server", args: [conf] };
     },
     ready: (s, secrets) => pingRedis(redisUrl(s, secrets)),
+    port: (s) => s.redisPort,
   },
   {
     name: "maildev",
@@ -126,6 +140,7 @@ const infrastructure: Service[] = [
       args: ["--smtp", String(s.smtpPort), "--web", String(s.mailWebPort), "--ip", "127.0.0.1", "--silent"],
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.mailWebPort}/email`, { expect: 200 }),
+    port: (s) => s.mailWebPort,
   },
   {
     name: "oidc",
@@ -147,6 +162,7 @@ const infrastructure: Service[] = [
     }),
     ready: (s) =>
       httpStatus(`${oidcIssuer(s)}/.well-known/openid-configuration`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
+    port: (s) => s.oidcPort,
   },
 ];
 
@@ -159,6 +175,7 @@ function appService(index: number): Service {
       env: appEnv(s, secrets, index),
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.appPorts[index]}/readyz`, { expect: 200 }),
+    port: (s) => s.appPorts[index] ?? 0,
   };
 }
 
@@ -191,10 +208,23 @@ const nginx: Service = {
   name: "nginx",
   start: (s) => {
     const env = nginxEnv(s);
-    execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "inherit", "inherit"] });
+    // render.sh ends with `nginx -t`, which opens the config's /dev/stdout access log: that
+    // fails (ENXIO) when stdout is a socket, as Node gives a child's, so its output goes to
+    // nginx's log file, where the running nginx writes too.
+    mkdirSync(s.logsDir, { recursive: true });
+    const log = join(s.logsDir, "nginx.log");
+    const fd = openSync(log, "a");
+    try {
+      execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", fd, fd] });
+    } catch (err) {
+      throw new Error(`nginx/render.sh failed; the end of ${log}:\n${tail(log, 10)}`, { cause: err });
+    } finally {
+      closeSync(fd);
+    }
     return { command: "nginx", args: ["-c", join(s.dir, "nginx", "nginx.conf"), "-g", "daemon off;"], env };
   },
   ready: (s) => httpStatus(`${s.publicUrl}/healthz`, { caFile: join(s.certsDir, "ca.pem"), expect: 200 }),
+  port: (s) => s.httpsPort,
 };
 
 export function services(s: StackSettings): Service[] {
@@ -203,16 +233,28 @@ export function services(s: StackSettings): Service[] {
 
 function loadSecrets(s: StackSettings): Secrets {
   const file = join(s.dir, "secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as Secrets;
-  mkdirSync(s.dir, { recursive: true });
-  const secrets = {
-    redisPassword: randomBytes(24).toString("hex"),
-    sessionSecrets: randomBytes(32).toString("hex"),
-    masterKeys: `k1:${randomBytes(32).toString("base64")}`,
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<Secrets>) : {};
+  // Each secret made once; one added since the file was written (the Redis admin password) is made now.
+  const secrets: Secrets = {
+    redisPassword: saved.redisPassword ?? randomBytes(24).toString("hex"),
+    redisAdminPassword: saved.redisAdminPassword ?? randomBytes(24).toString("hex"),
+    sessionSecrets: saved.sessionSecrets ?? randomBytes(32).toString("hex"),
+    masterKeys: saved.masterKeys ?? `k1:${randomBytes(32).toString("base64")}`,
   };
-  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
-  chmodSync(file, 0o600);
+  if (Object.keys(saved).length !== Object.keys(secrets).length) {
+    mkdirSync(s.dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
   return secrets;
+}
+
+/**
+ * Processes on `port` that are not in `pgrp`, the group of the process just started: its
+ * readiness check may have been answered by them (orphaned nginx workers, another stack).
+ */
+function foreignListeners(port: number, pgrp: number): number[] {
+  return listenersOn(port).filter((pid) => procStat(pid)?.pgrp !== pgrp);
 }
 
 async function startService(s: StackSettings, secrets: Secrets, service: Service): Promise<"started" | "running"> {
@@ -222,11 +264,24 @@ async function startService(s: StackSettings, secrets: Secrets, service: Service
       await service.ready(s, secrets);
       return "running";
     } catch {
-      await stopProcess(s.pidsDir, service.name);
+      await stopProcess(s, service.name);
     }
+  } else {
+    // Its leader is gone, but what it started may not be (nginx's workers after its master was killed).
+    await stopProcess(s, service.name);
   }
+  const port = service.port(s);
+  const squatters = listenersOn(port);
+  if (squatters.length > 0)
+    throw new Error(
+      `${service.name}: port ${port} is taken by ${squatters.map((pid) => `pid ${pid} (${commandLine(pid)})`).join(", ")}: stop it, or choose other ports with STACK_PORT_BASE`,
+    );
   const { command, args, env } = service.start(s, secrets);
   const proc = startProcess(s, service.name, command, args, { env, cwd: ROOT });
+  const failed = async (why: string, cause?: unknown) => {
+    await stopProcess(s, service.name, 2000);
+    return new Error(`${why}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`, { cause });
+  };
   try {
     await waitFor(
       service.name,
@@ -235,10 +290,13 @@ async function startService(s: StackSettings, secrets: Secrets, service: Service
       () => isAlive(proc.pid),
     );
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : err}\n--- last lines of ${proc.log} ---\n${tail(proc.log)}`, {
-      cause: err,
-    });
+    throw await failed(err instanceof Error ? err.message : String(err), err);
   }
+  const others = foreignListeners(port, proc.pid);
+  if (others.length > 0 || !isAlive(proc.pid))
+    throw await failed(
+      `${service.name}: what answered on port ${port} is not the ${service.name} just started (pid ${proc.pid}): ${others.map((pid) => `pid ${pid} (${commandLine(pid)})`).join(", ") || "it exited"}`,
+    );
   return "started";
 }
 
@@ -284,6 +342,7 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
     SMTP_URL: `smtp://127.0.0.1:${s.smtpPort}`,
     MONGODB_URI: mongoUri(s),
     REDIS_URL: redisUrl(s, secrets),
+    REDIS_ADMIN_URL: redisAdminUrl(s, secrets),
     APP_INSTANCES: s.appPorts.map((p) => `http://127.0.0.1:${p}`).join(","),
     SESSION_SECRETS: secrets.sessionSecrets,
     MASTER_KEYS: secrets.masterKeys,
@@ -300,7 +359,7 @@ export async function down(s: StackSettings, log: (line: string) => void): Promi
   for (const group of [[nginx], s.appPorts.map((_, i) => appService(i)), infrastructure]) {
     await Promise.all(
       group.map(async (svc) => {
-        if (await stopProcess(s.pidsDir, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
+        if (await stopProcess(s, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
       }),
     );
   }
@@ -327,11 +386,12 @@ export async function status(s: StackSettings): Promise<Array<{ name: string; pi
 /** Stops one service; `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
 export async function stopOne(s: StackSettings, name: string, options: { graceMs?: number } = {}): Promise<void> {
   if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
-  await stopProcess(s.pidsDir, name, options.graceMs);
+  await stopProcess(s, name, options.graceMs);
 }
 
-export async function startOne(s: StackSettings, name: string): Promise<void> {
+/** Starts one service unless it is running and ready; answers which. */
+export async function startOne(s: StackSettings, name: string): Promise<"started" | "running"> {
   const service = services(s).find((svc) => svc.name === name);
   if (!service) throw new Error(`no service named ${name}`);
-  await startService(s, loadSecrets(s), service);
+  return startService(s, loadSecrets(s), service);
 }

@@ -2,15 +2,20 @@ import assert from "node:assert/strict";
 import { createHash, randomInt } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { uniqueEmail } from "../../scripts/lib/mailbox.js";
+import { watchRefusals } from "../../scripts/lib/redis-acl.js";
 import { openBrowser } from "../test/browser.js";
 import { instances, signedUpUser } from "../test/factories.js";
-import { connectServices, type Services } from "../test/support.js";
+import { connectServices, stack, type Services } from "../test/support.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
 describe("sign-in and sessions", () => {
   let services: Services;
-  before(async () => (services = await connectServices()));
+  let refusals: () => Promise<string[]>;
+  before(async () => {
+    services = await connectServices();
+    refusals = await watchRefusals(stack.REDIS_ADMIN_URL);
+  });
   after(() => services.close());
 
   it("unknown email and wrong password get the same answer", async () => {
@@ -180,5 +185,10 @@ describe("sign-in and sessions", () => {
       await browser.get("/signin");
       assert.equal((await browser.post("/signin", { email, password, next: next ?? "" })).location, expected);
     }
+  });
+
+  // Runs last: every flow above went through Redis as the app's own user (redis/app-user.acl).
+  it("Redis refused none of the commands the app sent", async () => {
+    assert.deepEqual(await refusals(), []);
   });
 });

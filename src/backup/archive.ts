@@ -1,6 +1,7 @@
 /**
- * Duet's backup archive: every collection of the database, documents and indexes, as gzipped
- * lines of canonical Extended JSON, so binary keys, ObjectIds and dates come back exactly.
+ * Duet's backup archive: Duet's collections, documents and indexes, as gzipped lines of
+ * canonical Extended JSON, so binary keys, ObjectIds and dates come back exactly; signed, so a
+ * restore takes only what this installation wrote (src/backup/signature.ts).
  *
  * Written and read with the app's own MongoDB driver, so the same code backs up MongoDB 7 (in
  * Docker, run inside the app container) and the native stack's FerretDB, and nothing else has
@@ -8,75 +9,75 @@
  * not served by the module proxy this project builds from.
  *
  * Layout, one JSON value a line:
- *   {"format":"duet-backup","version":1,"database":…,"createdAt":…}
+ *   {"format":"duet-backup","version":2,"database":…,"createdAt":…}
  *   {"collection":NAME,"indexes":[…],"count":N}   then N lines {"d":<document>}
  *   …
  *   {"end":true,"collections":C,"documents":D}
- * The counts and the end line let a restore tell a truncated or altered archive from a whole
- * one before it replaces anything.
+ *   {"signature":<base64url HMAC-SHA256 of every byte above>,"algorithm":"HMAC-SHA256"}
+ * The counts and the end line tell a truncated archive from a whole one, the signature an
+ * altered or foreign one, and src/backup/known.ts what Duet would never have written, all
+ * before a restore replaces anything.
  */
 import { once } from "node:events";
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import type { Writable } from "node:stream";
-import { createGunzip, createGzip } from "node:zlib";
+import { createGzip } from "node:zlib";
 import mongoose from "mongoose";
+import {
+  ArchiveError,
+  EJSON,
+  FORMAT,
+  VERSION,
+  type ArchiveSummary,
+  type CollectionSummary,
+  type Db,
+  type Document,
+} from "./format.js";
+import { DUET_COLLECTIONS, archivedIndex, duetIndexFor, type IndexSpec } from "./known.js";
+import { checkArchive, readEntries } from "./read.js";
+import { signer } from "./signature.js";
 
-type Db = NonNullable<typeof mongoose.connection.db>;
-type Document = Record<string, unknown>;
-const { EJSON } = mongoose.mongo.BSON;
-
-export const FORMAT = "duet-backup";
-export const VERSION = 1;
-
-/** The index options an archive keeps: the ones the app uses and both servers accept. */
-const INDEX_OPTIONS = ["unique", "sparse", "expireAfterSeconds", "partialFilterExpression"] as const;
-
-export type IndexSpec = { name: string; key: Record<string, mongoose.mongo.IndexDirection> } & Pick<
-  mongoose.mongo.CreateIndexesOptions,
-  (typeof INDEX_OPTIONS)[number]
->;
-export type CollectionSummary = { name: string; count: number; indexes: IndexSpec[] };
-export type ArchiveSummary = { database: string; createdAt: string; collections: CollectionSummary[]; documents: number };
-
-export class ArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ArchiveError";
-  }
-}
+export { ArchiveError, type ArchiveSummary } from "./format.js";
 
 // Documents in canonical form (an int stays an int, a long a long); the archive's own lines in
 // relaxed form, so their counts read back as plain numbers.
 const line = (value: unknown) => `${EJSON.stringify(value, { relaxed: true })}\n`;
 const docLine = (doc: unknown) => `${EJSON.stringify({ d: doc }, { relaxed: false })}\n`;
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, "drain");
-}
-
-/** Streams a backup of `db` into `out` (gzipped); answers what it wrote. */
-export async function writeArchive(db: Db, out: Writable): Promise<ArchiveSummary> {
+/** Streams a signed backup of Duet's collections in `db` into `out` (gzipped); answers what it wrote. */
+export async function writeArchive(db: Db, out: Writable, key: Buffer): Promise<ArchiveSummary> {
   const gzip = createGzip();
   const piped = pipeline(gzip, out);
+  const mac = signer(key);
+  const write = async (text: string) => {
+    mac.update(text);
+    if (!gzip.write(text)) await once(gzip, "drain");
+  };
   const createdAt = new Date().toISOString();
-  const summary: ArchiveSummary = { database: db.databaseName, createdAt, collections: [], documents: 0 };
-  await write(gzip, line({ format: FORMAT, version: VERSION, database: db.databaseName, createdAt }));
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray())
-    .map((c) => c.name)
-    .filter((name) => !name.startsWith("system."))
-    .sort();
+  const summary: ArchiveSummary = { database: db.databaseName, createdAt, collections: [], documents: 0, skipped: [] };
+  await write(line({ format: FORMAT, version: VERSION, database: db.databaseName, createdAt }));
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
   for (const name of names) {
+    if (!DUET_COLLECTIONS.has(name)) {
+      summary.skipped.push(`collection ${name}`);
+      continue;
+    }
     const collection = db.collection(name);
-    const indexes = (await collection.indexes()).filter((index) => index.name !== "_id_").map(keepIndex);
+    const indexes: IndexSpec[] = [];
+    for (const index of await collection.indexes()) {
+      if (index.name === "_id_") continue;
+      const spec = archivedIndex(index);
+      // An index someone added by hand is left out, so the archive restores as a whole.
+      if (typeof duetIndexFor(name, spec) === "string") summary.skipped.push(`index ${spec.name} on ${name}`);
+      else indexes.push(spec);
+    }
     // Counted first so the archive can say how many follow; nothing should write meanwhile
     // (the README says to stop the app), and a mismatch would fail the restore's check.
     const count = await collection.countDocuments();
-    await write(gzip, line({ collection: name, indexes, count }));
+    await write(line({ collection: name, indexes, count }));
     let written = 0;
     for await (const doc of collection.find({}, { sort: { _id: 1 } })) {
-      await write(gzip, docLine(doc));
+      await write(docLine(doc));
       written++;
     }
     if (written !== count)
@@ -86,100 +87,24 @@ export async function writeArchive(db: Db, out: Writable): Promise<ArchiveSummar
     summary.collections.push({ name, count, indexes });
     summary.documents += count;
   }
-  await write(gzip, line({ end: true, collections: names.length, documents: summary.documents }));
-  gzip.end();
+  await write(line({ end: true, collections: summary.collections.length, documents: summary.documents }));
+  gzip.end(mac.signatureLine());
   await piped;
   return summary;
 }
 
-function keepIndex(index: Document): IndexSpec {
-  const spec: IndexSpec = { name: String(index.name), key: index.key as IndexSpec["key"] };
-  for (const option of INDEX_OPTIONS) if (index[option] !== undefined) Object.assign(spec, { [option]: index[option] });
-  return spec;
-}
-
-type Entry = { kind: "collection"; summary: CollectionSummary } | { kind: "doc"; doc: Document };
-
-/** Reads an archive file, checking every line; yields its collections and documents in order. */
-async function* readEntries(file: string): AsyncGenerator<Entry, ArchiveSummary> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-  let n = 0;
-  const fail = (why: string): never => {
-    throw new ArchiveError(`${file}: line ${n}: ${why}`);
-  };
-  let summary: ArchiveSummary | undefined;
-  let current: CollectionSummary | undefined;
-  let seen = 0;
-  let ended = false;
-  try {
-    for await (const text of lines) {
-      n++;
-      if (ended) fail("data after the end of the archive");
-      let value: Document;
-      try {
-        const raw = JSON.parse(text) as Document;
-        value =
-          typeof raw === "object" && raw !== null && "d" in raw
-            ? { d: EJSON.deserialize(raw.d as Document, { relaxed: false }) }
-            : (EJSON.deserialize(raw, { relaxed: true }) as Document);
-      } catch {
-        return fail("not valid Extended JSON");
-      }
-      if (!summary) {
-        if (value.format !== FORMAT) fail("not a Duet backup (made by scripts/backup?)");
-        if (value.version !== VERSION) fail(`archive version ${String(value.version)}; this Duet reads version ${VERSION}`);
-        summary = { database: String(value.database), createdAt: String(value.createdAt), collections: [], documents: 0 };
-        continue;
-      }
-      if ("d" in value) {
-        if (!current || seen >= current.count) fail("a document outside any collection");
-        if (typeof value.d !== "object" || value.d === null || !("_id" in value.d)) fail("a document without an _id");
-        seen++;
-        yield { kind: "doc", doc: value.d as Document };
-        continue;
-      }
-      if (current && seen !== current.count) fail(`${current.name} has ${seen} documents, the archive said ${current.count}`);
-      if (typeof value.collection === "string") {
-        const count = value.count;
-        if (typeof count !== "number" || !Number.isInteger(count) || count < 0) fail("a collection without a valid count");
-        if (!Array.isArray(value.indexes)) fail("a collection without its index list");
-        current = { name: value.collection, count: count as number, indexes: value.indexes as IndexSpec[] };
-        seen = 0;
-        summary.collections.push(current);
-        summary.documents += current.count;
-        yield { kind: "collection", summary: current };
-      } else if (value.end === true) {
-        if (value.documents !== summary.documents || value.collections !== summary.collections.length)
-          fail("the end line does not match what came before it");
-        ended = true;
-      } else {
-        fail("an unknown line");
-      }
-    }
-  } catch (err) {
-    if (err instanceof ArchiveError) throw err;
-    throw new ArchiveError(`${file}: cannot read it (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (!summary) throw new ArchiveError(`${file}: empty`);
-  if (!ended) throw new ArchiveError(`${file}: cut short (no end line after line ${n}): nothing restored`);
-  return summary;
-}
-
-/** Reads the whole archive and checks it without touching any database. */
-async function checkArchive(file: string): Promise<ArchiveSummary> {
-  const entries = readEntries(file);
-  for (;;) {
-    const next = await entries.next();
-    if (next.done) return next.value;
-  }
-}
-
 /**
- * Replaces each collection the archive holds with its contents (others are left alone). The
- * whole archive is checked first, so a damaged one replaces nothing.
+ * Replaces each collection the archive holds with its contents (others are left alone), then
+ * creates the indexes Duet defines on it. The whole archive is checked first, so a damaged,
+ * unsigned or foreign one replaces nothing. `file` must not change meanwhile: the CLI reads
+ * from a private copy.
  */
-export async function restoreArchive(db: Db, file: string, options: { indexes: boolean }): Promise<ArchiveSummary> {
-  const summary = await checkArchive(file);
+export async function restoreArchive(
+  db: Db,
+  file: string,
+  options: { indexes: boolean; keys: readonly Buffer[] },
+): Promise<ArchiveSummary> {
+  const summary = await checkArchive(file, options.keys);
   const batchSize = 500;
   let batch: Document[] = [];
   let target: CollectionSummary | undefined;
@@ -189,8 +114,10 @@ export async function restoreArchive(db: Db, file: string, options: { indexes: b
   };
   const finish = async () => {
     await flush();
+    // All of Duet's own definitions; the archive's list was only checked, never used.
     if (target && options.indexes)
-      for (const { key, ...rest } of target.indexes) await db.collection(target.name).createIndex(key, rest);
+      for (const { key, options: indexOptions } of DUET_COLLECTIONS.get(target.name) ?? [])
+        await db.collection(target.name).createIndex(key, indexOptions);
   };
   for await (const entry of readEntries(file)) {
     if (entry.kind === "collection") {

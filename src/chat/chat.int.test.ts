@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { startOne, stopOne } from "../../scripts/lib/stack.js";
+import { watchRefusals } from "../../scripts/lib/redis-acl.js";
 import { stackSettings } from "../../scripts/lib/settings.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances, signedUpUser } from "../test/factories.js";
@@ -42,7 +43,11 @@ describe("Alice and Bob chat across two instances", () => {
     open.push(client);
     return client;
   };
-  before(async () => (services = await connectServices()));
+  let refusals: () => Promise<string[]>;
+  before(async () => {
+    services = await connectServices();
+    refusals = await watchRefusals(stack.REDIS_ADMIN_URL);
+  });
   after(async () => {
     for (const client of open) client.ws.terminate();
     await services.close();
@@ -159,8 +164,11 @@ describe("Alice and Bob chat across two instances", () => {
         .toString("latin1")
         .includes(secret),
     );
-    const keys = await services.redis.keys("duet:*");
-    const values = await Promise.all(keys.filter((k) => k.startsWith("duet:sess:")).map((k) => services.redis.get(k)));
+    // Looked at as an administrator would: the app's own Redis user may not list keys.
+    const admin = new Redis(stack.REDIS_ADMIN_URL);
+    const keys = await admin.keys("duet:*");
+    const values = await Promise.all(keys.filter((k) => k.startsWith("duet:sess:")).map((k) => admin.get(k)));
+    admin.disconnect();
     assert.ok(!values.join("").includes(secret));
   });
 
@@ -291,6 +299,11 @@ describe("Alice and Bob chat across two instances", () => {
     const ack = await tab.next("ack", (f) => f.clientId === "q1", 30_000);
     assert.ok(ack.seq >= 1);
     assert.equal(await mongoose.connection.db?.collection("messages").countDocuments({ roomId }), 1, "stored once");
+  });
+
+  // Runs last: every flow above went through Redis as the app's own user (redis/app-user.acl).
+  it("Redis refused none of the commands the app sent", async () => {
+    assert.deepEqual(await refusals(), []);
   });
 });
 
