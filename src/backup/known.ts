@@ -10,6 +10,7 @@
 import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
+import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
 import { UserModel } from "../accounts/user.model.js";
 import { MessageModel } from "../chat/message.model.js";
@@ -24,7 +25,15 @@ export type IndexSpec = { name: string; key: IndexKey } & Pick<mongoose.mongo.Cr
 /** An index as Duet defines it: the key and the options to create it with. */
 export type DuetIndex = { key: IndexKey; options: Pick<mongoose.mongo.CreateIndexesOptions, IndexOption> };
 
-export const DUET_MODELS = [UserModel, RoomModel, MessageModel, EmailCodeModel, AvatarModel, ResetTokenModel] as const;
+export const DUET_MODELS = [
+  UserModel,
+  RoomModel,
+  MessageModel,
+  EmailCodeModel,
+  AvatarModel,
+  ResetTokenModel,
+  PendingSignUpModel,
+] as const;
 
 function modelIndexes(model: (typeof DUET_MODELS)[number]): DuetIndex[] {
   return model.schema.indexes().map(([key, all]) => {

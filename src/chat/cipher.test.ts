@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { CipherError, generateDataKey, openMessage, parseMasterKeys, sealMessage, unwrapDataKey, wrapDataKey } from "./cipher.js";
 
-const place = { roomId: "room-a", seq: 7, keyId: 1 };
+const place = { roomId: "room-a", seq: 7, keyId: 1, senderId: "6b15a0000000000000000001" };
 const master = { id: "k2026", key: randomBytes(32) };
 
 describe("message encryption at rest", () => {
@@ -26,8 +26,10 @@ describe("message encryption at rest", () => {
       mac: Buffer.from("yVffVyndqoLvquNdMHY7LJykr+mRcLEEjSPdyGpcwo8=", "base64"),
     };
     const key = Buffer.alloc(32, 7);
-    assert.equal(openMessage(key, { roomId: "room-Ünïcode-42", seq: 123456789 }, stored), "Hello, Bob — see you at 5? 👋");
-    assert.throws(() => openMessage(key, { roomId: "room-Ünïcode-42", seq: 123456788 }, stored), CipherError);
+    // Version 1 bound neither sender, kind nor edit time: whatever is asked, they do not matter.
+    const old = { roomId: "room-Ünïcode-42", seq: 123456789, senderId: "anyone" };
+    assert.equal(openMessage(key, old, stored), "Hello, Bob — see you at 5? 👋");
+    assert.throws(() => openMessage(key, { ...old, seq: 123456788 }, stored), CipherError);
   });
 
   it("the same text sealed twice looks different (fresh IV)", () => {
@@ -41,9 +43,21 @@ describe("message encryption at rest", () => {
   it("a ciphertext moved to another room or another position does not open", () => {
     const key = generateDataKey();
     const sealed = sealMessage(key, place, "hello");
-    assert.throws(() => openMessage(key, { roomId: "room-b", seq: 7 }, sealed), CipherError);
-    assert.throws(() => openMessage(key, { roomId: "room-a", seq: 8 }, sealed), CipherError);
+    assert.throws(() => openMessage(key, { ...place, roomId: "room-b" }, sealed), CipherError);
+    assert.throws(() => openMessage(key, { ...place, seq: 8 }, sealed), CipherError);
     assert.throws(() => openMessage(key, place, { ...sealed, keyId: 2 }), CipherError);
+  });
+
+  it("a ciphertext given to another sender, another kind or another edit time does not open", () => {
+    const key = generateDataKey();
+    const sealed = sealMessage(key, place, "hello");
+    assert.equal(sealed.v, 2);
+    assert.throws(() => openMessage(key, { ...place, senderId: "6b15a0000000000000000002" }, sealed), /failed authentication/);
+    assert.throws(() => openMessage(key, { ...place, kind: "attachment" }, sealed), /failed authentication/);
+    assert.throws(() => openMessage(key, { ...place, editedAt: 1 }, sealed), /failed authentication/);
+    const edited = sealMessage(key, { ...place, editedAt: 1_700_000_000_123 }, "hello again");
+    assert.equal(openMessage(key, { ...place, editedAt: 1_700_000_000_123 }, edited), "hello again");
+    assert.throws(() => openMessage(key, place, edited), /failed authentication/, "an edit time cannot be dropped");
   });
 
   it("any altered bit is refused before decryption", () => {

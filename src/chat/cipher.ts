@@ -7,9 +7,11 @@
  * never messages. Deleting a room's wrapped key makes its messages unrecoverable.
  *
  * Messages: AES-256-CBC with a fresh random 16-byte IV, then HMAC-SHA256 (encrypt-then-MAC) over
- * version, key id, room id, sequence number, IV and ciphertext. The MAC is checked in constant time
- * before anything is decrypted, so a ciphertext moved to another room or position, or altered in
- * any bit, is refused without ever reaching the CBC padding check (no padding oracle).
+ * version, key id, room id, sequence number, sender, kind, edit time, IV and ciphertext. The MAC
+ * is checked in constant time before anything is decrypted, so a ciphertext moved to another
+ * room, position or sender, given another edit time, or altered in any bit, is refused without
+ * ever reaching the CBC padding check (no padding oracle). Version 1 envelopes (written before
+ * sender, kind and edit time were bound) still open, with version 1's MAC.
  */
 import {
   createCipheriv,
@@ -22,7 +24,7 @@ import {
   type KeyObject,
 } from "node:crypto";
 
-export const CIPHER_VERSION = 1;
+export const CIPHER_VERSION = 2;
 
 export class CipherError extends Error {
   constructor(message: string) {
@@ -34,8 +36,17 @@ export class CipherError extends Error {
 export type MasterKey = { id: string; key: Buffer };
 export type WrappedKey = { masterKeyId: string; iv: Buffer; tag: Buffer; wrapped: Buffer };
 export type SealedMessage = { v: number; keyId: number; iv: Buffer; ct: Buffer; mac: Buffer };
-/** Where a message lives: part of what the MAC authenticates. */
-export type MessagePlace = { roomId: string; seq: number; keyId: number };
+/** Where a message lives and whose it is: all of it is authenticated by the MAC. */
+export type MessagePlace = {
+  roomId: string;
+  seq: number;
+  keyId: number;
+  senderId: string;
+  /** What the ciphertext is; only "text" today. */
+  kind?: string;
+  /** When it was last edited (ms since epoch); absent if never. */
+  editedAt?: number;
+};
 
 const MASTER_KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -102,12 +113,17 @@ function subkeys(dataKey: Buffer): { enc: KeyObject; mac: KeyObject } {
   return keys;
 }
 
-// The MAC covers version, key id, room id, sequence number, IV and ciphertext, each preceded by
-// its length, so no two different field lists hash the same bytes. Written into one buffer,
-// field by field, rather than a Buffer per field: this runs for every message stored and sent.
+// The MAC covers version, key id, room id, sequence number, (from version 2) sender, kind and
+// edit time, IV and ciphertext, each variable field preceded by its length, so no two different
+// field lists hash the same bytes. Written into one buffer, field by field, rather than a Buffer
+// per field: this runs for every message stored and sent.
 function macOf(macKey: KeyObject, v: number, place: MessagePlace, iv: Buffer, ct: Buffer): Buffer {
   const room = Buffer.byteLength(place.roomId);
-  const input = Buffer.allocUnsafe(4 + 8 + 4 + room + 4 + 8 + 4 + iv.length + 4 + ct.length);
+  const bound = v >= 2;
+  const sender = bound ? Buffer.byteLength(place.senderId) : 0;
+  const kind = bound ? Buffer.byteLength(place.kind ?? "text") : 0;
+  const extra = bound ? 4 + sender + 4 + kind + 8 : 0;
+  const input = Buffer.allocUnsafe(4 + 8 + 4 + room + 4 + 8 + extra + 4 + iv.length + 4 + ct.length);
   let at = input.writeUInt32BE(8, 0);
   at = input.writeUInt32BE(v, at);
   at = input.writeUInt32BE(place.keyId, at);
@@ -115,6 +131,13 @@ function macOf(macKey: KeyObject, v: number, place: MessagePlace, iv: Buffer, ct
   at += input.write(place.roomId, at);
   at = input.writeUInt32BE(8, at);
   at = input.writeBigUInt64BE(BigInt(place.seq), at);
+  if (bound) {
+    at = input.writeUInt32BE(sender, at);
+    at += input.write(place.senderId, at);
+    at = input.writeUInt32BE(kind, at);
+    at += input.write(place.kind ?? "text", at);
+    at = input.writeBigUInt64BE(BigInt(place.editedAt ?? 0), at);
+  }
   at = input.writeUInt32BE(iv.length, at);
   at += iv.copy(input, at);
   at = input.writeUInt32BE(ct.length, at);
@@ -131,7 +154,7 @@ export function sealMessage(dataKey: Buffer, place: MessagePlace, plaintext: str
 }
 
 export function openMessage(dataKey: Buffer, place: Omit<MessagePlace, "keyId">, sealed: SealedMessage): string {
-  if (sealed.v !== CIPHER_VERSION) throw new CipherError(`unknown message format version ${sealed.v}`);
+  if (sealed.v !== 1 && sealed.v !== CIPHER_VERSION) throw new CipherError(`unknown message format version ${sealed.v}`);
   if (sealed.iv.length !== 16 || sealed.ct.length === 0 || sealed.ct.length % 16 !== 0 || sealed.mac.length !== 32) {
     throw new CipherError("message is malformed");
   }

@@ -119,8 +119,17 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
       feed.push(message);
   };
 
-  const open = (seq: number, sealed: SealedWire) =>
-    openOrUnreadable(() => openMessage(key.dataKey, { roomId, seq }, fromWire(sealed)), { roomId, seq }, deps.unreadable);
+  const open = (seq: number, senderId: string, sealed: SealedWire, editedAt?: string) =>
+    openOrUnreadable(
+      () =>
+        openMessage(
+          key.dataKey,
+          { roomId, seq, senderId, ...(editedAt ? { editedAt: Date.parse(editedAt) } : {}) },
+          fromWire(sealed),
+        ),
+      { roomId, seq },
+      deps.unreadable,
+    );
 
   // Client ids of this socket's sends in flight: their hub echo keeps their place in the feed
   // (the ack tells the client) instead of being sent back.
@@ -142,10 +151,15 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
             from: event.from,
             clientId: event.clientId,
             at: event.at,
-            ...open(event.seq, event.sealed),
+            ...open(event.seq, event.from, event.sealed),
           });
         case "edited":
-          return changeOf(event.seq, { type: "edited", seq: event.seq, at: event.at, ...open(event.seq, event.sealed) });
+          return changeOf(event.seq, {
+            type: "edited",
+            seq: event.seq,
+            at: event.at,
+            ...open(event.seq, event.from, event.sealed, event.at),
+          });
         case "deleted":
           return changeOf(event.seq, { type: "deleted", seq: event.seq });
         case "typing":

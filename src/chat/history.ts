@@ -76,7 +76,7 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
       if (!iv || !ct || !mac) throw new CipherError("message is missing its ciphertext");
       return openMessage(
         key.dataKey,
-        { roomId, seq: doc.seq },
+        { roomId, seq: doc.seq, senderId: String(doc.senderId), kind: doc.kind, editedAt: doc.editedAt?.getTime() },
         { v: doc.v ?? 0, keyId: doc.keyId ?? 0, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) },
       );
     },

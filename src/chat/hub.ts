@@ -16,7 +16,7 @@ export type SealedWire = { v: number; keyId: number; iv: string; ct: string; mac
 
 export type HubEvent =
   | { type: "message"; roomId: string; seq: number; from: string; clientId: string; at: string; sealed: SealedWire }
-  | { type: "edited"; roomId: string; seq: number; at: string; sealed: SealedWire }
+  | { type: "edited"; roomId: string; seq: number; from: string; at: string; sealed: SealedWire }
   | { type: "deleted"; roomId: string; seq: number }
   | { type: "typing"; roomId: string; from: string }
   | { type: "read"; roomId: string; from: string; seq: number }

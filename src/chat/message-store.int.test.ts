@@ -57,7 +57,7 @@ describe("storing messages in the real MongoDB-protocol server", () => {
     assert.ok(first);
     const opened = openMessage(
       dataKey,
-      { roomId, seq: first.seq },
+      { roomId, seq: first.seq, senderId: String(first.senderId) },
       { v: first.v, keyId: first.keyId, iv: bytes(first.iv), ct: bytes(first.ct), mac: bytes(first.mac) },
     );
     assert.equal(opened, texts[results.findIndex((r) => r.seq === 1)]);
@@ -77,7 +77,7 @@ describe("storing messages in the real MongoDB-protocol server", () => {
     assert.equal(retry.seq, first.seq);
     assert.equal(retry.duplicate, true);
     assert.equal(sameBatch[0].seq, sameBatch[1].seq);
-    assert.equal(await MessageModel.countDocuments({ roomId }), 2);
+    assert.equal(await MessageModel.countDocuments({ roomId, kind: { $ne: "void" } }), 2);
     // The same client id from the other member is a different message.
     const bobsOwn = await store.store({ roomId, senderId: bob, clientId, text: "mine" });
     assert.equal(bobsOwn.duplicate, false);
@@ -281,6 +281,6 @@ describe("two instances writing to one room at once", () => {
     const stored = await Promise.all(sends);
     const seqs = stored.map((s) => s.seq);
     assert.equal(new Set(seqs).size, 120, "no two messages share a number");
-    assert.equal(await MessageModel.countDocuments({ roomId }), 120);
+    assert.equal(await MessageModel.countDocuments({ roomId, kind: { $ne: "void" } }), 120);
   });
 });

@@ -111,7 +111,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
     sends.forEach((pending, i) => {
       const seq = first + i;
       const { senderId, clientId, text } = pending.request;
-      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId }, text);
+      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId }, text);
       const { v, keyId, iv, ct, mac } = sealed;
       docs.push({
         _id: messageId(roomId, senderId, clientId),

@@ -109,15 +109,19 @@ export async function editMessage(
   const { roomId, userId, key } = actor;
   const blocked = await refusedByBlock(deps, actor);
   if (blocked) return blocked;
-  const sealed = sealMessage(key.dataKey, { roomId, seq: input.seq, keyId: key.keyId }, input.text);
   const at = new Date();
+  const sealed = sealMessage(
+    key.dataKey,
+    { roomId, seq: input.seq, keyId: key.keyId, senderId: userId, editedAt: at.getTime() },
+    input.text,
+  );
   const updated = await MessageModel.updateOne(
     { roomId, seq: input.seq, senderId: new mongoose.Types.ObjectId(userId), kind: "text" },
     { $set: { v: sealed.v, keyId: sealed.keyId, iv: sealed.iv, ct: sealed.ct, mac: sealed.mac, editedAt: at } },
     DURABLE,
   );
   if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only edit your own messages." };
-  await deps.hub.publish({ type: "edited", roomId, seq: input.seq, at: at.toISOString(), sealed: toWire(sealed) });
+  await deps.hub.publish({ type: "edited", roomId, seq: input.seq, from: userId, at: at.toISOString(), sealed: toWire(sealed) });
   return { ok: true };
 }
 
