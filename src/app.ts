@@ -38,7 +38,7 @@ export type AppDeps = {
   log: Logger;
   redis: Redis;
   mailer: Mailer;
-  chat: Pick<Chat, "hub" | "keyFor" | "sequencer" | "unreadable">;
+  chat: Pick<Chat, "hub" | "keyFor" | "sequencer" | "unreadable" | "presence">;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
@@ -83,6 +83,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     sequencer: chat.sequencer,
     keyFor: chat.keyFor,
     unreadable: chat.unreadable,
+    socketCounts: chat.presence.socketCounts,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
     lookupLimiter: createLimiter(redis, "chat-start", 20, 3600),
   });

@@ -22,7 +22,7 @@ import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } fr
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
-import { goOffline, goOnline, stillOnline } from "./presence.js";
+import type { Presence } from "./presence.js";
 import { parseClientFrame, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
@@ -37,6 +37,7 @@ export type ChatDeps = {
   store: MessageStore;
   sequencer: Sequencer;
   blocks: RoomBlocks;
+  presence: Presence;
   keyFor(roomId: string): Promise<RoomKey>;
   sendLimiter: Limiter;
   pingIntervalMs: number;
@@ -239,7 +240,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     peerReadUpTo: reads[peerId] ?? 0,
   });
   try {
-    const peer = await goOnline(deps, place);
+    const peer = await deps.presence.goOnline(place);
     online = true;
     send({ type: "presence", userId: peerId, ...peer });
   } catch (err) {
@@ -255,7 +256,6 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     }
     alive = false;
     ws.ping();
-    stillOnline(deps, userId);
   }, deps.pingIntervalMs);
   ws.on("pong", () => (alive = true));
 
@@ -325,6 +325,6 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     clearTimeout(gapTimer);
     clearInterval(heartbeat);
     await deps.hub.leave(roomId, listener);
-    if (online) await goOffline(deps, place);
+    if (online) await deps.presence.goOffline(place);
   }
 }

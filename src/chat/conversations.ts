@@ -1,9 +1,7 @@
 /** The conversation list and starting a conversation: plain functions for the chat routes. */
 import mongoose from "mongoose";
-import type { Redis } from "ioredis";
 import { normalizeEmail, UserModel, type User } from "../accounts/user.model.js";
 import type { MasterKey } from "./cipher.js";
-import { onlineKey } from "./presence.js";
 import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
@@ -35,7 +33,7 @@ export type ConversationSummary = {
 
 /** The user's conversations, most recent first, with unread counts and a decrypted preview. */
 export async function listConversations(
-  redis: Redis,
+  socketCounts: (userIds: readonly string[]) => Promise<number[]>,
   keyFor: (roomId: string) => Promise<RoomKey>,
   me: string,
   unreadable: Unreadable,
@@ -47,7 +45,7 @@ export async function listConversations(
     .lean();
   const peerIds = rooms.map((r) => r.members.map(String).find((m) => m !== me) ?? me);
   const peers = new Map((await UserModel.find({ _id: { $in: peerIds } }).lean<User[]>()).map((u) => [String(u._id), u]));
-  const online = peerIds.length ? await redis.mget(peerIds.map(onlineKey)).catch(() => peerIds.map(() => null)) : [];
+  const online = await socketCounts(peerIds).catch(() => peerIds.map(() => 0));
 
   const summaries = await Promise.all(
     rooms.map(async (room, i) => {

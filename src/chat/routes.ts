@@ -32,6 +32,8 @@ export type ChatRoutesDeps = {
   sequencer: Sequencer;
   keyFor(roomId: string): Promise<RoomKey>;
   unreadable: Unreadable;
+  /** Open chat sockets per user (presence.ts). */
+  socketCounts(userIds: readonly string[]): Promise<number[]>;
   inviteLimiter: Limiter;
   /** Address lookups (starting a conversation by email) per user. */
   lookupLimiter: Limiter;
@@ -59,7 +61,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   };
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
-    const conversations = await listConversations(deps.redis, deps.keyFor, String(me(ctx)._id), deps.unreadable);
+    const conversations = await listConversations(deps.socketCounts, deps.keyFor, String(me(ctx)._id), deps.unreadable);
     renderPage(ctx, views, "chat/list", { title: "Chats", conversations, empty: conversations.length === 0, ...extra });
   }
 

@@ -8,6 +8,7 @@ import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../accounts/session-store.js";
 import type { ChatDeps } from "./connection.js";
 import { roomBlocks } from "./blocks.js";
+import { createPresence, type Presence } from "./presence.js";
 import { createHub, type Hub } from "./hub.js";
 import { reportUnreadable, type Unreadable } from "./history.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
@@ -23,6 +24,7 @@ export type Chat = {
   sequencer: Sequencer;
   keyFor: ChatDeps["keyFor"];
   unreadable: Unreadable;
+  presence: Presence;
   close(): Promise<void>;
 };
 
@@ -52,6 +54,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     insuranceLimiter: new RateLimiterMemory({ points: SEND_RATE.points, duration: SEND_RATE.seconds }),
   });
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
+  const presence = createPresence({ redis, hub, log: log.child({ part: "chat" }) });
   const deps: ChatDeps = {
     log: log.child({ part: "chat" }),
     unreadable,
@@ -65,6 +68,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     maxBufferedBytes: 1024 * 1024,
     catchUpLimit: 5000,
     blocks: roomBlocks(),
+    presence,
     // A number missing below a delivered one is usually another instance's write a few
     // milliseconds behind; it is looked up after this long, and settled for good after 5 s.
     gapLookupMs: 300,
@@ -77,10 +81,12 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     sequencer,
     keyFor: keys.keyFor,
     unreadable,
+    presence,
     async close() {
       await store.drain();
       await activity.close();
       await sessions.close();
+      await presence.close();
       await hub.close();
     },
   };

@@ -15,7 +15,6 @@ import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
 import { serveConnection, type ChatDeps } from "./connection.js";
 import { accountIsGone, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
-import { onlineKey } from "./presence.js";
 import type { ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
@@ -48,7 +47,7 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, se
         return;
       }
 
-      const open = Number(await redis.get(onlineKey(userId)).catch(() => 0));
+      const [open = 0] = await deps.presence.socketCounts([userId]).catch(() => [0]);
       if (open >= MAX_SOCKETS_PER_USER) throw new AppError(429, "too_many_sockets", "too many open chats");
 
       const after = Number(new URL(req.url ?? "/", "http://internal").searchParams.get("after") ?? 0);
