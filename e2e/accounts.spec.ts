@@ -1,6 +1,7 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { codeIn, inboxMark, linkIn, uniqueEmail, waitForEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
+import { forgetSignUpsFromLoopback } from "./support/accounts.js";
 
 const stack = readStackEnv();
 
@@ -10,6 +11,7 @@ async function shot(page: Page, name: string) {
 
 test.describe("a new user's account, in a real browser through nginx", () => {
   test("signs up with an emailed code, signs out, resets the password, edits the profile @responsive", async ({ page }) => {
+    await forgetSignUpsFromLoopback();
     const email = uniqueEmail("e2e");
     const password = "violet tractor sings at dawn";
 
@@ -73,6 +75,7 @@ test.describe("a new user's account, in a real browser through nginx", () => {
   test("a second sign-up with the same address, before the code is entered, cannot take the account over", async ({
     browser,
   }) => {
+    await forgetSignUpsFromLoopback();
     const email = uniqueEmail("e2e-takeover");
     const victim = await newPage(browser);
     const attacker = await newPage(browser);
