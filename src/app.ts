@@ -12,6 +12,7 @@ import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
+import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
 import type { Config } from "./config.js";
@@ -20,7 +21,7 @@ import { healthRoutes } from "./health/routes.js";
 import type { Readiness } from "./health/readiness.js";
 import { parseBody } from "./http/body.js";
 import { csrfProtection } from "./http/csrf.js";
-import { loadCurrentUser } from "./http/current-user.js";
+import { loadCurrentUser } from "./accounts/current-user.js";
 import { handleErrors } from "./http/errors.js";
 import { directCaller, trustProxy } from "./http/proxy.js";
 import { requestLog } from "./http/request-log.js";
@@ -71,7 +72,11 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     limits: accountLimits(redis),
     codeKey: deriveKey(config.sessionSecrets[0] ?? "", "email-codes"),
     publicUrl: config.publicUrl,
-    conversations: { sharesRoom: shareRoom, accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId) },
+    conversations: {
+      sharesRoom: shareRoom,
+      eraseMessagesOf,
+      accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),
+    },
   };
   const conversations = chatRoutes({
     config,

@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
-import { parseMasterKeys, type MasterKey } from "./chat/cipher.js";
+import { parseMasterKeys, type MasterKey } from "./master-keys.js";
 
 /** Session signing key that development falls back to; refused in production. */
 export const DEV_SESSION_SECRET = "duet-development-only-session-secret-not-for-production";

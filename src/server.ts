@@ -14,6 +14,7 @@ import { createLogger } from "./logger.js";
 import { createMailer } from "./mail/mailer.js";
 import { loadViews } from "./views.js";
 import { attachSockets } from "./realtime/upgrade.js";
+import { MAX_FRAME_BYTES } from "./chat/protocol.js";
 import { createChat } from "./chat/service.js";
 
 const { config, warnings } = readConfig();
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
   // Longer than nginx's keepalive_timeout so nginx, not the app, closes idle upstream connections.
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 80_000;
-  const sockets = attachSockets(server, [chat.route], log);
+  const sockets = attachSockets(server, [chat.route], log, { maxPayload: MAX_FRAME_BYTES });
 
   server.listen(config.port, config.host);
   await once(server, "listening");

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import mongoose, { Schema } from "mongoose";
 import sharp from "sharp";
 import { AppError } from "../errors.js";
+import { UserModel } from "./user.model.js";
 
 /** nginx's client_max_body_size (nginx.conf.template) stays a little above this, so the app can answer. */
 export const MAX_AVATAR_BYTES = 5 * 1024 * 1024;
@@ -44,8 +45,22 @@ export async function processAvatar(input: Buffer): Promise<Buffer> {
   }
 }
 
+/** Stores `image` as the user's picture; its new version changes the picture's URL, so no cache shows the old one. */
 export async function saveAvatar(userId: string, image: Buffer): Promise<void> {
   await AvatarModel.updateOne({ userId }, { $set: { image, contentType: "image/webp" } }, { upsert: true });
+  await UserModel.updateOne({ _id: userId }, { $inc: { avatarVersion: 1 } });
+}
+
+/** Back to generated initials. */
+export async function removeAvatar(userId: string): Promise<void> {
+  await AvatarModel.deleteOne({ userId });
+  await UserModel.updateOne({ _id: userId }, { $inc: { avatarVersion: 1 } });
+}
+
+/** The user's stored picture (WebP), or undefined when they use initials. */
+export async function storedAvatar(userId: string): Promise<Buffer | undefined> {
+  const avatar = await AvatarModel.findOne({ userId }, { image: 1 });
+  return avatar?.image ?? undefined;
 }
 
 const PALETTE = ["#5b5bd6", "#12a594", "#e5484d", "#f76b15", "#3e63dd", "#8e4ec6", "#30a46c", "#d6409f"];

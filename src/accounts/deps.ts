@@ -17,6 +17,8 @@ export type AccountsDeps = {
 export type ConversationHooks = {
   /** Whether the two users have a conversation: only then may they see each other's profile. */
   sharesRoom(a: string, b: string): Promise<boolean>;
+  /** Removes the content of everything the user wrote (their account is being deleted). */
+  eraseMessagesOf(userId: string): Promise<void>;
   /** Called once an account is deleted, so its open conversations stop taking messages. */
   accountDeleted(userId: string): Promise<void>;
 };

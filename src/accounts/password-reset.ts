@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
 import { hashPassword } from "./passwords.js";
 import { consumeResetToken, issueResetToken } from "./reset-tokens.js";
-import { revokeUserSessions } from "./session-store.js";
+import { revokeUserSessions } from "../http/session-store.js";
 import { normalizeEmail, UserModel } from "./user.model.js";
 
 export async function requestPasswordReset(deps: AccountsDeps, rawEmail: string): Promise<void> {

@@ -1,6 +1,5 @@
 /** Changes a signed-in user makes to their own account. */
 import mongoose from "mongoose";
-import { MessageModel } from "../chat/message.model.js";
 import { take } from "../http/rate-limit.js";
 import { AvatarModel } from "./avatars.js";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
@@ -8,7 +7,7 @@ import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } fr
 import type { AccountLimits } from "./limits.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
-import { revokeUserSessions } from "./session-store.js";
+import { revokeUserSessions } from "../http/session-store.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
@@ -105,10 +104,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string, currentP
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
-    MessageModel.updateMany(
-      { senderId: userId },
-      { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1 } },
-    ),
+    deps.conversations.eraseMessagesOf(userId),
   ]);
   await UserModel.deleteOne({ _id: userId });
   // The account is gone either way; an open chat that misses this refuses sends once it reconnects.

@@ -11,7 +11,7 @@ import type { CheckResult } from "./email-codes.js";
 import { consumeAttempt, createAttempt, pruneAttempts, reissueAttemptCode, type PendingSignUpDoc } from "./pending-signups.js";
 import { hashPassword } from "./passwords.js";
 import { voidResetTokens } from "./reset-tokens.js";
-import type { SessionData } from "./session-store.js";
+import type { SessionData } from "../http/session-store.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 /** What the browser keeps of a sign-up waiting for its code: the attempt, and the address to show. */

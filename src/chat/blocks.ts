@@ -4,6 +4,7 @@
  * block event lost on the way (Redis pub/sub is at-most-once) therefore delays a block by the
  * cache's lifetime, never forever.
  */
+import mongoose from "mongoose";
 import { RoomModel } from "./room.model.js";
 
 const FRESH_MS = 2_000;
@@ -14,6 +15,23 @@ export type RoomBlocks = {
   blockedBy(roomId: string): Promise<string[]>;
   forget(roomId: string): void;
 };
+
+export type RoomAction = "block" | "unblock" | "hide";
+
+/**
+ * A member blocks or unblocks the other one, or hides the conversation from their own list.
+ * A block is enforced from MongoDB by every write (see above); the caller announces it.
+ */
+export async function applyRoomAction(roomId: string, userId: string, action: RoomAction): Promise<void> {
+  const me = new mongoose.Types.ObjectId(userId);
+  const update =
+    action === "block"
+      ? { $addToSet: { blockedBy: me } }
+      : action === "unblock"
+        ? { $pull: { blockedBy: me } }
+        : { $addToSet: { hiddenFor: me } };
+  await RoomModel.updateOne({ _id: roomId }, update);
+}
 
 export function roomBlocks(now = () => Date.now()): RoomBlocks {
   const cache = new Map<string, { by: string[]; at: number }>();

@@ -23,6 +23,9 @@ import {
   timingSafeEqual,
   type KeyObject,
 } from "node:crypto";
+import type { MasterKey } from "../master-keys.js";
+
+export { parseMasterKeys, type MasterKey } from "../master-keys.js";
 
 export const CIPHER_VERSION = 2;
 
@@ -33,7 +36,6 @@ export class CipherError extends Error {
   }
 }
 
-export type MasterKey = { id: string; key: Buffer };
 export type WrappedKey = { masterKeyId: string; iv: Buffer; tag: Buffer; wrapped: Buffer };
 export type SealedMessage = { v: number; keyId: number; iv: Buffer; ct: Buffer; mac: Buffer };
 /** Where a message lives and whose it is: all of it is authenticated by the MAC. */
@@ -47,27 +49,6 @@ export type MessagePlace = {
   /** When it was last edited (ms since epoch); absent if never. */
   editedAt?: number;
 };
-
-const MASTER_KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
-
-/** Parses `id:base64key,id:base64key` (newest first); throws naming the bad entry. */
-export function parseMasterKeys(raw: string): MasterKey[] {
-  const keys = raw.split(",").map((entry, i) => {
-    const [id = "", encoded = ""] = entry.trim().split(":");
-    if (!MASTER_KEY_ID.test(id))
-      throw new CipherError(`entry ${i + 1}: the key id must be 1-32 letters, digits, _ or - (format id:base64key)`);
-    const key = Buffer.from(encoded, "base64");
-    if (key.length !== 32 || key.toString("base64") !== encoded) {
-      throw new CipherError(
-        `entry ${i + 1} (${id}): the key must be 32 bytes in base64; generate one with \`openssl rand -base64 32\``,
-      );
-    }
-    return { id, key };
-  });
-  const ids = new Set(keys.map((k) => k.id));
-  if (ids.size !== keys.length) throw new CipherError("two master keys share an id");
-  return keys;
-}
 
 export function generateDataKey(): Buffer {
   return randomBytes(32);

@@ -35,6 +35,11 @@ export function peerProfile(peerId: string, peer: User | null | undefined): Peer
   };
 }
 
+/** How a conversation shows `peerId` now. */
+export async function currentPeer(peerId: string): Promise<PeerProfile> {
+  return peerProfile(peerId, await UserModel.findById(peerId).lean<User>());
+}
+
 /** Whether `peerId`'s account is gone (deleted; rooms keep the member ids). */
 export async function accountIsGone(peerId: string): Promise<boolean> {
   return !(await UserModel.exists({ _id: peerId }));

@@ -5,20 +5,11 @@
  */
 import type { Logger } from "../logger.js";
 import { CipherError, openMessage } from "./cipher.js";
+import type { PlainMessage } from "./protocol.js";
+
+export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
 import { bytes, type RoomKey } from "./rooms.js";
-
-export type PlainMessage = {
-  seq: number;
-  from: string;
-  clientId: string;
-  text: string;
-  at: string;
-  editedAt?: string;
-  deleted?: boolean;
-  /** Stored, but it failed authentication: shown as "this message could not be read". */
-  unreadable?: boolean;
-};
 
 /** Told of each message that cannot be opened. */
 export type Unreadable = (where: { roomId: string; seq: number }) => void;

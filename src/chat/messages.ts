@@ -33,6 +33,9 @@ const PUBLISH_WAIT_MS = 1_000;
 // One write concern for every change to a stored message, the same as for sends.
 const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
 
+// What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
+const TOMBSTONE = { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1 } };
+
 async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal | undefined> {
   const by = await deps.blocks.blockedBy(actor.roomId);
   if (by.length === 0) return undefined;
@@ -132,12 +135,17 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
   if (blocked) return blocked;
   const updated = await MessageModel.updateOne(
     { roomId, seq: input.seq, senderId: new mongoose.Types.ObjectId(userId), kind: { $ne: "void" } },
-    { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1 } },
+    TOMBSTONE,
     DURABLE,
   );
   if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only delete your own messages." };
   await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
   return { ok: true };
+}
+
+/** Removes the content of every message `userId` wrote (their account is being deleted). */
+export async function eraseMessagesOf(userId: string): Promise<void> {
+  await MessageModel.updateMany({ senderId: new mongoose.Types.ObjectId(userId), kind: "text" }, TOMBSTONE, DURABLE);
 }
 
 /** Records that the actor has read everything up to `seq`, and tells the other member. */

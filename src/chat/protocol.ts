@@ -47,6 +47,19 @@ export const clientFrame = z.discriminatedUnion("type", [
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
+/** A message as both ends see it: decrypted, in its place in the room. */
+export type PlainMessage = {
+  seq: number;
+  from: string;
+  clientId: string;
+  text: string;
+  at: string;
+  editedAt?: string;
+  deleted?: boolean;
+  /** Stored, but it failed authentication: shown as "this message could not be read". */
+  unreadable?: boolean;
+};
+
 export type ServerFrame =
   | { type: "ready"; upTo: number; readUpTo: number; peerReadUpTo: number }
   | { type: "ack"; clientId: string; seq: number; at: string }

@@ -4,23 +4,22 @@ import type { Context } from "koa";
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { badRequest, notFound } from "../errors.js";
-import { requireUser } from "../http/current-user.js";
+import { requireUser } from "../accounts/current-user.js";
 import { retryIn, spend, take, type Limiter } from "../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../http/render.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
 import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
-import { UserModel, type User } from "../accounts/user.model.js";
+import type { User } from "../accounts/user.model.js";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
-import { PEER_DELETED_MESSAGE, peerProfile } from "./deleted-peers.js";
+import { applyRoomAction } from "./blocks.js";
+import { currentPeer, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import { readMessages, type Unreadable } from "./history.js";
 import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
-import { RoomModel } from "./room.model.js";
 import type { RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
-import mongoose from "mongoose";
 
 export type ChatRoutesDeps = {
   config: Config;
@@ -113,7 +112,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound();
     const peerId = room.members.map(String).find((m) => m !== userId) ?? userId;
-    const peer = peerProfile(peerId, await UserModel.findById(peerId).lean<User>());
+    const peer = await currentPeer(peerId);
     renderPage(ctx, views, "chat/room", {
       title: `Chat with ${peer.displayName}`,
       room: {
@@ -151,14 +150,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       const userId = String(me(ctx)._id);
       const room = await roomForMember(ctx.params.room ?? "", userId);
       if (!room) throw notFound();
-      const myId = new mongoose.Types.ObjectId(userId);
-      const update =
-        action === "block"
-          ? { $addToSet: { blockedBy: myId } }
-          : action === "unblock"
-            ? { $pull: { blockedBy: myId } }
-            : { $addToSet: { hiddenFor: myId } };
-      await RoomModel.updateOne({ _id: room._id }, update);
+      await applyRoomAction(room._id, userId, action);
       if (action !== "hide") void deps.hub.publish({ type: "block", roomId: room._id, by: userId, blocked: action === "block" });
       ctx.redirect(action === "hide" ? "/chat" : `/chat/${room._id}`);
     });

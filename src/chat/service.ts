@@ -5,7 +5,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import { createSessionSockets } from "../realtime/session-sockets.js";
-import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../accounts/session-store.js";
+import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../http/session-store.js";
 import type { ChatDeps } from "./connection.js";
 import { roomBlocks } from "./blocks.js";
 import { createPresence, type Presence } from "./presence.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { redisSessionStore, type SessionData } from "../accounts/session-store.js";
+import { redisSessionStore, type SessionData } from "../http/session-store.js";
 import { ABSOLUTE_LIFETIME_MS } from "../http/session.js";
 import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";

@@ -3,8 +3,7 @@
  * sending / sent / read states, typing and read receipts, presence, edit and delete, and opt-in
  * notifications while the tab is hidden. Bundled by esbuild into /static/js/chat.js.
  */
-import type { PlainMessage } from "../chat/history.js";
-import type { ServerFrame } from "../chat/protocol.js";
+import type { PlainMessage, ServerFrame } from "../chat/protocol.js";
 import { lastSeenLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";

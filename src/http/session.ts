@@ -11,7 +11,7 @@ import {
   sessionDeadline,
   sessionHandle,
   type SessionData,
-} from "../accounts/session-store.js";
+} from "./session-store.js";
 
 export { ABSOLUTE_LIFETIME_MS, IDLE_TIMEOUT_MS };
 

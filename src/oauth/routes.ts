@@ -8,8 +8,7 @@ import { createRouter } from "../http/router.js";
 import type { Context } from "koa";
 import { beginSession, formBody, type AccountRoutesDeps } from "../accounts/routes/context.js";
 import { saveAvatar } from "../accounts/avatars.js";
-import { UserModel } from "../accounts/user.model.js";
-import { requireUser } from "../http/current-user.js";
+import { requireUser } from "../accounts/current-user.js";
 import { assertNotLimited, limitKey, spend } from "../http/rate-limit.js";
 import { renderPage } from "../http/render.js";
 import type { Views } from "../views.js";
@@ -120,7 +119,6 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
       const image = await fetchPicture(url, google.pictureOrigins);
       if (!image) return;
       await saveAvatar(userId, image);
-      await UserModel.updateOne({ _id: userId }, { $inc: { avatarVersion: 1 } });
     } catch (err) {
       log.warn({ err }, "google profile picture not used");
     }

@@ -7,7 +7,6 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
-import { MAX_FRAME_BYTES } from "../chat/protocol.js";
 import type { Logger } from "../logger.js";
 
 export type UpgradeRoute = {
@@ -30,9 +29,15 @@ export function refuseUpgrade(socket: Duplex, status: number): void {
   socket.destroy();
 }
 
-export function attachSockets(server: Server, routes: readonly UpgradeRoute[], log: Logger): Sockets {
+/** `maxPayload`: the largest frame any route's protocol allows; a larger one closes the socket (1009). */
+export function attachSockets(
+  server: Server,
+  routes: readonly UpgradeRoute[],
+  log: Logger,
+  options: { maxPayload: number },
+): Sockets {
   // permessage-deflate costs memory per socket and has a history of fragmentation bugs.
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayload });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", (err) => log.debug({ err }, "upgrade socket error"));

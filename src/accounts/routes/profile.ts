@@ -2,18 +2,26 @@ import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import type { Context } from "koa";
 import { AppError, notFound } from "../../errors.js";
-import { requireUser } from "../../http/current-user.js";
+import { requireUser } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
-import { AVATAR_TOO_LARGE, AvatarModel, initialsAvatar, MAX_AVATAR_BYTES, processAvatar, saveAvatar } from "../avatars.js";
+import {
+  AVATAR_TOO_LARGE,
+  initialsAvatar,
+  MAX_AVATAR_BYTES,
+  processAvatar,
+  removeAvatar,
+  saveAvatar,
+  storedAvatar,
+} from "../avatars.js";
 import { codeForm, deleteForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
 import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
-import { listUserSessions, revokeUserSessions, sessionHandle } from "../session-store.js";
-import { publicProfile, UserModel, type User } from "../user.model.js";
+import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
+import { publicProfile, type User } from "../user.model.js";
 import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 
 const NOTICES: Record<string, string> = {
@@ -102,13 +110,11 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       return showProfile(ctx, { avatarError: err instanceof Error ? err.message : "That image could not be used." });
     }
     await saveAvatar(uid(ctx), image);
-    await UserModel.updateOne({ _id: uid(ctx) }, { $inc: { avatarVersion: 1 } });
     ctx.redirect("/profile?avatar=1");
   });
 
   router.post("/profile/avatar/remove", requireUser, async (ctx) => {
-    await AvatarModel.deleteOne({ userId: uid(ctx) });
-    await UserModel.updateOne({ _id: uid(ctx) }, { $inc: { avatarVersion: 1 } });
+    await removeAvatar(uid(ctx));
     ctx.redirect("/profile?avatar=1");
   });
 
@@ -203,13 +209,13 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
     if (!person) throw notFound();
     const id = String(person._id);
-    const avatar = await AvatarModel.findOne({ userId: id });
+    const avatar = await storedAvatar(id);
     // The URL carries the avatar version, so browsers may keep it; private: it is not public data.
     ctx.set("Cache-Control", "private, max-age=86400");
     ctx.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
     if (avatar) {
       ctx.type = "image/webp";
-      ctx.body = avatar.image;
+      ctx.body = avatar;
     } else {
       ctx.type = "image/svg+xml";
       ctx.body = initialsAvatar(id, person.displayName);

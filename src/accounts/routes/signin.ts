@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import { AppError } from "../../errors.js";
 import { rotateCsrf } from "../../http/csrf.js";
-import { safeNext } from "../../http/current-user.js";
+import { safeNext } from "../current-user.js";
 import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
 import { signInForm } from "../forms.js";

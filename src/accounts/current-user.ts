@@ -1,5 +1,5 @@
 import type { Middleware } from "koa";
-import { UserModel, type User } from "../accounts/user.model.js";
+import { UserModel, type User } from "./user.model.js";
 import { unauthorized } from "../errors.js";
 
 declare module "koa" {
