@@ -45,7 +45,8 @@ const oidcIssuer = (s: StackSettings) => `https://${s.hostname}:${s.oidcPort}`;
 const OIDC_CLIENT_ID = "duet-local";
 const oidcClientSecret = (secrets: AppSecrets) =>
   createHash("sha256").update(`oidc-client:${secrets.sessionSecrets}`).digest("base64url");
-export const GOOGLE_CALLBACK_PATH = "/auth/google/callback";
+export { GOOGLE_CALLBACK_PATH } from "../../src/oauth/paths.js";
+import { GOOGLE_CALLBACK_PATH } from "../../src/oauth/paths.js";
 
 function googleEnv(s: StackSettings, secrets: AppSecrets): NodeJS.ProcessEnv {
   const issuer = oidcIssuer(s);

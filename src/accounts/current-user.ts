@@ -1,4 +1,4 @@
-import type { Middleware } from "koa";
+import type { Context, Middleware } from "koa";
 import { UserModel, type User } from "./user.model.js";
 import { unauthorized } from "../errors.js";
 
@@ -27,6 +27,12 @@ export function loadCurrentUser(): Middleware {
     }
     await next();
   };
+}
+
+/** The signed-in user, in a route behind `requireUser` (a programming error otherwise). */
+export function signedInUser(ctx: Context): User {
+  if (!ctx.state.user) throw new Error("requireUser must run first");
+  return ctx.state.user;
 }
 
 /** Lets only signed-in users through: browsers are sent to sign in and brought back. */

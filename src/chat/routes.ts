@@ -4,14 +4,13 @@ import type { Context } from "koa";
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { badRequest, notFound } from "../errors.js";
-import { requireUser } from "../accounts/current-user.js";
+import { requireUser, signedInUser } from "../accounts/current-user.js";
 import { retryIn, spend, take, type Limiter } from "../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../http/render.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
 import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
-import type { User } from "../accounts/user.model.js";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
 import { applyRoomAction } from "./blocks.js";
 import { currentPeer, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
@@ -54,10 +53,7 @@ const pageQuery = z.object({
 export function chatRoutes(deps: ChatRoutesDeps): Router {
   const { views, config } = deps;
   const router = createRouter();
-  const me = (ctx: Context): User => {
-    if (!ctx.state.user) throw new Error("requireUser must run first");
-    return ctx.state.user;
-  };
+  const me = signedInUser;
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
     const conversations = await listConversations(deps.socketCounts, deps.keyFor, String(me(ctx)._id), deps.unreadable);

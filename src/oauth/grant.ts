@@ -15,7 +15,9 @@ import { sessionOf } from "../accounts/routes/context.js";
 import type { KoaSession } from "../http/session.js";
 
 export const GOOGLE_START_PATH = "/auth/google";
-export const GOOGLE_CALLBACK_PATH = "/auth/google/callback";
+import { GOOGLE_CALLBACK_PATH } from "./paths.js";
+
+export { GOOGLE_CALLBACK_PATH };
 /** Where grant sends the browser once the code is exchanged; the tokens wait in the session. */
 export const GOOGLE_DONE_PATH = "/auth/google/done";
 

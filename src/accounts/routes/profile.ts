@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import type { Context } from "koa";
 import { AppError, notFound } from "../../errors.js";
-import { requireUser } from "../current-user.js";
+import { requireUser, signedInUser } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn, spend } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
@@ -21,7 +21,7 @@ import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
-import { publicProfile, type User } from "../user.model.js";
+import { publicProfile } from "../user.model.js";
 import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 
 const NOTICES: Record<string, string> = {
@@ -40,10 +40,7 @@ const NOTICES: Record<string, string> = {
 export function profileRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits, redis } = deps;
   const router = createRouter();
-  const currentUser = (ctx: Context): User => {
-    if (!ctx.state.user) throw new Error("requireUser must run first");
-    return ctx.state.user;
-  };
+  const currentUser = signedInUser;
   const uid = (ctx: Context) => String(currentUser(ctx)._id);
   const currentHandle = (ctx: Context) => {
     const key = sessionOf(ctx).externalKey;
