@@ -42,9 +42,18 @@ test.describe("order and sessions in the browser", () => {
     await expect(bob.locator("li.msg-them")).toHaveCount(60);
     expect(await texts(bob, "them")).toEqual(typed);
     await expect(alice.locator("#composer-note")).toBeHidden();
+    let replayed = 0;
+    bob.on("websocket", (ws) =>
+      ws.on("framereceived", (frame) => {
+        if (typeof frame.payload === "string" && frame.payload.startsWith('{"type":"message"')) replayed++;
+      }),
+    );
     await bob.reload();
-    await expect(bob.locator("li.msg-them")).toHaveCount(60);
-    expect(await texts(bob, "them")).toEqual(typed);
+    // Opened at the newest page of history (50), not replayed whole over the socket.
+    await expect(bob.locator("li.msg-them")).toHaveCount(50);
+    expect(await texts(bob, "them")).toEqual(typed.slice(-50));
+    await expect(bob.locator("#chat")).toHaveAttribute("data-state", "live");
+    expect(replayed, "messages sent again over the socket on opening").toBe(0);
     await close();
   });
 

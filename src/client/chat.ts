@@ -29,6 +29,8 @@ function start(root: HTMLElement): void {
   const composerNote = part<HTMLElement>("#composer-note");
 
   const outbox = createOutbox(roomId);
+  // Live once the newest page of history is in (below); until then nothing can be sent.
+  let socket: Pick<ReturnType<typeof connectChat>, "send"> = { send: () => false };
   let highest = 0;
   // Where a reconnect resumes: the highest number the server sent us as a message. Not our own
   // acks: a peer's message can be stored with a lower number than our send and still be on its
@@ -258,8 +260,12 @@ function start(root: HTMLElement): void {
   if (closed) for (const item of outbox.all()) outbox.fail(item.clientId, closed);
   for (const item of outbox.all())
     list.upsert({ ...item, from: me, state: item.failed ? "failed" : "sending", failure: item.failed });
-  const socket: Pick<ReturnType<typeof connectChat>, "send"> = closed
-    ? { send: () => false }
-    : connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
-  void loadOlder();
+  // Open at the newest page of history, then go live from its last number, so the socket sends
+  // only what is newer (it used to replay up to 5,000 messages on every open). If the page
+  // cannot be fetched, the socket's catch-up brings the recent messages instead.
+  void loadOlder()
+    .catch(() => undefined)
+    .finally(() => {
+      if (!closed) socket = connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
+    });
 }
