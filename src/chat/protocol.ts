@@ -63,17 +63,7 @@ export type PlainMessage = {
 export type ServerFrame =
   | { type: "ready"; upTo: number; readUpTo: number; peerReadUpTo: number }
   | { type: "ack"; clientId: string; seq: number; at: string }
-  | {
-      type: "message";
-      seq: number;
-      from: string;
-      clientId: string;
-      text: string;
-      at: string;
-      editedAt?: string;
-      deleted?: boolean;
-      unreadable?: boolean;
-    }
+  | ({ type: "message" } & PlainMessage)
   | { type: "edited"; seq: number; text: string; at: string; unreadable?: boolean }
   | { type: "deleted"; seq: number }
   | { type: "typing"; from: string }
