@@ -17,7 +17,7 @@ import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { openMessage } from "./cipher.js";
 import { createFeed } from "./feed.js";
-import { settleNumbers } from "./gaps.js";
+import { LONGEST_GAP, settleNumbers } from "./gaps.js";
 import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
@@ -104,7 +104,12 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     }
     const claim = Date.now() - (gapSince ?? Date.now()) >= deps.gapSettleMs;
     try {
-      for (const [seq, message] of await settleNumbers(key, roomId, missing, claim, deps.unreadable)) feed.settle(seq, message);
+      const { settled, skipTo } = await settleNumbers(key, roomId, missing, claim, deps.unreadable);
+      if (skipTo !== undefined) {
+        log.warn({ from: missing.from, to: skipTo - 1 }, "skipped a span of numbers no message can fill");
+        feed.skipTo(skipTo);
+      }
+      for (const [seq, message] of settled) feed.settle(seq, message);
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : err }, "could not look up missing messages; will retry");
     }
@@ -116,8 +121,16 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     // Reading stored messages is the costly part of a connect; skip it when nothing newer exists.
     const head = await deps.sequencer.head(roomId);
     if (head !== undefined && head <= after) return;
-    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable))
+    for (const message of await readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable)) {
+      // A stored number far beyond what the counter has handed out was put there by damage: the
+      // history shows it (unreadable: the MAC binds the number); the live feed must not wait for
+      // the span below it. (Numbers handed out since `head` was read are at most a few batches.)
+      if (head !== undefined && message.seq > head + LONGEST_GAP) {
+        deps.unreadable({ roomId, seq: message.seq });
+        continue;
+      }
       feed.push(message);
+    }
   };
 
   const open = (seq: number, senderId: string, sealed: SealedWire, editedAt?: string) =>

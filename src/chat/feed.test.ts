@@ -57,3 +57,18 @@ describe("a socket's feed of messages", () => {
     assert.deepEqual(out, [2, 3]);
   });
 });
+
+describe("a span no message can fill", () => {
+  it("is skipped at once: what is held before and after it goes out in order", () => {
+    const { feed, out } = feedAfter(0);
+    feed.push({ seq: 1 });
+    feed.push({ seq: 3 });
+    feed.push({ seq: 5_000_000 });
+    feed.push({ seq: 5_000_001 });
+    feed.skipTo(4_999_999);
+    assert.deepEqual(out, [1, 3]);
+    feed.settle(4_999_999, undefined);
+    assert.deepEqual(out, [1, 3, 5_000_000, 5_000_001]);
+    assert.equal(feed.missing(), undefined);
+  });
+});

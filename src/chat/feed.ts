@@ -15,6 +15,8 @@ export type Feed<M extends { seq: number }> = {
   pass(seq: number): void;
   /** The outcome of a missing number: its message, or undefined when it will never exist. */
   settle(seq: number, message: M | undefined): void;
+  /** Every number below `seq` is accounted for (a span no message can fill); held ones go on. */
+  skipTo(seq: number): void;
   /** The numbers being waited for (inclusive), or undefined when nothing is held. */
   missing(): { from: number; to: number } | undefined;
   /** The next number to deliver; everything below it has been delivered or accounted for. */
@@ -55,6 +57,17 @@ export function createFeed<M extends { seq: number }>(options: {
     push: (message) => hold(message.seq, message),
     pass: (seq) => hold(seq, SKIP),
     settle: (seq, message) => hold(seq, message ?? SKIP),
+    skipTo(seq) {
+      if (seq <= next) return;
+      const below = [...held.keys()].filter((at) => at < seq).sort((x, y) => x - y);
+      for (const at of below) {
+        const entry = held.get(at);
+        held.delete(at);
+        if (entry !== undefined && entry !== SKIP) options.emit(entry);
+      }
+      next = seq;
+      advance();
+    },
     missing() {
       if (held.size === 0) return undefined;
       let to = next;

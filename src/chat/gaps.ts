@@ -27,11 +27,20 @@ export async function voidNumbers(roomId: string, seqs: number[]): Promise<void>
 /** At most this many numbers are looked up at once. */
 const MAX_RANGE = 500;
 
+/**
+ * A run of missing numbers longer than this cannot be writes in flight (a batch holds at most
+ * 512 sends per instance): it is a counter moved past a number that damage put far ahead. It
+ * is skipped whole, with no markers (a flipped high bit would otherwise cost millions of them).
+ */
+export const LONGEST_GAP = 10_000;
+
 type Found = Parameters<typeof decryptStored>[2];
 
 /**
  * The outcome of each number in [from, to] that can be settled now: its message, or undefined
- * for a number no message will have. With `claim`, every number still missing is settled.
+ * for a number no message will have. With `claim`, every number still missing is settled. A
+ * span of more than LONGEST_GAP missing numbers is answered as `skipTo` (the first number after
+ * it), for the caller to jump over at once.
  */
 export async function settleNumbers(
   key: RoomKey,
@@ -39,19 +48,26 @@ export async function settleNumbers(
   range: { from: number; to: number },
   claim: boolean,
   unreadable: Unreadable,
-): Promise<Map<number, PlainMessage | undefined>> {
+): Promise<{ settled: Map<number, PlainMessage | undefined>; skipTo?: number }> {
   const to = Math.min(range.to, range.from + MAX_RANGE - 1);
   const settled = new Map<number, PlainMessage | undefined>();
+  if (claim && range.to - range.from >= LONGEST_GAP) {
+    const first = await MessageModel.findOne({ roomId, seq: { $gte: range.from, $lte: range.to } }, { seq: 1 })
+      .sort({ seq: 1 })
+      .lean();
+    const end = first?.seq ?? range.to + 1;
+    if (end - range.from > LONGEST_GAP) return { settled, skipTo: end };
+  }
   const read = async (filter: Record<string, unknown>) => {
     for (const doc of await MessageModel.find({ roomId, ...filter }).lean<Array<Found & { kind: string }>>())
       settled.set(doc.seq, doc.kind === "void" ? undefined : decryptStored(key, roomId, doc, unreadable));
   };
   await read({ seq: { $gte: range.from, $lte: to } });
-  if (!claim) return settled;
+  if (!claim) return { settled };
 
   const missing: number[] = [];
   for (let seq = range.from; seq <= to; seq++) if (!settled.has(seq)) missing.push(seq);
-  if (missing.length === 0) return settled;
+  if (missing.length === 0) return { settled };
   try {
     await voidNumbers(roomId, missing);
     for (const seq of missing) settled.set(seq, undefined);
@@ -61,5 +77,5 @@ export async function settleNumbers(
     // marker): read what holds them now. Anything still unknown waits for the next round.
     await read({ seq: { $in: missing } });
   }
-  return settled;
+  return { settled };
 }
