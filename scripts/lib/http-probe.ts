@@ -16,7 +16,7 @@ export function probe(
     localAddress?: string;
     ca?: string | Buffer;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
   } = {},
 ): Promise<Answer> {
   const u = new URL(url);
