@@ -5,6 +5,7 @@ import { caseLimits } from "./case-limits.js";
 import { codeGuessing } from "./code-guessing.js";
 import { damagedMessage } from "./damaged-message.js";
 import { enumeration } from "./enumeration.js";
+import { frameFuzz } from "./frame-fuzz.js";
 import { readyzDetails } from "./readyz.js";
 import { revokedSocket } from "./revoked-socket.js";
 import { sessionResurrection } from "./session-resurrection.js";
@@ -24,4 +25,5 @@ export const ATTACKS: readonly Attack[] = [
   codeGuessing,
   readyzDetails,
   socketUpgrade,
+  frameFuzz,
 ];
