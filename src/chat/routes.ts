@@ -39,7 +39,7 @@ export type ChatRoutesDeps = {
 
 const startForm = z.object({
   email: z
-    .string()
+    .string({ error: "Enter their email address." })
     .trim()
     .min(1, "Enter their email address.")
     .max(254)
