@@ -36,6 +36,16 @@ describe("starting a conversation by email", () => {
     }
   });
 
+  it("an invitation to something that is not an address is refused on the form", async () => {
+    // Found by scripts/attack (form fuzzing): it answered 302 to the list, as if nothing had been asked.
+    const alice = await signedUpUser("inviter");
+    await alice.browser.get("/chat");
+    const res = await alice.browser.post("/chat/invite", { email: "not an address" });
+    assert.equal(res.status, 422);
+    assert.match(res.text, /Enter an email address like name@example\.com\./);
+    assert.doesNotMatch(res.text, /Invitation sent/);
+  });
+
   it("looking up addresses is limited per user across instances, with a clear message", async () => {
     const prober = await signedUpUser("prober");
     const { email: known } = await signedUpUser("known");
