@@ -12,6 +12,8 @@ export type Backstage = {
   stack: StackEnv;
   redis: Redis;
   collection(name: string): mongoose.mongo.Collection;
+  /** An ObjectId from its hex text, for queries by user id. */
+  oid(hex: string): mongoose.Types.ObjectId;
   /** The id of the account with `email`, or "" if there is none. */
   userId(email: string): Promise<string>;
   /** Moves the send time of codes emailed to `email` into the past, as if `ms` had passed. */
@@ -30,6 +32,7 @@ export async function openBackstage(): Promise<Backstage> {
     stack,
     redis: services.redis,
     collection,
+    oid: (hex) => new mongoose.Types.ObjectId(hex),
     async userId(email) {
       const user = await collection("users").findOne({ email: email.toLowerCase() }, { projection: { _id: 1 } });
       return user ? String(user._id) : "";

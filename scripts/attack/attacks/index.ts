@@ -5,6 +5,7 @@ import { caseLimits } from "./case-limits.js";
 import { codeGuessing } from "./code-guessing.js";
 import { damagedMessage } from "./damaged-message.js";
 import { enumeration } from "./enumeration.js";
+import { formFuzz } from "./form-fuzz.js";
 import { frameFuzz } from "./frame-fuzz.js";
 import { readyzDetails } from "./readyz.js";
 import { revokedSocket } from "./revoked-socket.js";
@@ -26,4 +27,5 @@ export const ATTACKS: readonly Attack[] = [
   readyzDetails,
   socketUpgrade,
   frameFuzz,
+  formFuzz,
 ];
