@@ -13,6 +13,11 @@ import { stack } from "../../src/test/support.js";
 
 const ca = readFileSync(stack.CA_CERT);
 
+// The harness attacks the local stack and nothing else, whatever its env file says.
+if (!["localhost", "127.0.0.1", "[::1]"].includes(new URL(stack.APP_URL).hostname)) {
+  throw new Error(`APP_URL ${stack.APP_URL} is not this machine: the attack harness only targets a local stack`);
+}
+
 /** A loopback address nginx has (almost surely) not seen: a fresh client with a full burst. */
 export function freshAddress(): string {
   return `127.${randomInt(1, 255)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;

@@ -57,7 +57,7 @@ export const caseLimits: Attack = {
       const summary = `${variant.path}: ${statuses.join(" ")}`;
       if (!variant.mayWork) t.attempt(signedIn === 0, `${summary}: signed in ${signedIn} times`);
       if (variant.limited) t.attempt(statuses.includes(429), `${summary}: never limited`);
-      else t.note(`${summary} (nginx does not limit this spelling; the app does not answer it)`);
+      else t.note(`${summary} (${statuses.includes(429) ? "limited" : "not limited"} by nginx; the app does not answer it)`);
     }
     return t.outcome;
   },

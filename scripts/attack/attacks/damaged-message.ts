@@ -11,14 +11,19 @@ import { eventually } from "../../../src/test/support.js";
 import type { Backstage } from "../backstage.js";
 import { bitsOf, flipBit } from "../bit-flips.js";
 import { chatSocket, roomOf, sendAcked, signUp, type Person } from "../people.js";
-import { tally, type Attack } from "../types.js";
+import { tally, type Attack, type Effort } from "../types.js";
 
 const FIELDS = ["ct", "iv", "mac", "v", "keyId", "seq", "createdAt", "editedAt", "senderId", "clientId", "kind"] as const;
 type Field = (typeof FIELDS)[number];
 
-// The bits the short run flips: the sign bit of each int32 and a high bit of each date, where a
-// value that still parses can fall outside what the code expects.
-const SHORT_BITS: Partial<Record<Field, number>> = { v: 31, keyId: 31, seq: 31, createdAt: 52, editedAt: 52 };
+// The bits the first round flips (the others pick at random): the sign bit of each int32 and a
+// high bit of each date, where a value that still parses can fall outside what the code expects.
+// The full run moves a number far ahead instead of below zero, which stalls the room (see
+// damaged.int.test.ts's todo test); the short run, inside npm test, keeps to what holds.
+const FIRST_ROUND: Record<Effort, Partial<Record<Field, number>>> = {
+  short: { v: 31, keyId: 31, seq: 31, createdAt: 52, editedAt: 52 },
+  full: { v: 31, keyId: 31, seq: 27, createdAt: 52, editedAt: 52 },
+};
 // Numbers a gap filler waits for before settling missing ones (src/chat/service.ts gapSettleMs).
 const GAP_SETTLE_MS = 5_000;
 
@@ -106,13 +111,17 @@ export const damagedMessage: Attack = {
       writer.ws.terminate();
       const flips: string[] = [];
       for (const [i, field] of FIELDS.entries()) {
-        const bit = effort === "short" ? SHORT_BITS[field] : undefined;
+        const bit = round === 0 ? FIRST_ROUND[effort][field] : undefined;
         flips.push(await damage(backstage, roomId, seqs[i] ?? 0, field, bit));
       }
       t.note(`round ${round}: ${flips.join(", ")}`);
       log(`damaged ${flips.join(", ")}`);
       const waitMs = effort === "full" ? GAP_SETTLE_MS + 1_000 : 0;
       for (const [what, held] of await probeRoom([alice, bob], roomId, waitMs)) t.attempt(held, `round ${round}: ${what}`);
+      // A number moved far ahead leaves thousands of void markers behind; on FerretDB every
+      // query by room scans them all, which would slow the attacks that come after this one.
+      const cleared = await backstage.collection("messages").deleteMany({ roomId });
+      if (cleared.deletedCount > 100) t.note(`round ${round}: ${cleared.deletedCount} stored messages and markers cleared`);
     }
     return t.outcome;
   },
