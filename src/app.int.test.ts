@@ -67,6 +67,22 @@ describe("the app against the real MongoDB-protocol server and Redis", () => {
     assert.match(html.text, new RegExp(`Reference: <code>${html.headers["x-request-id"]}</code>`));
   });
 
+  it("a body that cannot be read is a 400 that says so, not a fault of ours", async () => {
+    // Found by scripts/attack (form fuzzing): malformed JSON got the 500's "Something went wrong
+    // on our side" with its 400.
+    for (const body of ['{"email":', '"just a string"']) {
+      const res = await request(app.callback())
+        .post("/signin")
+        .set("Content-Type", "application/json")
+        .set("Accept", "application/json")
+        .send(body);
+      assert.equal(res.status, 400);
+      assert.deepEqual(res.body, {
+        error: { code: "bad_request", message: "That request could not be read. Reload the page and try again." },
+      });
+    }
+  });
+
   it("a method the route lacks is 405, not a crash", async () => {
     const res = await request(app.callback()).delete("/healthz").set("Accept", "application/json").expect(405);
     assert.equal(res.body.error.code, "method_not_allowed");

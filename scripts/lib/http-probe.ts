@@ -7,7 +7,8 @@ export type Answer = { status: number; headers: IncomingHttpHeaders; body: strin
 
 /**
  * Sends `method url` and resolves with the status, headers and body. `localAddress` picks the
- * loopback source address (127.0.0.2, …), so a test can be a different client to nginx.
+ * loopback source address (127.0.0.2, …), so a test can be a different client to nginx. The
+ * path goes out as written (`/./signin` stays `/./signin`): URL would tidy it.
  */
 export function probe(
   url: string,
@@ -16,7 +17,7 @@ export function probe(
     localAddress?: string;
     ca?: string | Buffer;
     headers?: Record<string, string>;
-    body?: string;
+    body?: string | Buffer;
   } = {},
 ): Promise<Answer> {
   const u = new URL(url);
@@ -25,6 +26,7 @@ export function probe(
     const req = request(
       u,
       {
+        path: url.slice(u.origin.length) || "/",
         method: options.method ?? "GET",
         localAddress: options.localAddress,
         ca: options.ca,

@@ -42,7 +42,7 @@ export const resetForm = z.object({ token: z.string().max(100), password: newPas
 export const profileForm = z.object({
   displayName,
   status: z
-    .string()
+    .string({ error: "Use letters, numbers and punctuation only." })
     .trim()
     .max(140, "Use at most 140 characters.")
     .refine((v) => !CONTROL.test(v), "Use letters, numbers and punctuation only.")

@@ -43,6 +43,17 @@ describe("profiles", () => {
     assert.match(tooLong.text, /Use at most 140 characters/);
   });
 
+  it("a status sent as a list is answered in the form's own words, and nothing changes", async () => {
+    // Found by scripts/attack (form fuzzing): the page showed the validator's "Invalid input:
+    // expected string, received array" under the field.
+    const { browser } = await signedUpUser("profile-list");
+    const res = await browser.post("/profile", { displayName: "Listed Person", "status[]": "busy" });
+    assert.equal(res.status, 422);
+    assert.doesNotMatch(res.text, /Invalid input|expected \w+, received/);
+    assert.match(res.text, /Use letters, numbers and punctuation only\./);
+    assert.doesNotMatch((await browser.get("/profile")).text, /Listed Person/);
+  });
+
   it("an uploaded picture is re-encoded to a 256×256 WebP without its metadata", async () => {
     const { browser, email } = await signedUpUser("avatar");
     const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: "#3366aa" } })

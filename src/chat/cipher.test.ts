@@ -73,6 +73,22 @@ describe("message encryption at rest", () => {
     assert.throws(() => openMessage(key, place, { ...sealed, v: 9 }), /version 9/);
   });
 
+  it("a key id, number or edit time that a flipped bit put out of range is refused as damage, not thrown as a crash", () => {
+    // Found by scripts/attack (damaged stored message): the sign bit of a stored int32 key id
+    // made the MAC input throw a RangeError, which took the room's history (500) and sockets (1011) down.
+    const key = generateDataKey();
+    const sealed = sealMessage(key, place, "hello");
+    for (const keyId of [1 ^ (1 << 31), 2 ** 32, 1.5]) {
+      assert.throws(() => openMessage(key, place, { ...sealed, keyId }), CipherError, `key id ${keyId}`);
+    }
+    for (const seq of [7 ^ (1 << 31), 7.5, 2 ** 64]) {
+      assert.throws(() => openMessage(key, { ...place, seq }, sealed), CipherError, `number ${seq}`);
+    }
+    for (const editedAt of [-1, Number.NaN, 2 ** 64]) {
+      assert.throws(() => openMessage(key, { ...place, editedAt }, sealed), CipherError, `edit time ${editedAt}`);
+    }
+  });
+
   it("another room's key does not open it", () => {
     const sealed = sealMessage(generateDataKey(), place, "hello");
     assert.throws(() => openMessage(generateDataKey(), place, sealed), CipherError);

@@ -134,9 +134,17 @@ export function sealMessage(dataKey: Buffer, place: MessagePlace, plaintext: str
   return { v: CIPHER_VERSION, keyId: place.keyId, iv, ct, mac: macOf(mac, CIPHER_VERSION, place, iv, ct) };
 }
 
+// The numbers the MAC input holds as unsigned 32- and 64-bit fields. A stored value outside them
+// (a flipped sign bit, a fraction) is damage like any other, not an exception from the Buffer writes.
+const isUint32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+const isUint53 = (n: number) => Number.isSafeInteger(n) && n >= 0;
+
 export function openMessage(dataKey: Buffer, place: Omit<MessagePlace, "keyId">, sealed: SealedMessage): string {
   if (sealed.v !== 1 && sealed.v !== CIPHER_VERSION) throw new CipherError(`unknown message format version ${sealed.v}`);
   if (sealed.iv.length !== 16 || sealed.ct.length === 0 || sealed.ct.length % 16 !== 0 || sealed.mac.length !== 32) {
+    throw new CipherError("message is malformed");
+  }
+  if (!isUint32(sealed.keyId) || !isUint53(place.seq) || (place.editedAt !== undefined && !isUint53(place.editedAt))) {
     throw new CipherError("message is malformed");
   }
   const { enc, mac } = subkeys(dataKey);

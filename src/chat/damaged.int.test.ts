@@ -18,6 +18,14 @@ async function flipBit(roomId: string, seq: number, field: "ct" | "mac" | "iv"):
   await messages?.updateOne({ _id: doc._id }, { $set: { [field]: bytes } });
 }
 
+/** Flips the sign bit of a stored int32 (a key id, a number), as a failing disk could. */
+async function flipSignBit(roomId: string, seq: number, field: "keyId" | "seq"): Promise<void> {
+  const messages = mongoose.connection.db?.collection("messages");
+  const doc = await messages?.findOne({ roomId, seq });
+  assert.ok(doc, `message ${seq} is stored`);
+  await messages?.updateOne({ _id: doc._id }, { $set: { [field]: (doc[field] as number) ^ (1 << 31) } });
+}
+
 const appLog = (n: number) => readFileSync(join(stack.STACK_DIR, "logs", `app-${n}.log`), "utf8");
 
 describe("one damaged stored message", () => {
@@ -95,4 +103,73 @@ describe("one damaged stored message", () => {
         assert.ok(lines.filter((l) => l.includes(`"seq":${seq}`)).length <= 1, `app-${n} logs message ${seq} at most once`);
     }
   });
+
+  it("a flipped bit in a message's key id or number leaves the room working too", async () => {
+    const alice = await signedUpUser("damaged-numbers", instanceA);
+    const bob = await signedUpUser("damaged-numbers-peer", instanceB);
+    await alice.browser.get("/chat");
+    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
+    const sender = await openChat(alice.browser, roomId, { base: instanceA });
+    open.push(sender);
+    await sender.next("ready");
+    for (const i of [1, 2, 3]) {
+      sender.send({ type: "send", clientId: `n${i}`, text: `message ${i}` });
+      await sender.next("ack", (f) => f.clientId === `n${i}`);
+    }
+    await flipSignBit(roomId, 1, "keyId");
+    await flipSignBit(roomId, 2, "seq"); // now a negative number
+
+    const page = await bob.browser.get(`/api/rooms/${roomId}/messages?limit=50`);
+    assert.equal(page.status, 200, "the history API still answers");
+    const { messages } = JSON.parse(page.html) as { messages: Array<{ seq: number; text: string; unreadable?: boolean }> };
+    assert.deepEqual(
+      messages.filter((m) => m.seq > 0).map((m) => [m.seq, m.unreadable ? "unreadable" : m.text]),
+      [
+        [1, "unreadable"],
+        [3, "message 3"],
+      ],
+    );
+    assert.equal((await bob.browser.get("/chat")).status, 200, "the conversation list still answers");
+    const reader = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(reader);
+    await reader.next("ready");
+    sender.send({ type: "send", clientId: "after-numbers", text: "still talking" });
+    assert.equal((await reader.next("message", (f) => f.clientId === "after-numbers")).text, "still talking");
+  });
+
+  it(
+    "a number that a flipped bit moved far ahead does not stall the room",
+    {
+      todo:
+        "not fixed: found by scripts/attack (damaged stored message, full run). Sockets hold the moved message and settle " +
+        "every number below it with a void marker, 500 every 300 ms (gaps.ts); a new message collides with a marker, the " +
+        "store resyncs the counter past the moved number (storedHead) and the message waits behind the gap: for a flip of " +
+        "bit 27, 134 million markers, about 22 hours per socket.",
+    },
+    async () => {
+      const alice = await signedUpUser("damaged-ahead", instanceA);
+      const bob = await signedUpUser("damaged-ahead-peer", instanceB);
+      await alice.browser.get("/chat");
+      const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
+      const sender = await openChat(alice.browser, roomId, { base: instanceA });
+      open.push(sender);
+      await sender.next("ready");
+      for (const i of [1, 2, 3]) {
+        sender.send({ type: "send", clientId: `a${i}`, text: `message ${i}` });
+        await sender.next("ack", (f) => f.clientId === `a${i}`);
+      }
+      const messages = mongoose.connection.db?.collection("messages");
+      await messages?.updateOne({ roomId, seq: 2 }, { $set: { seq: 2 ^ (1 << 27) } });
+      const reader = await openChat(bob.browser, roomId, { base: instanceB });
+      open.push(reader);
+      await reader.next("ready");
+      // Once the reader's socket starts settling the numbers below the moved one:
+      await eventually(
+        "numbers are being settled",
+        async () => ((await messages?.countDocuments({ roomId, kind: "void" })) ?? 0) > 0,
+      );
+      sender.send({ type: "send", clientId: "after-the-gap", text: "still talking" });
+      assert.equal((await reader.next("message", (f) => f.clientId === "after-the-gap", 5_000)).text, "still talking");
+    },
+  );
 });

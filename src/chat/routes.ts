@@ -39,11 +39,15 @@ export type ChatRoutesDeps = {
 
 const startForm = z.object({
   email: z
-    .string()
+    .string({ error: "Enter their email address." })
     .trim()
     .min(1, "Enter their email address.")
     .max(254)
     .pipe(z.email("Enter an email address like name@example.com.")),
+});
+/** What was typed in the address field, to show it again on the form. */
+const typedAddress = (body: Record<string, unknown>) => ({
+  email: typeof body.email === "string" ? body.email.slice(0, 254) : "",
 });
 const pageQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
@@ -65,7 +69,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   router.post("/chat/start", requireUser, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const parsed = startForm.safeParse(body);
-    const typed = { email: typeof body.email === "string" ? body.email.slice(0, 254) : "" };
+    const typed = typedAddress(body);
     if (!parsed.success) {
       ctx.status = 422;
       return showList(ctx, { values: typed, errors: fieldErrors(parsed.error.issues) });
@@ -94,7 +98,10 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   router.post("/chat/invite", requireUser, async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const parsed = startForm.safeParse(body);
-    if (!parsed.success) return ctx.redirect("/chat");
+    if (!parsed.success) {
+      ctx.status = 422;
+      return showList(ctx, { values: typedAddress(body), errors: fieldErrors(parsed.error.issues) });
+    }
     await spend(deps.inviteLimiter, String(me(ctx)._id));
     // An address that signed up in the meantime gets the same invitation: nothing is revealed.
     deps.mailer

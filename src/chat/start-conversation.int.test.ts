@@ -22,6 +22,30 @@ describe("starting a conversation by email", () => {
     assert.match(nobody.text, /No account uses \S+ yet\. Invite them to join\?/);
   });
 
+  it("an address left out or sent as a list is answered in the form's own words", async () => {
+    // Found by scripts/attack (form fuzzing): the list showed the validator's "Invalid input:
+    // expected string, received undefined" under the field.
+    const alice = await signedUpUser("starter-typo");
+    await alice.browser.get("/chat");
+    const forms: Array<Record<string, string>> = [{}, { "email[]": "someone@example.test" }];
+    for (const form of forms) {
+      const res = await alice.browser.post("/chat/start", form);
+      assert.equal(res.status, 422);
+      assert.doesNotMatch(res.text, /Invalid input|expected \w+, received/);
+      assert.match(res.text, /Enter their email address\./);
+    }
+  });
+
+  it("an invitation to something that is not an address is refused on the form", async () => {
+    // Found by scripts/attack (form fuzzing): it answered 302 to the list, as if nothing had been asked.
+    const alice = await signedUpUser("inviter");
+    await alice.browser.get("/chat");
+    const res = await alice.browser.post("/chat/invite", { email: "not an address" });
+    assert.equal(res.status, 422);
+    assert.match(res.text, /Enter an email address like name@example\.com\./);
+    assert.doesNotMatch(res.text, /Invitation sent/);
+  });
+
   it("looking up addresses is limited per user across instances, with a clear message", async () => {
     const prober = await signedUpUser("prober");
     const { email: known } = await signedUpUser("known");

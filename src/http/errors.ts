@@ -14,6 +14,8 @@ const TITLES: Record<number, string> = {
   503: "Back in a moment",
 };
 
+const UNREADABLE_REQUEST = "That request could not be read. Reload the page and try again.";
+
 /** Turns anything thrown into an AppError; unknown errors become a 500 that reveals nothing. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -21,8 +23,10 @@ export function toAppError(err: unknown): AppError {
   // Errors from Koa and its body parsers (http-errors) carry status and expose.
   if (err instanceof Error && "status" in err && typeof err.status === "number" && err.status >= 400 && err.status < 600) {
     const status = err.status;
-    const expose = "expose" in err && err.expose === true && status < 500;
-    return new AppError(status, codeFor(status), expose ? err.message : GENERIC_MESSAGE, expose);
+    if (status >= 500) return new AppError(status, codeFor(status), GENERIC_MESSAGE, false);
+    // The request was at fault (malformed JSON, say): say so, without the parser's own words.
+    const expose = "expose" in err && err.expose === true;
+    return new AppError(status, codeFor(status), expose ? err.message : UNREADABLE_REQUEST, true);
   }
   return new AppError(500, "internal", GENERIC_MESSAGE, false);
 }

@@ -1,0 +1,172 @@
+/**
+ * Every route of the app, as the form fuzzer sends it: the fields its form (or query) takes and
+ * what kind of value each expects, who sends it, and what its success looks like. Only a
+ * success may change anything. routes.test.ts checks that this list names every route the
+ * routers declare, so a new route is fuzzed from the day it is added.
+ */
+import type { Page } from "../../src/test/browser.js";
+
+export type FieldKind =
+  | "email"
+  | "name"
+  | "status"
+  | "password"
+  /** A password that is never the account's: for forms whose success cannot be undone (delete). */
+  | "wrongPassword"
+  | "newPassword"
+  | "code"
+  | "token"
+  | "next"
+  | "text"
+  | "number"
+  | "flag";
+
+/**
+ * Who sends it. member: the fuzzing user's session, kept throughout; visitor: a new signed-out
+ * browser each time; pending: a browser with a sign-up waiting for its code; leaver: another
+ * session of the fuzzing user, for signing out.
+ */
+export type Sender = "member" | "visitor" | "pending" | "leaver";
+
+export type FuzzRoute = {
+  method: "GET" | "POST";
+  /** With `:room`, `:id` or `:handle`, which the fuzzer fills with real and hostile values. */
+  path: string;
+  /** Body fields of a POST, query parameters of a GET. */
+  fields: Record<string, FieldKind>;
+  as: Sender;
+  multipart?: true;
+  /** What success looks like; without it the route never changes anything. */
+  success?: (page: Page) => boolean;
+};
+
+const redirectTo = (pattern: RegExp) => (page: Page) => page.status === 302 && pattern.test(page.location ?? "");
+
+export const ROUTES: readonly FuzzRoute[] = [
+  { method: "GET", path: "/", fields: {}, as: "visitor" },
+  { method: "GET", path: "/healthz", fields: { verbose: "flag" }, as: "visitor" },
+  { method: "GET", path: "/readyz", fields: { verbose: "flag" }, as: "visitor" },
+
+  { method: "GET", path: "/signup", fields: {}, as: "visitor" },
+  {
+    method: "POST",
+    path: "/signup",
+    fields: { email: "email", displayName: "name", password: "newPassword" },
+    as: "visitor",
+    success: redirectTo(/^\/signup\/verify$/),
+  },
+  { method: "GET", path: "/signup/verify", fields: { resent: "flag" }, as: "pending" },
+  {
+    method: "POST",
+    path: "/signup/verify",
+    fields: { code: "code" },
+    as: "pending",
+    success: redirectTo(/^\/profile\?welcome=1$/),
+  },
+  { method: "POST", path: "/signup/resend", fields: {}, as: "pending", success: redirectTo(/^\/signup\/verify\?resent=1$/) },
+
+  { method: "GET", path: "/signin", fields: { next: "next", reset: "flag", deleted: "flag" }, as: "visitor" },
+  {
+    method: "POST",
+    path: "/signin",
+    fields: { email: "email", password: "password", next: "next" },
+    as: "visitor",
+    success: (page) => page.status === 302 && page.location !== "/signup/verify",
+  },
+  { method: "POST", path: "/signout", fields: {}, as: "leaver", success: redirectTo(/^\/$/) },
+
+  { method: "GET", path: "/forgot", fields: {}, as: "visitor" },
+  { method: "POST", path: "/forgot", fields: { email: "email" }, as: "visitor", success: (page) => page.status === 200 },
+  { method: "GET", path: "/reset", fields: { token: "token" }, as: "visitor" },
+  {
+    method: "POST",
+    path: "/reset",
+    fields: { token: "token", password: "newPassword" },
+    as: "visitor",
+    success: redirectTo(/^\/profile\?reset=1$/),
+  },
+
+  { method: "GET", path: "/profile", fields: { verifyEmail: "email", welcome: "flag", saved: "flag" }, as: "member" },
+  {
+    method: "POST",
+    path: "/profile",
+    fields: { displayName: "name", status: "status" },
+    as: "member",
+    success: redirectTo(/^\/profile\?saved=1$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/avatar",
+    fields: { avatar: "text" },
+    as: "member",
+    multipart: true,
+    success: redirectTo(/^\/profile\?avatar=1$/),
+  },
+  { method: "POST", path: "/profile/avatar/remove", fields: {}, as: "member", success: redirectTo(/^\/profile\?avatar=1$/) },
+  {
+    method: "POST",
+    path: "/profile/password",
+    fields: { currentPassword: "password", newPassword: "newPassword" },
+    as: "member",
+    success: redirectTo(/^\/profile\?password=1$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/email",
+    fields: { email: "email", currentPassword: "password" },
+    as: "member",
+    success: redirectTo(/^\/profile\?verifyEmail=/),
+  },
+  {
+    method: "POST",
+    path: "/profile/email/verify",
+    fields: { pendingEmail: "email", code: "code" },
+    as: "member",
+    success: redirectTo(/^\/profile\?email=1$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/sessions/revoke-others",
+    fields: {},
+    as: "member",
+    success: redirectTo(/^\/profile\?revoked=1#sessions$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/sessions/:handle/revoke",
+    fields: {},
+    as: "member",
+    success: redirectTo(/^\/profile(\?revoked=1)?#sessions$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/delete",
+    fields: { currentPassword: "wrongPassword" },
+    as: "member",
+    success: redirectTo(/^\/signin\?deleted=1$/),
+  },
+  { method: "GET", path: "/avatars/:id", fields: { v: "number" }, as: "member" },
+  { method: "GET", path: "/people/:id", fields: {}, as: "member" },
+
+  { method: "GET", path: "/auth/google", fields: { prompt: "text" }, as: "visitor" },
+  { method: "GET", path: "/auth/google/callback", fields: { code: "token", state: "token", error: "text" }, as: "visitor" },
+  { method: "GET", path: "/auth/google/done", fields: {}, as: "visitor" },
+  { method: "GET", path: "/auth/google/link", fields: {}, as: "visitor" },
+  { method: "POST", path: "/auth/google/link", fields: { password: "password" }, as: "visitor" },
+  { method: "POST", path: "/profile/google/unlink", fields: {}, as: "member", success: (page) => page.status === 302 },
+
+  { method: "GET", path: "/chat", fields: {}, as: "member" },
+  { method: "POST", path: "/chat/start", fields: { email: "email" }, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  {
+    method: "POST",
+    path: "/chat/invite",
+    fields: { email: "email" },
+    as: "member",
+    success: (page) => page.status === 200 && /Invitation sent/.test(page.text),
+  },
+  { method: "GET", path: "/chat/:room", fields: {}, as: "member" },
+  { method: "GET", path: "/api/rooms/:room/messages", fields: { before: "number", limit: "number" }, as: "member" },
+  { method: "POST", path: "/chat/:room/block", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  { method: "POST", path: "/chat/:room/unblock", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  { method: "POST", path: "/chat/:room/hide", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+];
