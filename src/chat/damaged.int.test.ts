@@ -137,39 +137,30 @@ describe("one damaged stored message", () => {
     assert.equal((await reader.next("message", (f) => f.clientId === "after-numbers")).text, "still talking");
   });
 
-  it(
-    "a number that a flipped bit moved far ahead does not stall the room",
-    {
-      todo:
-        "not fixed: found by scripts/attack (damaged stored message, full run). Sockets hold the moved message and settle " +
-        "every number below it with a void marker, 500 every 300 ms (gaps.ts); a new message collides with a marker, the " +
-        "store resyncs the counter past the moved number (storedHead) and the message waits behind the gap: for a flip of " +
-        "bit 27, 134 million markers, about 22 hours per socket.",
-    },
-    async () => {
-      const alice = await signedUpUser("damaged-ahead", instanceA);
-      const bob = await signedUpUser("damaged-ahead-peer", instanceB);
-      await alice.browser.get("/chat");
-      const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
-      const sender = await openChat(alice.browser, roomId, { base: instanceA });
-      open.push(sender);
-      await sender.next("ready");
-      for (const i of [1, 2, 3]) {
-        sender.send({ type: "send", clientId: `a${i}`, text: `message ${i}` });
-        await sender.next("ack", (f) => f.clientId === `a${i}`);
-      }
-      const messages = mongoose.connection.db?.collection("messages");
-      await messages?.updateOne({ roomId, seq: 2 }, { $set: { seq: 2 ^ (1 << 27) } });
-      const reader = await openChat(bob.browser, roomId, { base: instanceB });
-      open.push(reader);
-      await reader.next("ready");
-      // Once the reader's socket starts settling the numbers below the moved one:
-      await eventually(
-        "numbers are being settled",
-        async () => ((await messages?.countDocuments({ roomId, kind: "void" })) ?? 0) > 0,
-      );
-      sender.send({ type: "send", clientId: "after-the-gap", text: "still talking" });
-      assert.equal((await reader.next("message", (f) => f.clientId === "after-the-gap", 5_000)).text, "still talking");
-    },
-  );
+  it("a number that a flipped bit moved far ahead does not stall the room", async () => {
+    const alice = await signedUpUser("damaged-ahead", instanceA);
+    const bob = await signedUpUser("damaged-ahead-peer", instanceB);
+    await alice.browser.get("/chat");
+    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
+    const sender = await openChat(alice.browser, roomId, { base: instanceA });
+    open.push(sender);
+    await sender.next("ready");
+    for (const i of [1, 2, 3]) {
+      sender.send({ type: "send", clientId: `a${i}`, text: `message ${i}` });
+      await sender.next("ack", (f) => f.clientId === `a${i}`);
+    }
+    const messages = mongoose.connection.db?.collection("messages");
+    await messages?.updateOne({ roomId, seq: 2 }, { $set: { seq: 2 ^ (1 << 27) } });
+    const reader = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(reader);
+    await reader.next("ready");
+    // Once the reader's socket starts settling the numbers below the moved one:
+    await eventually(
+      "numbers are being settled",
+      async () => ((await messages?.countDocuments({ roomId, kind: "void" })) ?? 0) > 0,
+    );
+    sender.send({ type: "send", clientId: "after-the-gap", text: "still talking" });
+    assert.equal((await reader.next("message", (f) => f.clientId === "after-the-gap", 10_000)).text, "still talking");
+    assert.ok(((await messages?.countDocuments({ roomId, kind: "void" })) ?? 0) < 10, "a handful of markers, not millions");
+  });
 });
