@@ -1,8 +1,8 @@
 import { expect, type Page } from "@playwright/test";
 import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
-import { readStackEnv } from "../../scripts/lib/stack-env.js";
+import { readBrowserEnv } from "../../scripts/lib/stack-env.js";
 
-const stack = readStackEnv();
+const stack = readBrowserEnv();
 
 /** Signs a new user up through the pages and the emailed code; returns their address. */
 export async function signUpInBrowser(page: Page, name: string): Promise<string> {

@@ -46,6 +46,8 @@ export function attachSockets(server: Server, routes: readonly UpgradeRoute[], l
             // A protocol violation (e.g. an oversized frame) is emitted as 'error' and then closes
             // the socket with the right code; unhandled, it would crash the process.
             ws.on("error", (err) => log.debug({ err: err.message }, "websocket protocol error"));
+            // Which instance holds which socket, for operators (and the Docker test) to read.
+            log.info({ path }, "websocket accepted");
             resolve(ws);
           }),
         );
