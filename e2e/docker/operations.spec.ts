@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { signUpInBrowser } from "../support/accounts.js";
 import { changeSetting, compose, inCheckout, LOCAL, setting } from "./support/compose.js";
+import { remember } from "./support/people.js";
 
 test.describe.configure({ mode: "serial" });
 
@@ -29,7 +30,7 @@ async function send(page: Page, text: string) {
  * upstream image follows them through Docker's DNS by itself (nginx/render.sh).
  */
 async function restartApp() {
-  await compose(LOCAL, ["up", "-d", "--wait", "app"]);
+  await compose(LOCAL, ["up", "-d", "app"]);
   await compose(LOCAL, ["restart", "nginx"]);
   await compose(LOCAL, ["up", "-d", "--wait"]);
 }
@@ -37,13 +38,15 @@ async function restartApp() {
 test.beforeAll(async ({ browser }) => {
   carol = await (await browser.newContext()).newPage();
   const dan = await (await browser.newContext()).newPage();
-  await signUpInBrowser(carol, "Carol Docker");
+  const carolEmail = await signUpInBrowser(carol, "Carol Docker");
   const danEmail = await signUpInBrowser(dan, "Dan Docker");
   await dan.context().close();
   await carol.goto("/chat");
   await carol.getByLabel("Their email").fill(danEmail);
   await carol.getByRole("button", { name: "Open chat" }).click();
   await send(carol, "Kept in the backup");
+  // The production spec signs Carol in on the same installation.
+  remember("carol", { email: carolEmail, room: new URL(carol.url()).pathname });
 });
 
 test.afterAll(async () => {

@@ -18,7 +18,10 @@ test.describe("a user runs `scripts/gen-env && docker compose up`", () => {
     expect(byService("app")).toHaveLength(2);
   });
 
-  test("https://localhost answers with the generated CA, http redirects to it, the inbox is on 8025", async ({ page, request }) => {
+  test("https://localhost answers with the generated CA, http redirects to it, the inbox is on 8025", async ({
+    page,
+    request,
+  }) => {
     // The browser trusts only the CA the certs job just made (playwright.docker.config.ts).
     const response = await page.goto("/");
     expect(response?.status()).toBe(200);

@@ -3,6 +3,8 @@ import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/
 import { readBrowserEnv } from "../../scripts/lib/stack-env.js";
 
 const stack = readBrowserEnv();
+/** The password every user made by signUpInBrowser has. */
+export const PASSWORD = "amber lighthouse drifts north";
 
 /** Signs a new user up through the pages and the emailed code; returns their address. */
 export async function signUpInBrowser(page: Page, name: string): Promise<string> {
@@ -10,7 +12,7 @@ export async function signUpInBrowser(page: Page, name: string): Promise<string>
   await page.goto("/signup");
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Your name", { exact: true }).fill(name);
-  await page.getByLabel("Password", { exact: true }).fill("amber lighthouse drifts north");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   const since = await inboxMark(stack.MAIL_URL, email);
   await page.getByRole("button", { name: "Create account" }).click();
   const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since });

@@ -65,7 +65,12 @@ export async function appReplicas(files: string[] = LOCAL, env: Env = {}): Promi
 
 /** A container's address on the project's network. */
 export async function addressOf(container: string): Promise<string> {
-  const { stdout } = await run("docker", ["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container]);
+  const { stdout } = await run("docker", [
+    "inspect",
+    "-f",
+    "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    container,
+  ]);
   return stdout.trim();
 }
 
