@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { signUpInBrowser } from "../support/accounts.js";
 import { changeSetting, compose, inCheckout, LOCAL, setting } from "./support/compose.js";
+import { reload } from "./support/page.js";
 import { remember } from "./support/people.js";
 
 test.describe.configure({ mode: "serial" });
@@ -63,7 +64,7 @@ test("scripts/backup, then scripts/restore with the app stopped, takes the datab
   expect(await inCheckout(LOCAL, "bash", ["scripts/restore", "--yes", backupFile])).toContain(`Restored ${backupFile}`);
   await restartApp();
 
-  await carol.reload();
+  await reload(carol);
   const mine = carol.locator("li.msg-me");
   await expect(mine).toHaveCount(1);
   await expect(mine).toContainText("Kept in the backup");
@@ -77,7 +78,7 @@ test("scripts/rotate-keys rewraps the room keys, and the old master key can then
 
   changeSetting("MASTER_KEYS", newKey);
   await restartApp();
-  await carol.reload();
+  await reload(carol);
   await expect(carol.locator("li.msg-me")).toContainText("Kept in the backup");
   await expect(carol.getByText("could not be read")).toHaveCount(0);
 });

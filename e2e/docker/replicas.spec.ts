@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { expect, test, type Page } from "@playwright/test";
 import { signUpInBrowser } from "../support/accounts.js";
 import { appReplicas, containers, LOCAL, logOf } from "./support/compose.js";
+import { reload } from "./support/page.js";
 
 const run = promisify(execFile);
 
@@ -88,7 +89,7 @@ test("Alice and Bob talk from different replicas, and a replica restarted mid-co
   // Bob, on the replica that stayed up, got all of them, and so does his history after a reload.
   const theirs = bob.locator("li.msg-them");
   await expect(theirs).toHaveText(["Hello from one replica", ...typed].map((t) => new RegExp(t)));
-  await bob.reload();
+  await reload(bob);
   await expect(bob.locator("li.msg-them")).toHaveText(["Hello from one replica", ...typed].map((t) => new RegExp(t)));
 
   // The client still talks both ways, and the restarted replica is healthy again.
