@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { expect, test, type Page } from "@playwright/test";
 import { signUpInBrowser } from "../support/accounts.js";
 import { appReplicas, containers, LOCAL, logOf } from "./support/compose.js";
-import { reload } from "./support/page.js";
+import { navigate, reload } from "./support/page.js";
 
 const run = promisify(execFile);
 
@@ -63,7 +63,7 @@ test("Alice and Bob talk from different replicas, and a replica restarted mid-co
   // nginx spreads new connections over the replicas; Bob opens the room until he is on the other one.
   let bobReplica = aliceReplica;
   for (let attempt = 0; attempt < 8 && bobReplica === aliceReplica; attempt++) {
-    bobReplica = await replicaAccepting(bob, () => bob.goto(room));
+    bobReplica = await replicaAccepting(bob, () => navigate(() => bob.goto(room)));
   }
   expect(bobReplica, "Bob's socket is on the other replica").not.toBe(aliceReplica);
 
