@@ -1,6 +1,7 @@
-# syntax=docker/dockerfile:1
 # Two images from one file: `app` (the Koa server) and `nginx` (TLS, static files, proxy).
 # docker-compose.yml builds both; the native stack runs the same start command and config.
+# No `# syntax=` line: BuildKit's built-in frontend builds this file, and fetching another one
+# needs Docker Hub, which offline and mirrored hosts (and the Docker test) cannot reach.
 
 ARG NODE_IMAGE=node:24-alpine
 ARG NGINX_IMAGE=nginx:1.28-alpine

@@ -1,13 +1,15 @@
 import { join } from "node:path";
 import { defineConfig, devices } from "@playwright/test";
-import { readStackEnv } from "./scripts/lib/stack-env.js";
+import { readBrowserEnv } from "./scripts/lib/stack-env.js";
 import { browserHomeTrusting, CHROMIUM, CHROMIUM_ARGS } from "./e2e/support/browser.js";
 
-const stack = readStackEnv();
+const stack = readBrowserEnv();
 const home = browserHomeTrusting(stack.CA_CERT, join(stack.STACK_DIR, "browser-home"));
 
 export default defineConfig({
   testDir: "e2e",
+  // The Docker test's own specs run against its compose stack (playwright.docker.config.ts).
+  testIgnore: "docker/**",
   outputDir: "test-results/e2e",
   fullyParallel: false,
   workers: 1,

@@ -1,9 +1,11 @@
 import { expect, type Page } from "@playwright/test";
 import { Redis } from "ioredis";
 import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
-import { readStackEnv } from "../../scripts/lib/stack-env.js";
+import { readBrowserEnv } from "../../scripts/lib/stack-env.js";
 
-const stack = readStackEnv();
+const stack = readBrowserEnv();
+/** The password every user made by signUpInBrowser has. */
+export const PASSWORD = "amber lighthouse drifts north";
 
 /**
  * Every browser here signs up from 127.0.0.1 (nginx passes the real peer address), and the app
@@ -26,7 +28,7 @@ export async function signUpInBrowser(page: Page, name: string): Promise<string>
   await page.goto("/signup");
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Your name", { exact: true }).fill(name);
-  await page.getByLabel("Password", { exact: true }).fill("amber lighthouse drifts north");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   const since = await inboxMark(stack.MAIL_URL, email);
   await page.getByRole("button", { name: "Create account" }).click();
   const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since });

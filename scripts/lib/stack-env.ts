@@ -42,7 +42,13 @@ const KEYS: Array<keyof StackEnv> = [
   "STACK_DIR",
 ];
 
-export function readStackEnv(dir: string = resolve(ROOT, process.env.STACK_DIR ?? ".stack")): StackEnv {
+/** What the browser tests use: the Docker test's stack (scripts/docker-test) provides these too. */
+const BROWSER_KEYS = ["APP_URL", "HTTP_URL", "MAIL_URL", "CA_CERT", "STACK_DIR"] as const;
+export type BrowserEnv = Pick<StackEnv, (typeof BROWSER_KEYS)[number]>;
+
+const defaultDir = () => resolve(ROOT, process.env.STACK_DIR ?? ".stack");
+
+function readEnvFile<K extends keyof StackEnv>(dir: string, keys: readonly K[]): Pick<StackEnv, K> {
   const file = join(dir, "env");
   if (!existsSync(file)) throw new Error(`${file} not found: start the stack first with \`scripts/stack up\``);
   const entries = readFileSync(file, "utf8")
@@ -50,7 +56,16 @@ export function readStackEnv(dir: string = resolve(ROOT, process.env.STACK_DIR ?
     .filter((line) => line.includes("="))
     .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
   const env = Object.fromEntries(entries) as Partial<StackEnv>;
-  const missing = KEYS.filter((k) => !env[k]);
+  const missing = keys.filter((k) => !env[k]);
   if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(", ")}: run \`scripts/stack up\` again`);
-  return env as StackEnv;
+  return env as Pick<StackEnv, K>;
+}
+
+export function readStackEnv(dir: string = defaultDir()): StackEnv {
+  return readEnvFile(dir, KEYS);
+}
+
+/** The addresses the browser tests need, from the native stack or the Docker test's stack. */
+export function readBrowserEnv(dir: string = defaultDir()): BrowserEnv {
+  return readEnvFile(dir, BROWSER_KEYS);
 }

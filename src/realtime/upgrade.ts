@@ -51,6 +51,8 @@ export function attachSockets(
             // A protocol violation (e.g. an oversized frame) is emitted as 'error' and then closes
             // the socket with the right code; unhandled, it would crash the process.
             ws.on("error", (err) => log.debug({ err: err.message }, "websocket protocol error"));
+            // Which instance holds which socket, for operators (and the Docker test) to read.
+            log.info({ path }, "websocket accepted");
             resolve(ws);
           }),
         );
