@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   // Longer than nginx's keepalive_timeout so nginx, not the app, closes idle upstream connections.
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 80_000;
-  const sockets = attachSockets(server, [chat.route], log, { maxPayload: MAX_FRAME_BYTES });
+  const sockets = attachSockets(server, [chat.route, chat.inboxRoute], log, { maxPayload: MAX_FRAME_BYTES });
 
   server.listen(config.port, config.host);
   await once(server, "listening");

@@ -8,7 +8,7 @@ import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
 import { roomBetween, type RoomKey } from "./rooms.js";
 
-export type StartResult = { ok: true; roomId: string } | { ok: false; reason: "self" | "no_account" };
+export type StartResult = { ok: true; roomId: string; peerId: string } | { ok: false; reason: "self" | "no_account" };
 
 /** Opens (or finds) the room with whoever owns `email`. Only an exact address finds anyone. */
 export async function startConversation(master: MasterKey, me: string, email: string): Promise<StartResult> {
@@ -17,7 +17,7 @@ export async function startConversation(master: MasterKey, me: string, email: st
   if (String(other._id) === me) return { ok: false, reason: "self" };
   const roomId = await roomBetween(master, me, String(other._id));
   await RoomModel.updateOne({ _id: roomId }, { $pull: { hiddenFor: new mongoose.Types.ObjectId(me) } });
-  return { ok: true, roomId };
+  return { ok: true, roomId, peerId: String(other._id) };
 }
 
 export type ConversationSummary = {

@@ -21,7 +21,9 @@ export type HubEvent =
   | { type: "typing"; roomId: string; from: string }
   | { type: "read"; roomId: string; from: string; seq: number }
   | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null }
-  | { type: "block"; roomId: string; by: string; blocked: boolean };
+  | { type: "block"; roomId: string; by: string; blocked: boolean }
+  /** On a user's inbox channel (inbox-socket.ts): `room` is now in their list. */
+  | { type: "room-opened"; roomId: string; room: string };
 
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 

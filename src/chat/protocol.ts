@@ -10,7 +10,8 @@
  *   typing   {}                        you are typing (at most every few seconds)
  *   read     { seq }                   you have read everything up to seq
  *
- * Server → client
+ * Server → client (the list's socket, /ws/inbox, sends only `inbox`)
+ *   inbox    { rooms }                 these conversations changed ("*": any may have); [] on connect
  *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
  *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
  *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable? }   a message: the
@@ -71,6 +72,9 @@ export type ServerFrame =
   | { type: "presence"; userId: string; online: boolean; lastSeenAt: string | null }
   | { type: "block"; by: string; blocked: boolean }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfterMs?: number };
+
+/** The conversation list's socket (/ws/inbox): which rooms changed, never what changed. */
+export type InboxFrame = { type: "inbox"; rooms: string[] };
 
 export type ErrorCode =
   | "bad_frame"

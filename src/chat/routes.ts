@@ -13,6 +13,7 @@ import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
 import { applyRoomAction } from "./blocks.js";
+import { announceRoom } from "./inbox-socket.js";
 import { currentPeer, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import { readMessages, type Unreadable } from "./history.js";
 import type { Hub } from "./hub.js";
@@ -51,6 +52,8 @@ const typedAddress = (body: Record<string, unknown>) => ({
 });
 const pageQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
+  /** Newer than this number, oldest first (paging back down after older pages were dropped). */
+  after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
 
@@ -88,7 +91,12 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     const master = config.masterKeys[0];
     if (!master) throw new Error("no master key configured");
     const result = await startConversation(master, String(me(ctx)._id), parsed.data.email);
-    if (result.ok) return ctx.redirect(`/chat/${result.roomId}`);
+    if (result.ok) {
+      // Both members' open lists start listening to the room (a new one is in neither yet).
+      const userId = String(me(ctx)._id);
+      await Promise.all([userId, result.peerId].map((id) => announceRoom(deps.hub, id, result.roomId)));
+      return ctx.redirect(`/chat/${result.roomId}`);
+    }
     ctx.status = 422;
     if (result.reason === "self")
       return showList(ctx, { values: typed, errors: { email: "That's you! Enter the other person's address." } });
@@ -128,6 +136,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       me: { id: userId },
       maxLength: MAX_MESSAGE_LENGTH,
       scripts: ["js/chat.js"],
+      bodyClass: "app-page",
     });
   });
 
@@ -135,17 +144,21 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     const room = await roomForMember(ctx.params.room ?? "", String(me(ctx)._id));
     if (!room) throw notFound("No such conversation.");
     const query = pageQuery.safeParse(ctx.query);
-    if (!query.success) throw badRequest("bad_query", "before and limit must be positive whole numbers (limit at most 100).");
+    if (!query.success) throw badRequest("bad_query", "before, after and limit must be whole numbers (limit 1 to 100).");
+    const { before, after, limit } = query.data;
+    const newestFirst = after === undefined;
     const messages = await readMessages(
       await deps.keyFor(room._id),
       room._id,
-      { before: query.data.before, limit: query.data.limit + 1, newestFirst: true },
+      { before, after, limit: limit + 1, newestFirst },
       deps.unreadable,
     );
-    const hasMore = messages.length > query.data.limit;
+    // hasMore: older messages beyond this page (with `after`: newer ones).
+    const hasMore = messages.length > limit;
     ctx.set("Cache-Control", "no-store");
     const upTo = Math.max(room.seq, (await deps.sequencer.head(room._id)) ?? 0);
-    ctx.body = { messages: hasMore ? messages.slice(1) : messages, hasMore, upTo };
+    const page = hasMore ? (newestFirst ? messages.slice(1) : messages.slice(0, limit)) : messages;
+    ctx.body = { messages: page, hasMore, upTo };
   });
 
   for (const action of ["block", "unblock", "hide"] as const) {

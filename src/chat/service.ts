@@ -16,9 +16,12 @@ import { createRoomActivity } from "./room-activity.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer, type Sequencer } from "./sequencer.js";
 import { chatSocketRoute } from "./socket.js";
+import { inboxSocketRoute } from "./inbox-socket.js";
 
 export type Chat = {
   route: UpgradeRoute;
+  /** The conversation list's live socket (inbox-socket.ts). */
+  inboxRoute: UpgradeRoute;
   hub: Hub;
   store: MessageStore;
   sequencer: Sequencer;
@@ -76,6 +79,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   };
   return {
     route: chatSocketRoute(config, redis, deps, sessions),
+    inboxRoute: inboxSocketRoute(config, redis, { hub, log: log.child({ part: "inbox" }) }, sessions),
     hub,
     store,
     sequencer,

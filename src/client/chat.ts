@@ -1,19 +1,31 @@
 /**
- * The chat page: history with infinite scroll, live messages, an offline queue with visible
- * sending / sent / read states, typing and read receipts, presence, edit and delete, and opt-in
- * notifications while the tab is hidden. Bundled by esbuild into /static/js/chat.js.
+ * The chat page: history paged by number in both directions with a bounded DOM, live messages,
+ * an offline queue with visible waiting / sent / read states, a connection banner, typing and
+ * read receipts, presence, in-place edit and delete with an in-app confirmation, a jump to the
+ * newest with a count, drafts per conversation, and opt-in notifications while the tab is hidden.
+ * Bundled by esbuild into /static/js/chat.js.
  */
 import type { PlainMessage, ServerFrame } from "../chat/protocol.js";
-import { lastSeenLabel, newClientId } from "./format.js";
+import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
-import { connectChat, type SocketState } from "./socket.js";
+import { createRoomPosition, overflow } from "./room-state.js";
+import { connectChat, type SocketState, type StateInfo } from "./socket.js";
+
+/** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
+const MAX_RENDERED = 300;
+const PAGE = 50;
+/** Live messages kept while the newest ones are not on screen (read from history past this). */
+const MAX_BUFFERED = 500;
+
+type Page = { messages: PlainMessage[]; hasMore: boolean; upTo: number };
 
 const root = document.getElementById("chat");
 if (root) start(root);
 
 function start(root: HTMLElement): void {
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
+  const maxLength = Number(root.dataset.maxLength ?? 4000);
   const part = <T extends Element>(selector: string): T => {
     const found = root.querySelector<T>(selector);
     if (!found) throw new Error(`chat page lacks ${selector}`);
@@ -22,24 +34,31 @@ function start(root: HTMLElement): void {
   const messages = part<HTMLOListElement>("#messages");
   const form = part<HTMLFormElement>("#composer");
   const input = part<HTMLTextAreaElement>("#composer-text");
-  const status = part<HTMLElement>("#connection");
+  const banner = part<HTMLElement>("#connection");
+  const bannerText = part<HTMLElement>("#connection-text");
+  const retryButton = part<HTMLButtonElement>("#connection-retry");
   const typing = part<HTMLElement>("#typing");
   const presence = part<HTMLElement>("#presence");
   const notifyToggle = root.querySelector<HTMLButtonElement>("#notify-toggle");
   const composerNote = part<HTMLElement>("#composer-note");
+  const counter = part<HTMLElement>("#composer-count");
+  const jump = part<HTMLButtonElement>("#jump-latest");
+  const jumpCount = part<HTMLElement>("#jump-count");
+  const confirmDialog = part<HTMLDialogElement>("#confirm-delete");
+  messages.dataset.maxLength = String(maxLength);
 
   const outbox = createOutbox(roomId);
+  const position = createRoomPosition();
   // Live once the newest page of history is in (below); until then nothing can be sent.
-  let socket: Pick<ReturnType<typeof connectChat>, "send"> = { send: () => false };
-  let highest = 0;
-  // Where a reconnect resumes: the highest number the server sent us as a message. Not our own
-  // acks: a peer's message can be stored with a lower number than our send and still be on its
-  // way from the other instance when our ack arrives; resuming after the ack would skip it.
-  let resumeFrom = 0;
-  let readSent = 0;
-  let hasMore = true;
+  let socket: Pick<ReturnType<typeof connectChat>, "send" | "retryNow"> = { send: () => false, retryNow: () => undefined };
+  let hasOlder = true;
+  /** The newest messages are on screen (false after reading far back: live ones wait in `buffered`). */
+  let atEdge = true;
+  const buffered: PlainMessage[] = [];
+  let unseen = 0;
   let loading = false;
   let typingTimer: number | undefined;
+  let countdown: number | undefined;
   // After the server refuses a send (too fast, or storage down) nothing is sent until this time;
   // then the whole queue goes again, oldest first, so messages keep the order they were typed in.
   let holdUntil = 0;
@@ -50,15 +69,32 @@ function start(root: HTMLElement): void {
   const toBottom = () => (messages.scrollTop = messages.scrollHeight);
   const fromServer = (m: PlainMessage): Item => ({ ...m, state: "sent" });
 
+  /** Runs a change to the list keeping what the reader looks at in the same place on screen. */
+  function keepingView(change: () => void): void {
+    const top = messages.getBoundingClientRect().top;
+    const anchor = [...messages.querySelectorAll<HTMLElement>("li.msg")].find((li) => li.getBoundingClientRect().bottom > top);
+    const before = anchor?.getBoundingClientRect().top ?? 0;
+    change();
+    if (anchor?.isConnected) messages.scrollTop += anchor.getBoundingClientRect().top - before;
+  }
+
   const list = createMessageList(messages, me, {
-    edit(item) {
-      const text = window.prompt("Edit your message", item.text);
-      if (text !== null && text.trim() && text !== item.text && item.seq !== undefined)
-        socket.send({ type: "edit", seq: item.seq, text });
+    edit(item, text) {
+      if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
     },
     remove(item) {
-      if (item.seq !== undefined && window.confirm("Delete this message for both of you?"))
-        socket.send({ type: "delete", seq: item.seq });
+      const focusBack = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+      confirmDialog.returnValue = "";
+      confirmDialog.showModal();
+      confirmDialog.addEventListener(
+        "close",
+        () => {
+          if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
+          const li = item.seq !== undefined ? messages.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
+          (li ?? focusBack ?? messages).focus();
+        },
+        { once: true },
+      );
     },
     retry(item) {
       outbox.retry(item.clientId);
@@ -71,16 +107,31 @@ function start(root: HTMLElement): void {
     },
   });
 
-  function showState(state: SocketState, detail?: string): void {
-    const text = {
-      connecting: "Connecting…",
-      live: "",
-      reconnecting: "Reconnecting… your messages are kept and will be sent.",
-      offline: detail ?? "You're offline. Messages will be sent when you're back.",
-    }[state];
-    status.hidden = text === "";
-    status.textContent = text;
+  function showState(state: SocketState, info: StateInfo = {}): void {
+    window.clearInterval(countdown);
     root.dataset.state = state;
+    list.setConnected(state === "live");
+    const queued = outbox.all().filter((o) => !o.failed).length;
+    const waiting = queued ? ` ${queued === 1 ? "1 message is" : `${queued} messages are`} waiting to be sent.` : "";
+    const text = () => {
+      switch (state) {
+        case "live":
+          return "";
+        case "connecting":
+          return "Connecting…";
+        case "offline":
+          return info.detail ?? `You're offline. Messages you write are kept and go when you're back.${waiting}`;
+        case "reconnecting": {
+          const seconds = info.retryAt ? Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000)) : 0;
+          return `${seconds > 0 ? `Connection lost. Reconnecting in ${seconds} s…` : "Reconnecting…"}${waiting}`;
+        }
+      }
+    };
+    bannerText.textContent = text();
+    banner.hidden = state === "live";
+    banner.dataset.kind = state;
+    retryButton.hidden = state !== "reconnecting";
+    if (state === "reconnecting" && info.retryAt) countdown = window.setInterval(() => (bannerText.textContent = text()), 1000);
   }
 
   function flush(): void {
@@ -99,8 +150,9 @@ function start(root: HTMLElement): void {
   }
 
   function markRead(): void {
-    if (document.visibilityState === "visible" && highest > readSent && socket.send({ type: "read", seq: highest }))
-      readSent = highest;
+    if (document.visibilityState !== "visible" || !atEdge) return;
+    const seq = position.toMarkRead();
+    if (seq !== undefined && socket.send({ type: "read", seq })) position.readUpTo(seq);
   }
 
   function notify(item: Item): void {
@@ -109,48 +161,77 @@ function start(root: HTMLElement): void {
     note.addEventListener("click", () => window.focus());
   }
 
+  function showJump(): void {
+    const away = !atEdge || !nearBottom();
+    jump.hidden = !away;
+    jumpCount.textContent = unseen > 0 ? String(unseen) : "";
+    jumpCount.hidden = unseen === 0;
+    jump.setAttribute("aria-label", unseen > 0 ? `Jump to the newest messages (${unseen} new)` : "Jump to the newest messages");
+    if (!away) unseen = 0;
+  }
+
+  /** A message that belongs at the live edge: on screen if the edge is, else kept for later. */
+  function arrived(m: PlainMessage): void {
+    if (atEdge) {
+      const stick = nearBottom();
+      list.upsert(fromServer(m));
+      if (stick) {
+        list.trim(overflow(list.size, MAX_RENDERED, "newest").dropOldest, "oldest");
+        if (list.size >= MAX_RENDERED) hasOlder = true;
+        toBottom();
+      } else if (m.from !== me) unseen++;
+    } else {
+      buffered.push(m);
+      if (buffered.length > MAX_BUFFERED) buffered.shift();
+      if (m.from !== me) unseen++;
+    }
+  }
+
   function onFrame(frame: ServerFrame): void {
-    const stick = nearBottom();
     switch (frame.type) {
       case "ready":
         list.setPeerRead(frame.peerReadUpTo);
-        readSent = Math.max(readSent, frame.readUpTo);
+        position.readUpTo(frame.readUpTo);
         flush();
         break;
       case "ack": {
         const pending = outbox.all().find((o) => o.clientId === frame.clientId);
         outbox.remove(frame.clientId);
         if (Date.now() >= holdUntil) note("");
-        list.upsert({
-          clientId: frame.clientId,
-          from: me,
-          text: pending?.text ?? "",
-          at: frame.at,
-          seq: frame.seq,
-          state: "sent",
-        });
-        highest = Math.max(highest, frame.seq);
+        position.acked(frame.seq);
+        const mine = { clientId: frame.clientId, from: me, text: pending?.text ?? "", at: frame.at, seq: frame.seq };
+        if (atEdge) {
+          const stick = nearBottom();
+          list.upsert({ ...mine, state: "sent" });
+          if (stick) toBottom();
+        } else {
+          list.drop(frame.clientId);
+          buffered.push(mine);
+        }
         break;
       }
       case "message": {
-        const item = fromServer(frame);
-        list.upsert(item);
-        highest = Math.max(highest, frame.seq);
-        resumeFrom = Math.max(resumeFrom, frame.seq);
+        position.received(frame.seq);
+        const { type: _type, ...message } = frame;
+        arrived(message);
         if (frame.from !== me) {
           typing.textContent = "";
-          notify(item);
+          notify(fromServer(message));
         }
         break;
       }
       case "edited": {
         const item = list.bySeq(frame.seq);
-        if (item) list.upsert({ ...item, text: frame.text, editedAt: frame.at });
+        if (item) list.upsert({ ...item, text: frame.text, editedAt: frame.at, unreadable: frame.unreadable });
+        const kept = buffered.find((b) => b.seq === frame.seq);
+        if (kept) Object.assign(kept, { text: frame.text, editedAt: frame.at });
         break;
       }
       case "deleted": {
         const item = list.bySeq(frame.seq);
         if (item) list.upsert({ ...item, text: "", deleted: true });
+        const kept = buffered.find((b) => b.seq === frame.seq);
+        if (kept) Object.assign(kept, { text: "", deleted: true });
         break;
       }
       case "typing":
@@ -187,44 +268,109 @@ function start(root: HTMLElement): void {
               state: "failed",
               failure: frame.message,
             });
-        } else {
-          showState("live");
-          status.hidden = false;
-          status.textContent = frame.message;
-        }
+        } else note(frame.message);
         break;
     }
-    if (stick) toBottom();
+    showJump();
     markRead();
   }
 
+  async function fetchPage(query: string): Promise<Page> {
+    const res = await fetch(`/api/rooms/${roomId}/messages?limit=${PAGE}${query}`, { headers: { Accept: "application/json" } });
+    if (!res.ok) throw new Error(String(res.status));
+    return (await res.json()) as Page;
+  }
+
+  /** The newest page: on opening, and when jumping back from far up. */
+  async function loadNewest(): Promise<void> {
+    const page = await fetchPage("");
+    list.clearStored();
+    for (const m of page.messages) {
+      list.upsert(fromServer(m));
+      position.received(m.seq);
+    }
+    hasOlder = page.hasMore;
+    atEdge = true;
+    const newest = list.newestSeq() ?? 0;
+    for (const m of buffered.splice(0)) if (m.seq > newest) list.upsert(fromServer(m));
+    toBottom();
+  }
+
   async function loadOlder(): Promise<void> {
-    if (loading || !hasMore) return;
-    loading = true;
     const before = list.oldestSeq();
-    const height = messages.scrollHeight;
+    if (loading || !hasOlder || before === undefined) return;
+    loading = true;
     try {
-      const res = await fetch(`/api/rooms/${roomId}/messages?limit=50${before ? `&before=${before}` : ""}`, {
-        headers: { Accept: "application/json" },
+      const page = await fetchPage(`&before=${before}`);
+      keepingView(() => {
+        for (const m of page.messages) list.upsert(fromServer(m));
+        const { dropNewest } = overflow(list.size, MAX_RENDERED, "older");
+        if (dropNewest > 0) {
+          list.trim(dropNewest, "newest");
+          atEdge = false;
+        }
       });
-      if (!res.ok) throw new Error(String(res.status));
-      const page = (await res.json()) as { messages: PlainMessage[]; hasMore: boolean; upTo: number };
-      for (const m of page.messages) list.upsert(fromServer(m), { silent: true });
-      list.refresh();
-      hasMore = page.hasMore;
-      if (!before) {
-        highest = Math.max(highest, ...page.messages.map((m) => m.seq));
-        resumeFrom = Math.max(resumeFrom, ...page.messages.map((m) => m.seq));
-        toBottom();
-      } else messages.scrollTop += messages.scrollHeight - height;
+      hasOlder = page.hasMore;
     } finally {
       loading = false;
     }
   }
 
+  async function loadNewer(): Promise<void> {
+    const after = list.newestSeq();
+    if (loading || atEdge || after === undefined) return;
+    loading = true;
+    try {
+      const page = await fetchPage(`&after=${after}`);
+      keepingView(() => {
+        for (const m of page.messages) list.upsert(fromServer(m));
+        if (!page.hasMore) {
+          atEdge = true;
+          const newest = list.newestSeq() ?? 0;
+          for (const m of buffered.splice(0)) if (m.seq > newest) list.upsert(fromServer(m));
+        }
+        const extra = list.size - MAX_RENDERED;
+        if (extra > 0) {
+          list.trim(extra, "oldest");
+          hasOlder = true;
+        }
+      });
+    } finally {
+      loading = false;
+    }
+    showJump();
+    markRead();
+  }
+
   messages.addEventListener("scroll", () => {
-    if (messages.scrollTop < 80) void loadOlder();
+    if (messages.scrollTop < 200) void loadOlder();
+    if (messages.scrollHeight - messages.scrollTop - messages.clientHeight < 200) void loadNewer();
+    showJump();
+    if (nearBottom()) markRead();
   });
+  jump.addEventListener("click", () => {
+    unseen = 0;
+    if (atEdge) toBottom();
+    else void loadNewest().then(showJump);
+    showJump();
+    messages.focus();
+  });
+
+  // Drafts are kept per conversation in this browser (cleared on sign-out with the rest).
+  const draftKey = `duet:draft:${roomId}`;
+  const saveDraft = () => {
+    try {
+      if (input.value) localStorage.setItem(draftKey, input.value);
+      else localStorage.removeItem(draftKey);
+    } catch {
+      // Storage full or disabled: the draft lives as long as the page.
+    }
+  };
+  const showCount = () => {
+    counter.textContent = lengthLabel(input.value.length, maxLength);
+    counter.hidden = counter.textContent === "";
+    counter.classList.toggle("composer-count-full", input.value.length >= maxLength);
+  };
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -232,10 +378,14 @@ function start(root: HTMLElement): void {
     if (!text.trim()) return;
     const item = { clientId: newClientId(), text, at: new Date().toISOString() };
     outbox.add(item);
+    if (!atEdge) void loadNewest();
     list.upsert({ ...item, from: me, state: "sending" });
     input.value = "";
+    saveDraft();
+    showCount();
     toBottom();
     if (Date.now() >= holdUntil) socket.send({ type: "send", clientId: item.clientId, text });
+    if (root.dataset.state !== "live") showState(root.dataset.state as SocketState);
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -244,8 +394,11 @@ function start(root: HTMLElement): void {
     }
   });
   input.addEventListener("input", () => {
+    saveDraft();
+    showCount();
     if (Date.now() - lastTypingSent > 2000 && socket.send({ type: "typing" })) lastTypingSent = Date.now();
   });
+  retryButton.addEventListener("click", () => socket.retryNow());
   document.addEventListener("visibilitychange", markRead);
 
   if (notifyToggle && "Notification" in window && Notification.permission === "default") {
@@ -255,6 +408,13 @@ function start(root: HTMLElement): void {
     });
   }
 
+  try {
+    const draft = localStorage.getItem(draftKey);
+    if (draft && !closed) input.value = draft;
+  } catch {
+    // No storage: no drafts.
+  }
+  showCount();
   // A read-only room (the other account was deleted): history only, no socket, and whatever
   // was still queued for it is shown as not sent, with the reason.
   if (closed) for (const item of outbox.all()) outbox.fail(item.clientId, closed);
@@ -263,9 +423,11 @@ function start(root: HTMLElement): void {
   // Open at the newest page of history, then go live from its last number, so the socket sends
   // only what is newer (it used to replay up to 5,000 messages on every open). If the page
   // cannot be fetched, the socket's catch-up brings the recent messages instead.
-  void loadOlder()
+  void loadNewest()
     .catch(() => undefined)
     .finally(() => {
-      if (!closed) socket = connectChat({ roomId, lastSeq: () => resumeFrom, onFrame, onState: showState });
+      root.dataset.loaded = "true";
+      showJump();
+      if (!closed) socket = connectChat({ roomId, lastSeq: () => position.resumeFrom, onFrame, onState: showState });
     });
 }

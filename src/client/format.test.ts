@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { dayLabel, lastSeenLabel, linkify, newClientId } from "./format.js";
+import { dayLabel, lastSeenLabel, lengthLabel, linkify, listTimeLabel, newClientId } from "./format.js";
 
 describe("chat text formatting", () => {
   it("turns only http(s) URLs into links, leaving trailing punctuation outside", () => {
@@ -23,6 +23,23 @@ describe("chat text formatting", () => {
     assert.equal(dayLabel(new Date(2026, 10, 22, 1), now), "Today");
     assert.equal(dayLabel(new Date(2026, 10, 21, 23), now), "Yesterday");
     assert.match(dayLabel(new Date(2026, 10, 2), now, "en-GB"), /2 November/);
+  });
+
+  it("labels list times in local time, relative to now", () => {
+    const now = new Date(2026, 11, 7, 10, 0); // a Monday
+    assert.equal(listTimeLabel(new Date(2026, 11, 7, 9, 5), now, "en-GB"), "09:05");
+    assert.equal(listTimeLabel(new Date(2026, 11, 6, 21, 20), now, "en-GB"), "Yesterday");
+    assert.equal(listTimeLabel(new Date(2026, 11, 6, 0, 1), now, "en-GB"), "Yesterday");
+    assert.equal(listTimeLabel(new Date(2026, 11, 5, 23, 59), now, "en-GB"), "Sat");
+    assert.equal(listTimeLabel(new Date(2026, 11, 1, 12), now, "en-GB"), "Tue");
+    assert.equal(listTimeLabel(new Date(2026, 10, 30, 12), now, "en-GB"), "30 Nov");
+    assert.equal(listTimeLabel(new Date(2025, 10, 30, 12), now, "en-GB"), "30 Nov 2025");
+  });
+
+  it("counts characters only near the limit", () => {
+    assert.equal(lengthLabel(3599, 4000), "");
+    assert.equal(lengthLabel(3600, 4000), "3,600 / 4,000");
+    assert.equal(lengthLabel(4000, 4000), "4,000 / 4,000");
   });
 
   it("says how long ago someone was seen", () => {

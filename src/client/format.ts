@@ -44,6 +44,29 @@ export function timeLabel(date: Date, locale?: string): string {
   return date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
 }
 
+/**
+ * The conversation list's time, in the reader's own time zone like the bubbles: the time today,
+ * "Yesterday", the weekday within the last week, else the date ("21:20", "Yesterday", "Mon").
+ */
+export function listTimeLabel(date: Date, now: Date = new Date(), locale?: string): string {
+  if (sameDay(date, now)) return timeLabel(date, locale);
+  const startOfToday = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const days = Math.ceil((startOfToday.getTime() - date.getTime()) / 86_400_000);
+  if (days <= 1) return "Yesterday";
+  if (days < 7) return date.toLocaleDateString(locale, { weekday: "short" });
+  return date.toLocaleDateString(locale, {
+    day: "numeric",
+    month: "short",
+    ...(date.getFullYear() !== now.getFullYear() ? { year: "numeric" } : {}),
+  });
+}
+
+/** The composer's counter: shown only near the limit ("3,950 / 4,000"), empty before. */
+export function lengthLabel(length: number, max: number): string {
+  if (length < max * 0.9) return "";
+  return `${length.toLocaleString("en-US")} / ${max.toLocaleString("en-US")}`;
+}
+
 /** "last seen 5 minutes ago" and the like, for the presence line. */
 export function lastSeenLabel(iso: string | null, now: Date = new Date()): string {
   if (!iso) return "offline";

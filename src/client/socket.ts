@@ -1,6 +1,9 @@
 /**
  * The chat connection as the page sees it: connects, resumes from the last number it holds,
- * reconnects with backoff (and at once when the network or tab comes back), and reports its state.
+ * reconnects with backoff (and at once when the network or tab comes back), and reports its state,
+ * with the time of the next attempt while reconnecting. When the browser goes offline the socket
+ * is closed at once (a dead connection can otherwise look open for minutes) and nothing is tried
+ * until it is back online.
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
 
@@ -8,20 +11,23 @@ import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
 const SESSION_ENDED_CLOSE = 4401;
 
 export type SocketState = "connecting" | "live" | "reconnecting" | "offline";
+export type StateInfo = { detail?: string; retryAt?: number };
 
 export function connectChat(options: {
   roomId: string;
   lastSeq: () => number;
   onFrame: (frame: ServerFrame) => void;
-  onState: (state: SocketState, detail?: string) => void;
+  onState: (state: SocketState, info?: StateInfo) => void;
 }) {
   let ws: WebSocket | undefined;
   let attempt = 0;
   let timer: number | undefined;
   let live = false;
+  let stopped = false;
 
   const open = () => {
     window.clearTimeout(timer);
+    if (!navigator.onLine) return options.onState("offline");
     options.onState(attempt === 0 ? "connecting" : "reconnecting");
     const url = new URL(`/ws/chat/${options.roomId}`, location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -39,30 +45,43 @@ export function connectChat(options: {
     });
     socket.addEventListener("close", (event) => {
       live = false;
-      if (ws !== socket) return;
+      if (ws !== socket || stopped) return;
       // The session ended (signed out here or elsewhere, revoked, expired): sign in again, then
       // come back here. Unsent messages stay queued for this room and go when the user returns.
       if (event.code === SESSION_ENDED_CLOSE) {
-        options.onState("offline", "You were signed out.");
+        stopped = true;
+        options.onState("offline", { detail: "You were signed out." });
         return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
       }
       // 1008: the server refused what we sent; reconnecting would repeat it.
-      if (event.code === 1008) return options.onState("offline", "The connection was closed by the server.");
+      if (event.code === 1008) {
+        stopped = true;
+        return options.onState("offline", { detail: "The connection was closed by the server." });
+      }
+      if (!navigator.onLine) return options.onState("offline");
       attempt++;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
-      options.onState(navigator.onLine ? "reconnecting" : "offline");
+      options.onState("reconnecting", { retryAt: Date.now() + delay });
       timer = window.setTimeout(open, delay);
     });
   };
 
   const now = () => {
-    if (!live && ws?.readyState !== WebSocket.CONNECTING) {
-      attempt = Math.max(attempt, 1);
-      ws?.close();
-      open();
-    }
+    if (stopped || live || ws?.readyState === WebSocket.CONNECTING) return;
+    attempt = Math.max(attempt, 1);
+    ws?.close();
+    open();
   };
   window.addEventListener("online", now);
+  window.addEventListener("offline", () => {
+    if (stopped) return;
+    window.clearTimeout(timer);
+    const socket = ws;
+    ws = undefined;
+    live = false;
+    socket?.close();
+    options.onState("offline");
+  });
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && now());
   open();
 
@@ -70,6 +89,8 @@ export function connectChat(options: {
     get live() {
       return live;
     },
+    /** Tries again at once instead of waiting for the backoff. */
+    retryNow: now,
     send(frame: ClientFrame): boolean {
       if (!live || !ws || ws.readyState !== WebSocket.OPEN) return false;
       ws.send(JSON.stringify(frame));

@@ -1,0 +1,139 @@
+/**
+ * `wss /ws/inbox`: one socket per open conversation list, telling the page which of the user's
+ * conversations changed (a message, an edit or delete, a read, a block), so badges, previews and
+ * order update without a reload. It carries room ids only, never content: the page then fetches
+ * the list as it fetches any page, through the session that renders it.
+ *
+ * It listens on the hub's room channels of every room the user is in, plus the user's own inbox
+ * channel, on which a newly opened conversation is announced so the socket joins that room too.
+ * Same gate as the chat socket: the site's Origin and a live session, else a plain 403 or 401.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Redis } from "ioredis";
+import mongoose from "mongoose";
+import type { WebSocket } from "ws";
+import type { Config } from "../config.js";
+import { UserModel } from "../accounts/user.model.js";
+import { AppError } from "../errors.js";
+import { sessionFromCookieHeader } from "../http/session.js";
+import type { Logger } from "../logger.js";
+import type { UpgradeRoute } from "../realtime/upgrade.js";
+import type { SessionSockets } from "../realtime/session-sockets.js";
+import type { Hub, HubEvent, HubListener } from "./hub.js";
+import type { InboxFrame } from "./protocol.js";
+import { RoomModel } from "./room.model.js";
+
+/** The hub channel (a pseudo room id) on which new conversations of `userId` are announced. */
+export const inboxChannel = (userId: string) => `inbox:${userId}`;
+
+/** Tells `userId`'s open lists that `roomId` is theirs now (started by them or by the other member). */
+export function announceRoom(hub: Hub, userId: string, roomId: string): Promise<void> {
+  return hub.publish({ type: "room-opened", roomId: inboxChannel(userId), room: roomId });
+}
+
+// Changes inside this window are told in one frame: a burst of 50 messages is one refresh.
+const COALESCE_MS = 150;
+const PING_MS = 25_000;
+/** Open lists per user on one instance; more are refused (a list is one tab). */
+const MAX_PER_USER = 20;
+// The list shows at most this many conversations (conversations.ts).
+const MAX_ROOMS = 200;
+
+export function inboxSocketRoute(
+  config: Config,
+  redis: Redis,
+  deps: { hub: Hub; log: Logger },
+  sessions: SessionSockets,
+): UpgradeRoute {
+  const openPerUser = new Map<string, number>();
+  return {
+    pattern: /^\/ws\/inbox$/,
+    async handle(req: IncomingMessage, _match, accept) {
+      if (req.headers.origin !== config.publicUrl) throw new AppError(403, "bad_origin", "WebSocket from another origin");
+      const session = await sessionFromCookieHeader(config, redis, req.headers.cookie);
+      if (!session) throw new AppError(401, "unauthorized", "no session");
+      const userId = session.uid;
+      const user = await UserModel.findById(userId, { emailVerified: 1 }).lean();
+      if (!user?.emailVerified) throw new AppError(401, "unauthorized", "no such user");
+      if ((openPerUser.get(userId) ?? 0) >= MAX_PER_USER) throw new AppError(429, "too_many_sockets", "too many open lists");
+      const rooms = await RoomModel.find({ members: new mongoose.Types.ObjectId(userId) }, { _id: 1 })
+        .sort({ lastMessageAt: -1 })
+        .limit(MAX_ROOMS)
+        .lean();
+      const ws = await accept();
+      sessions.add(ws, session);
+      openPerUser.set(userId, (openPerUser.get(userId) ?? 0) + 1);
+      await serveInbox(deps, ws, userId, [inboxChannel(userId), ...rooms.map((r) => String(r._id))]).catch((err: unknown) => {
+        deps.log.error({ err }, "inbox socket failed");
+        ws.close(1011, "server error; reconnect");
+      });
+      ws.once("close", () => {
+        const left = (openPerUser.get(userId) ?? 1) - 1;
+        if (left > 0) openPerUser.set(userId, left);
+        else openPerUser.delete(userId);
+      });
+    },
+  };
+}
+
+async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId: string, channels: string[]) {
+  const joined = new Set<string>();
+  const changed = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const tell = (roomId: string) => {
+    changed.add(roomId);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const frame: InboxFrame = { type: "inbox", rooms: [...changed] };
+      changed.clear();
+      if (!closed && ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    }, COALESCE_MS);
+  };
+  const join = async (channel: string) => {
+    if (joined.has(channel) || closed) return;
+    joined.add(channel);
+    await deps.hub.join(channel, listener);
+  };
+  const listener: HubListener = {
+    onEvent(event: HubEvent) {
+      switch (event.type) {
+        case "room-opened":
+          void join(event.room).then(() => tell(event.room));
+          return;
+        case "message":
+        case "edited":
+        case "deleted":
+        case "block":
+          return tell(event.roomId);
+        case "read":
+          // Only my own reads change my list (the unread badge); the other member's change nothing here.
+          if (event.from === userId) tell(event.roomId);
+          return;
+        default:
+          return;
+      }
+    },
+    // Redis was away: anything may have changed meanwhile.
+    onResync: () => tell("*"),
+  };
+
+  // The page sends nothing; anything it does send is ignored.
+  let alive = true;
+  ws.on("pong", () => (alive = true));
+  const heartbeat = setInterval(() => {
+    if (!alive) return ws.terminate();
+    alive = false;
+    ws.ping();
+  }, PING_MS);
+  ws.once("close", () => {
+    closed = true;
+    clearTimeout(timer);
+    clearInterval(heartbeat);
+    for (const channel of joined) void deps.hub.leave(channel, listener);
+    joined.clear();
+  });
+  for (const channel of channels) await join(channel);
+  if (!closed) ws.send(JSON.stringify({ type: "inbox", rooms: [] } satisfies InboxFrame));
+}

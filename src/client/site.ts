@@ -1,0 +1,127 @@
+/**
+ * What every page does: the theme toggle (system, light, dark; kept in this browser), the header
+ * menu (Escape and a click elsewhere close it), times shown in the reader's own zone with relative
+ * labels, and on the conversation list, live updates over /ws/inbox. Bundled to /static/js/site.js.
+ */
+import type { InboxFrame } from "../chat/protocol.js";
+import { listTimeLabel } from "./format.js";
+
+type Theme = "system" | "light" | "dark";
+const THEMES: Theme[] = ["system", "light", "dark"];
+const ICONS: Record<Theme, string> = { system: "◐", light: "☀", dark: "☾" };
+
+function currentTheme(): Theme {
+  const set = document.documentElement.dataset.theme;
+  return set === "light" || set === "dark" ? set : "system";
+}
+
+function setupTheme(): void {
+  const button = document.getElementById("theme-toggle");
+  if (!button) return;
+  const show = () => {
+    const theme = currentTheme();
+    button.setAttribute("aria-label", `Colour theme: ${theme}. Change`);
+    button.title = `Colour theme: ${theme}`;
+    const icon = button.querySelector(".theme-icon");
+    if (icon) icon.textContent = ICONS[theme];
+  };
+  button.addEventListener("click", () => {
+    const next = THEMES[(THEMES.indexOf(currentTheme()) + 1) % THEMES.length] ?? "system";
+    if (next === "system") delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = next;
+    try {
+      if (next === "system") localStorage.removeItem("duet:theme");
+      else localStorage.setItem("duet:theme", next);
+    } catch {
+      // No storage: the choice lasts as long as the page.
+    }
+    show();
+  });
+  show();
+}
+
+function setupMenus(): void {
+  const menus = [...document.querySelectorAll<HTMLDetailsElement>("details.nav-menu, details.chat-menu")];
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    for (const menu of menus)
+      if (menu.open) {
+        menu.open = false;
+        menu.querySelector("summary")?.focus();
+      }
+  });
+  document.addEventListener("click", (event) => {
+    for (const menu of menus) if (menu.open && !menu.contains(event.target as Node)) menu.open = false;
+  });
+}
+
+/** Server-rendered times are UTC; here they become the reader's own ("21:20", "Yesterday", "Mon"). */
+export function relabelTimes(scope: ParentNode = document): void {
+  for (const time of scope.querySelectorAll<HTMLTimeElement>("time[data-relative]")) {
+    const date = new Date(time.dateTime);
+    if (Number.isNaN(date.getTime())) continue;
+    time.textContent = listTimeLabel(date);
+    time.title = date.toLocaleString();
+  }
+}
+
+/** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
+function setupLiveList(region: HTMLElement): void {
+  let fetching: Promise<void> | undefined;
+  let again = false;
+  const refresh = async (): Promise<void> => {
+    if (fetching) {
+      again = true;
+      return;
+    }
+    fetching = (async () => {
+      try {
+        const res = await fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" });
+        if (!res.ok) return;
+        const fresh = new DOMParser().parseFromString(await res.text(), "text/html").getElementById("conversations");
+        if (!fresh) return;
+        const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-room]")?.dataset.room;
+        region.replaceChildren(...fresh.childNodes);
+        relabelTimes(region);
+        if (focused) region.querySelector<HTMLElement>(`[data-room="${focused}"]`)?.focus();
+      } finally {
+        fetching = undefined;
+      }
+    })();
+    await fetching;
+    if (again) {
+      again = false;
+      await refresh();
+    }
+  };
+
+  let attempt = 0;
+  const open = () => {
+    const url = new URL("/ws/inbox", location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(url);
+    ws.addEventListener("message", (event) => {
+      const frame = JSON.parse(String(event.data)) as InboxFrame;
+      if (frame.type !== "inbox") return;
+      attempt = 0;
+      region.dataset.live = "true";
+      // [] on connecting: what changed between rendering the page and now is fetched too.
+      void refresh();
+    });
+    ws.addEventListener("close", (event) => {
+      region.dataset.live = "false";
+      if (event.code === 4401) return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+      attempt++;
+      window.setTimeout(open, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
+    });
+  };
+  open();
+  // Times like "Yesterday" move on by themselves.
+  window.setInterval(() => relabelTimes(region), 60_000);
+}
+
+setupTheme();
+setupMenus();
+relabelTimes();
+const region = document.getElementById("conversations");
+if (region?.hasAttribute("data-live")) setupLiveList(region);
