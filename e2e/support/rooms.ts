@@ -23,7 +23,7 @@ export async function openChatWith(page: Page, email: string): Promise<string> {
 }
 
 export async function live(page: Page): Promise<void> {
-  await expect(page.locator("#chat")).toHaveAttribute("data-state", "live");
+  await expect(page.locator("#chat")).toHaveAttribute("data-state", "live", { timeout: 15_000 });
 }
 
 /** Two new users in one room, both on its page and live. */
