@@ -31,7 +31,9 @@ function start(root: HTMLElement): void {
     if (!found) throw new Error(`chat page lacks ${selector}`);
     return found;
   };
-  const messages = part<HTMLOListElement>("#messages");
+  /** The scrolling log; the list of messages inside it. */
+  const messages = part<HTMLElement>("#messages");
+  const messageList = part<HTMLOListElement>("#message-list");
   const form = part<HTMLFormElement>("#composer");
   const input = part<HTMLTextAreaElement>("#composer-text");
   const banner = part<HTMLElement>("#connection");
@@ -45,7 +47,7 @@ function start(root: HTMLElement): void {
   const jump = part<HTMLButtonElement>("#jump-latest");
   const jumpCount = part<HTMLElement>("#jump-count");
   const confirmDialog = part<HTMLDialogElement>("#confirm-delete");
-  messages.dataset.maxLength = String(maxLength);
+  messageList.dataset.maxLength = String(maxLength);
 
   const outbox = createOutbox(roomId);
   const position = createRoomPosition();
@@ -83,7 +85,7 @@ function start(root: HTMLElement): void {
     performance.measure("duet:page", { start: started, end: performance.now() });
   }
 
-  const list = createMessageList(messages, me, {
+  const list = createMessageList(messageList, messages, me, {
     edit(item, text) {
       if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
     },
@@ -95,7 +97,7 @@ function start(root: HTMLElement): void {
         "close",
         () => {
           if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
-          const li = item.seq !== undefined ? messages.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
+          const li = item.seq !== undefined ? messageList.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
           (li ?? focusBack ?? messages).focus();
         },
         { once: true },

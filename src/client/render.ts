@@ -67,7 +67,8 @@ function icon(name: keyof typeof ICONS): SVGSVGElement {
   return svg;
 }
 
-export function createMessageList(container: HTMLOListElement, me: string, actions: ListActions) {
+/** `container`: the list the messages go in; `log`: the focusable, scrolling region around it. */
+export function createMessageList(container: HTMLOListElement, log: HTMLElement, me: string, actions: ListActions) {
   const entries: Entry[] = [];
   const keys: number[] = [];
   const byClient = new Map<string, Entry>();
@@ -272,7 +273,6 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
     const newDay = !previous || dayOf(previous.item) !== day;
     if (newDay && !entry.dayLi) {
       entry.dayLi = el("li", "day", dayLabel(new Date(entry.item.at)));
-      entry.dayLi.setAttribute("role", "separator");
       container.insertBefore(entry.dayLi, entry.li);
     } else if (!newDay && entry.dayLi) {
       entry.dayLi.remove();
@@ -326,7 +326,7 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
   }
 
   // One tab stop: arrows move between messages, Enter or the menu key opens a message's actions.
-  container.addEventListener("keydown", (event) => {
+  log.addEventListener("keydown", (event) => {
     if (event.target instanceof HTMLTextAreaElement) return;
     const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLLIElement>("li.msg");
     const index = focused ? entries.findIndex((e) => e.li === focused) : -1;
