@@ -229,4 +229,56 @@ test.describe("the messenger", () => {
     await expect(bob.locator("#composer-count")).toBeHidden();
     await close();
   });
+
+  test("the list sits beside the conversation on desktop: a URL per conversation, back and forward, the open one marked, badges live @responsive", async ({
+    browser,
+  }, info) => {
+    test.setTimeout(90_000);
+    const { alice, bob, aliceEmail, roomUrl, close } = await twoInARoom(browser, info, ["Alice Shell", "Bob Shell"]);
+    const carolContext = await browser.newContext(contextFor(info));
+    const carol = await carolContext.newPage();
+    await signUpInBrowser(carol, `Carol Shell ${info.project.name}`);
+    const carolRoom = await openChatWith(carol, aliceEmail);
+    await live(carol);
+    await send(carol, "hi from Carol");
+    await send(bob, "hi from Bob");
+
+    const phone = info.project.name === "phone";
+    await alice.goto(roomUrl);
+    await live(alice);
+    const side = alice.getByRole("navigation", { name: "Chats" });
+    if (phone) {
+      // One pane at a time: no list beside the conversation, a way back to it instead.
+      await expect(side).toBeHidden();
+      await alice.getByRole("link", { name: "All chats" }).click();
+      await expect(alice).toHaveURL(/\/chat$/);
+      await row(alice, /Carol Shell/).click();
+      await expect(alice).toHaveURL(carolRoom);
+      await alice.goBack();
+      await expect(alice).toHaveURL(/\/chat$/);
+      await carolContext.close();
+      await close();
+      return;
+    }
+    await expect(side).toBeVisible();
+    await expect(side.locator('[aria-current="page"]')).toContainText("Bob Shell");
+    await alice.screenshot({ path: info.outputPath("shell-desktop.png") });
+    await side.getByRole("link", { name: /Carol Shell/ }).click();
+    await expect(alice).toHaveURL(carolRoom);
+    await expect(alice.getByRole("heading", { level: 1 })).toContainText("Carol Shell");
+    await expect(side.locator('[aria-current="page"]')).toContainText("Carol Shell");
+    await alice.goBack();
+    await expect(alice).toHaveURL(roomUrl);
+    await expect(alice.getByRole("heading", { level: 1 })).toContainText("Bob Shell");
+    await alice.goForward();
+    await expect(alice).toHaveURL(carolRoom);
+    await live(alice);
+    // A message in the other conversation shows in the side list at once.
+    await send(bob, "are you there?");
+    await expect(side.getByRole("link", { name: /Bob Shell/ })).toContainText("are you there?");
+    // Alice read "hi from Bob" when she had Bob's conversation open: one unread.
+    await expect(side.getByRole("link", { name: /Bob Shell/ }).locator(".unread")).toHaveText("1");
+    await carolContext.close();
+    await close();
+  });
 });

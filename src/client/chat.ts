@@ -168,7 +168,9 @@ function start(root: HTMLElement): void {
     note.addEventListener("click", () => window.focus());
   }
 
+  const empty = part<HTMLElement>("#chat-empty");
   function showJump(): void {
+    empty.hidden = list.size > 0 || root.dataset.loaded !== "true";
     const away = !atEdge || !nearBottom();
     jump.hidden = !away;
     jumpCount.textContent = unseen > 0 ? String(unseen) : "";

@@ -65,6 +65,27 @@ export function relabelTimes(scope: ParentNode = document): void {
   }
 }
 
+/** In the room page's side list: the open conversation is marked as the current one. */
+function markCurrent(region: HTMLElement): void {
+  const current = region.dataset.current;
+  if (!current) return;
+  for (const link of region.querySelectorAll<HTMLElement>("[data-room]")) {
+    if (link.dataset.room === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// The side list keeps its scroll from one conversation to the next (each is its own page).
+const SCROLL_KEY = "duet:list-scroll";
+let scrollRestored = false;
+function restoreScroll(): void {
+  const scroller = document.getElementById("shell-list");
+  if (!scroller || scrollRestored) return;
+  scrollRestored = true;
+  scroller.scrollTop = Number(sessionStorage.getItem(SCROLL_KEY) ?? 0);
+  window.addEventListener("pagehide", () => sessionStorage.setItem(SCROLL_KEY, String(scroller.scrollTop)));
+}
+
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
 function setupLiveList(region: HTMLElement): void {
   let fetching: Promise<void> | undefined;
@@ -76,13 +97,18 @@ function setupLiveList(region: HTMLElement): void {
     }
     fetching = (async () => {
       try {
-        const res = await fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" });
+        const res = await fetch(region.dataset.source ?? location.pathname, {
+          headers: { Accept: "text/html" },
+          cache: "no-store",
+        });
         if (!res.ok) return;
         const fresh = new DOMParser().parseFromString(await res.text(), "text/html").getElementById("conversations");
         if (!fresh) return;
         const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-room]")?.dataset.room;
         region.replaceChildren(...fresh.childNodes);
         relabelTimes(region);
+        markCurrent(region);
+        restoreScroll();
         if (focused) region.querySelector<HTMLElement>(`[data-room="${focused}"]`)?.focus();
       } finally {
         fetching = undefined;
@@ -124,4 +150,9 @@ setupTheme();
 setupMenus();
 relabelTimes();
 const region = document.getElementById("conversations");
-if (region?.hasAttribute("data-live")) setupLiveList(region);
+if (region?.hasAttribute("data-live")) {
+  // The room page's side list shows only on wide screens: on a phone it starts when it would show.
+  const wide = window.matchMedia("(min-width: 901px)");
+  if (!region.dataset.source || wide.matches) setupLiveList(region);
+  else wide.addEventListener("change", () => setupLiveList(region), { once: true });
+}
