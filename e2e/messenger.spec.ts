@@ -281,4 +281,54 @@ test.describe("the messenger", () => {
     await carolContext.close();
     await close();
   });
+
+  test("a theme toggle (system by default, kept in the browser), drafts kept per conversation, and a jump to the newest with a count", async ({
+    browser,
+  }, info) => {
+    test.setTimeout(90_000);
+    const { alice, bob, roomUrl, close } = await twoInARoom(browser, info, ["Alice Extras", "Bob Extras"]);
+    const html = bob.locator("html");
+    await expect(html).not.toHaveAttribute("data-theme", /./);
+    const toggle = bob.getByRole("button", { name: /Colour theme: system/ });
+    await toggle.click();
+    await expect(html).toHaveAttribute("data-theme", "light");
+    await bob.getByRole("button", { name: /Colour theme: light/ }).click();
+    await expect(html).toHaveAttribute("data-theme", "dark");
+    const background = () => bob.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await background()).toBe("rgb(17, 17, 24)");
+    await bob.reload();
+    await expect(html).toHaveAttribute("data-theme", "dark");
+    expect(await background(), "dark from the first paint after a reload").toBe("rgb(17, 17, 24)");
+    await bob.getByRole("button", { name: /Colour theme: dark/ }).click();
+    await expect(html).not.toHaveAttribute("data-theme", /./);
+
+    // A draft survives leaving the conversation and coming back.
+    await live(bob);
+    await bob.getByLabel("Message", { exact: true }).fill("half a thought");
+    await bob.goto("/chat");
+    await bob.goto(roomUrl);
+    await expect(bob.getByLabel("Message", { exact: true })).toHaveValue("half a thought");
+    await bob.getByLabel("Message", { exact: true }).fill("");
+    await live(bob);
+
+    // Bob reads far up; new messages from Alice are counted on the jump button.
+    const composer = alice.getByLabel("Message", { exact: true });
+    for (let i = 1; i <= 30; i++) {
+      await composer.fill(`filler ${i}`);
+      await composer.press("Enter");
+    }
+    await expect(bob.locator("li.msg-them")).toHaveCount(30, { timeout: 20_000 });
+    await bob.getByRole("log").evaluate((el) => (el.scrollTop = 0));
+    const jump = bob.locator("#jump-latest");
+    await expect(jump).toBeVisible();
+    await send(alice, "news 1");
+    await send(alice, "news 2");
+    await expect(jump).toHaveAccessibleName("Jump to the newest messages (2 new)");
+    await expect(bob.locator("#jump-count")).toHaveText("2");
+    await bob.screenshot({ path: info.outputPath("jump-count.png") });
+    await jump.click();
+    await expect(jump).toBeHidden();
+    await expect(bob.locator("li.msg-them").last()).toBeInViewport();
+    await close();
+  });
 });

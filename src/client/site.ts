@@ -104,7 +104,10 @@ function setupLiveList(region: HTMLElement): void {
         if (!res.ok) return;
         const fresh = new DOMParser().parseFromString(await res.text(), "text/html").getElementById("conversations");
         if (!fresh) return;
-        const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-room]")?.dataset.room;
+        // Focus stays where it was: on the same conversation if it was in this list, else untouched
+        // (the room page's composer must never lose it to a refresh of the side list).
+        const active = document.activeElement;
+        const focused = active && region.contains(active) ? active.closest<HTMLElement>("[data-room]")?.dataset.room : undefined;
         region.replaceChildren(...fresh.childNodes);
         relabelTimes(region);
         markCurrent(region);
