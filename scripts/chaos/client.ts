@@ -4,8 +4,11 @@
  * an outbox and sends the whole outbox again, in order and with the same client ids, once the
  * socket is ready and whenever the server says when to retry; it reconnects with the page's
  * backoff unless the server closed with 1008 or 4401. Two watchdogs stand in for a person's
- * patience: a send with no answer, or a socket with no `ready`, for `ackTimeoutMs` means the
- * server is stuck (a SIGSTOPped process), so the tab drops the socket and reconnects.
+ * patience: sends outstanding with no answer to any of them for `ackTimeoutMs`, or a socket with
+ * no `ready` for 1.5 times that, mean the server is stuck (a SIGSTOPped process), so the tab drops
+ * the socket and reconnects. The clock runs from the last answer, not from each send: a server
+ * working through a long outbox one send after another is slow, not stuck, and dropping it
+ * would start the whole outbox over.
  *
  * Everything is recorded for the report: each message delivered, on which connection, when.
  */
@@ -64,8 +67,9 @@ export function openTab(options: TabOptions) {
   let readSent = 0;
   let holdUntil = 0;
   let flushTimer: NodeJS.Timeout | undefined;
-  // Sends waiting for their answer on the current socket, by client id: since when.
-  const waiting = new Map<string, number>();
+  // Sends waiting for their answer on the current socket, and when the last answer came.
+  const waiting = new Set<string>();
+  let answeredAt = 0;
   const readyWaiters: Array<() => void> = [];
   const createdAt = Date.now();
 
@@ -80,7 +84,8 @@ export function openTab(options: TabOptions) {
   function sendOne(item: Typed): void {
     if (sendFrame({ type: "send", clientId: item.clientId, text: item.text })) {
       item.sentOn.push(conn);
-      if (!waiting.has(item.clientId)) waiting.set(item.clientId, Date.now());
+      if (waiting.size === 0) answeredAt = Date.now();
+      waiting.add(item.clientId);
     }
   }
 
@@ -105,6 +110,7 @@ export function openTab(options: TabOptions) {
         return;
       case "ack": {
         waiting.delete(frame.clientId);
+        answeredAt = Date.now();
         const item = typed.find((t) => t.clientId === frame.clientId);
         if (!item) return;
         if (!item.ack) item.ack = { seq: frame.seq, at: Date.now(), conn };
@@ -120,6 +126,7 @@ export function openTab(options: TabOptions) {
         refusals.push({ conn, code: frame.code, retryAfterMs: frame.retryAfterMs, at: Date.now() });
         if (!frame.clientId) return;
         waiting.delete(frame.clientId);
+        answeredAt = Date.now();
         const item = typed.find((t) => t.clientId === frame.clientId);
         if (frame.retryAfterMs !== undefined) {
           // Kept; the whole outbox goes again, in order, once the wait is over.
@@ -171,12 +178,11 @@ export function openTab(options: TabOptions) {
     });
   }
 
-  // The watchdogs: no `ready`, or no answer to a send, within ackTimeoutMs.
   const watchdog = setInterval(() => {
     if (stopped || !ws || ws.readyState === WebSocket.CLOSED) return;
     const now = Date.now();
-    const stuckSend = [...waiting.values()].some((since) => now - since > options.ackTimeoutMs);
-    if ((!live && now - openedAt > options.ackTimeoutMs) || (live && stuckSend)) ws.terminate();
+    const stuck = live ? waiting.size > 0 && now - answeredAt > options.ackTimeoutMs : now - openedAt > options.ackTimeoutMs * 1.5;
+    if (stuck) ws.terminate();
   }, 250);
 
   return {

@@ -40,6 +40,8 @@ export type TabRecord = { typed: Typed[]; deliveries: Delivery[]; closes: Tab["c
 export type Stored = { roomId: string; seq: number; senderId: string; clientId: string };
 export type ChaosRun = {
   windows: Window[];
+  /** False when the tabs had not all caught up when the run stopped waiting: what had not arrived counts as lost. */
+  settled: boolean;
   rooms: Array<{ roomId: string; tabs: TabRecord[] }>;
   stored: Stored[];
   startedAt: number;
@@ -49,6 +51,7 @@ export type ChaosRun = {
 const LEAD_MS = 1_000;
 const SETTLE_MS = 1_000;
 const RECOVERY_TIMEOUT_MS = 60_000;
+const DRAIN_TIMEOUT_MS = 120_000;
 
 /** Runs `task` over `items`, at most `concurrency` at a time. */
 async function inParallel<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
@@ -151,10 +154,11 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
       for (const key of options.faults) {
         const fault = FAULTS[key];
         if (!fault) continue;
-        const window: Window = { name: fault.name, startedAt: Date.now() };
+        const repeat = windows.filter((w) => w.name === fault.name || w.name.startsWith(`${fault.name} (`)).length;
+        const window: Window = { name: repeat ? `${fault.name} (${repeat + 1})` : fault.name, startedAt: Date.now() };
         windows.push(window);
-        talk.window = fault.name;
-        log(`${fault.name}`);
+        talk.window = window.name;
+        log(window.name);
         await sleep(LEAD_MS);
         window.injectedAt = Date.now();
         const injected = await fault.inject(context);
@@ -174,7 +178,10 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
     talk.window = "after";
     talk.quiet = true;
     const tabs = rooms.flatMap((r) => r.tabs);
-    await until("every send acknowledged", () => tabs.every((t) => t.pending === 0), 60_000).catch((err: Error) => log(err.message));
+    const drained = await until("every send acknowledged", () => tabs.every((t) => t.pending === 0), DRAIN_TIMEOUT_MS).then(
+      () => true,
+      (err: Error) => (log(err.message), false),
+    );
     await Promise.all(tabs.map((t) => t.reconnect()));
     const caughtUp = async () => {
       const stored = await messages.find({ roomId: { $in: rooms.map((r) => r.roomId) }, kind: { $ne: "void" } }).toArray();
@@ -186,7 +193,10 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
         }),
       );
     };
-    await until("every tab caught up", caughtUp, 30_000).catch((err: Error) => log(err.message));
+    const settled = await until("every tab caught up", caughtUp, DRAIN_TIMEOUT_MS).then(
+      () => drained,
+      (err: Error) => (log(err.message), false),
+    );
     // Anything still on its way (a duplicate, a late message) has a moment to show itself.
     await sleep(SETTLE_MS);
     const stored = (
@@ -197,6 +207,7 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
     for (const [window, describe] of details) window.detail = describe();
     return {
       windows,
+      settled,
       rooms: rooms.map((r) => ({ roomId: r.roomId, tabs: r.tabs.map((t) => ({ typed: t.typed, deliveries: t.deliveries, closes: t.closes, createdAt: t.createdAt })) })),
       stored,
       startedAt,
