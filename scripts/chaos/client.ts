@@ -181,7 +181,9 @@ export function openTab(options: TabOptions) {
   const watchdog = setInterval(() => {
     if (stopped || !ws || ws.readyState === WebSocket.CLOSED) return;
     const now = Date.now();
-    const stuck = live ? waiting.size > 0 && now - answeredAt > options.ackTimeoutMs : now - openedAt > options.ackTimeoutMs * 1.5;
+    const stuck = live
+      ? waiting.size > 0 && now - answeredAt > options.ackTimeoutMs
+      : now - openedAt > options.ackTimeoutMs * 1.5;
     if (stuck) ws.terminate();
   }, 250);
 
@@ -210,7 +212,14 @@ export function openTab(options: TabOptions) {
     },
     /** Types and sends a message, as the composer does (queued while the server asked to wait). */
     type(text: string, window: string): Typed {
-      const item: Typed = { clientId: randomBytes(12).toString("hex"), text, typedAt: Date.now(), window, otherAcks: [], sentOn: [] };
+      const item: Typed = {
+        clientId: randomBytes(12).toString("hex"),
+        text,
+        typedAt: Date.now(),
+        window,
+        otherAcks: [],
+        sentOn: [],
+      };
       typed.push(item);
       if (Date.now() >= holdUntil) sendOne(item);
       return item;

@@ -169,7 +169,11 @@ const commitWithoutAck: Fault = {
         detail() {
           const ack = probe.ack;
           const retried = ack !== undefined && ack.at > killedAt && ack.conn !== probe.sentOn[0];
-          const outcome = retried ? `acked on a retry as #${ack.seq}` : ack ? `acked as #${ack.seq} before the kill` : "never acked";
+          const outcome = retried
+            ? `acked on a retry as #${ack.seq}`
+            : ack
+              ? `acked as #${ack.seq} before the kill`
+              : "never acked";
           return `${app} frozen with the probe's insert at FerretDB, killed after the commit; the probe ${outcome}`;
         },
       };
@@ -195,6 +199,7 @@ export const FAULTS: Record<string, Fault> = {
 
 /** Leaves every service of the stack running: thawed, and started if it was stopped. */
 export async function restoreStack(settings: StackSettings): Promise<void> {
-  for (const service of services(settings)) if (readPid(settings.pidsDir, service.name) !== undefined) resumeOne(settings, service.name);
+  for (const service of services(settings))
+    if (readPid(settings.pidsDir, service.name) !== undefined) resumeOne(settings, service.name);
   for (const service of services(settings)) await startOne(settings, service.name);
 }

@@ -41,9 +41,12 @@ const { values } = parseArgs({
 
 function number(name: string, raw: string | undefined, min: number, max: number): number {
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be a number from ${min} to ${max} (got ${raw})`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new Error(`--${name} must be a number from ${min} to ${max} (got ${raw})`);
   return value;
 }
+
+const started = Date.now();
 
 async function main(): Promise<number> {
   if (values.help) {
@@ -58,22 +61,30 @@ async function main(): Promise<number> {
     slowReaderMs: number("slow-reader-seconds", values["slow-reader-seconds"], 1, 600) * 1000,
     flood: !values["no-flood"],
     faults: (values.faults ?? "").split(",").filter(Boolean),
-    log: (line) => process.stdout.write(`[chaos] ${line}\n`),
+    log: (line) => process.stdout.write(`[chaos] ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`),
   };
   const load = loadavg();
   const run = await runChaos(stackSettings(), options);
   const rows = countRun(run);
   const seconds = Math.round((run.finishedAt - run.startedAt) / 1000);
-  const machine = { cpus: cpus().length, loadBefore: load.map((l) => Number(l.toFixed(2))), loadAfter: loadavg().map((l) => Number(l.toFixed(2))) };
+  const machine = {
+    cpus: cpus().length,
+    loadBefore: load.map((l) => Number(l.toFixed(2))),
+    loadAfter: loadavg().map((l) => Number(l.toFixed(2))),
+  };
   process.stdout.write(
     `\n${options.pairs} pairs, ${options.rate} messages/s per person, faults held ${options.holdMs / 1000} s, ack timeout ${options.ackTimeoutMs / 1000} s; ${seconds} s; load ${machine.loadBefore[0]} → ${machine.loadAfter[0]} on ${machine.cpus} cores\n\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n`);
-  if (!run.settled) process.stdout.write("\nThe tabs had not all caught up when the run stopped waiting: what had not arrived counts as lost.\n");
+  if (!run.settled)
+    process.stdout.write("\nThe tabs had not all caught up when the run stopped waiting: what had not arrived counts as lost.\n");
   const file = resolve(ROOT, values.json ?? "test-results/chaos.json");
   mkdirSync(dirname(file), { recursive: true });
   const { log: _log, ...settings } = options;
-  writeFileSync(file, `${JSON.stringify({ at: new Date(run.startedAt).toISOString(), seconds, options: settings, machine, settled: run.settled, rows, clean: run.settled && clean(rows) }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date(run.startedAt).toISOString(), seconds, options: settings, machine, settled: run.settled, rows, clean: run.settled && clean(rows) }, null, 2)}\n`,
+  );
   process.stdout.write(`\n${file}\n`);
   return run.settled && clean(rows) ? 0 : 1;
 }

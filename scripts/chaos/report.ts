@@ -64,7 +64,17 @@ export function countRun(run: ChaosRun): Row[] {
   const rowOf = (window: string): Row => {
     let row = rows.get(window);
     if (!row) {
-      row = { fault: window, sent: 0, acked: 0, stored: 0, delivered: 0, lost: 0, duplicated: 0, outOfOrder: 0, recoverSeconds: null };
+      row = {
+        fault: window,
+        sent: 0,
+        acked: 0,
+        stored: 0,
+        delivered: 0,
+        lost: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+        recoverSeconds: null,
+      };
       rows.set(window, row);
     }
     return row;
@@ -136,7 +146,8 @@ const COLUMNS: Array<[string, (r: Row) => string, number]> = [
 
 /** The rows as a fixed-width table, with each fault's notes below it. */
 export function formatTable(rows: Row[]): string {
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]?.[2] ?? 0) : c.padStart(COLUMNS[i]?.[2] ?? 0))).join(" ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]?.[2] ?? 0) : c.padStart(COLUMNS[i]?.[2] ?? 0))).join(" ");
   const head = line(COLUMNS.map(([name]) => name));
   const body = rows.map((r) => line(COLUMNS.map(([, cell]) => cell(r))));
   const notes = rows.filter((r) => r.detail).map((r) => `  ${r.fault}: ${r.detail}`);
@@ -147,4 +158,3 @@ export function formatTable(rows: Row[]): string {
 export function clean(rows: Row[]): boolean {
   return rows.every((r) => r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0 && r.acked === r.sent);
 }
-

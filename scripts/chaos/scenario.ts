@@ -56,7 +56,8 @@ const DRAIN_TIMEOUT_MS = 120_000;
 /** Runs `task` over `items`, at most `concurrency` at a time. */
 async function inParallel<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
-  for (let i = 0; i < items.length; i += concurrency) results.push(...(await Promise.all(items.slice(i, i + concurrency).map(task))));
+  for (let i = 0; i < items.length; i += concurrency)
+    results.push(...(await Promise.all(items.slice(i, i + concurrency).map(task))));
   return results;
 }
 
@@ -81,7 +82,10 @@ function describeTabs(rooms: Room[]): string {
     .flatMap((room) =>
       room.tabs.map((tab, i) => {
         const last = tab.deliveries.at(-1);
-        return `  ${room.label}/${i}: ${tab.live ? "live" : "down"} conn ${tab.connection}, ${tab.pending} unacked, closes ${tab.closes.map((c) => `${c.code}${c.why ? ` (${c.why})` : ""}`).join(", ") || "none"}, refusals ${tab.refusals.slice(-4).map((r) => `${r.code}/${r.retryAfterMs}`).join(",")}, last delivery #${last?.seq ?? "-"} ${last ? `${Math.round((Date.now() - last.at) / 1000)} s ago` : ""}`;
+        return `  ${room.label}/${i}: ${tab.live ? "live" : "down"} conn ${tab.connection}, ${tab.pending} unacked, closes ${tab.closes.map((c) => `${c.code}${c.why ? ` (${c.why})` : ""}`).join(", ") || "none"}, refusals ${tab.refusals
+          .slice(-4)
+          .map((r) => `${r.code}/${r.retryAfterMs}`)
+          .join(",")}, last delivery #${last?.seq ?? "-"} ${last ? `${Math.round((Date.now() - last.at) / 1000)} s ago` : ""}`;
       }),
     )
     .join("\n");
@@ -100,7 +104,15 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
   const log = options.log;
   const startedAt = Date.now();
   const tabFor = async (roomId: string, person: Person) => {
-    const tab = openTab({ url: stack.APP_URL, origin: stack.APP_URL, ca, roomId, person, ackTimeoutMs: options.ackTimeoutMs, reads: true });
+    const tab = openTab({
+      url: stack.APP_URL,
+      origin: stack.APP_URL,
+      ca,
+      roomId,
+      person,
+      ackTimeoutMs: options.ackTimeoutMs,
+      reads: true,
+    });
     await tab.start();
     return tab;
   };
@@ -150,6 +162,12 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
 
     await sleep(LEAD_MS + options.holdMs + SETTLE_MS);
 
+    // Whatever happens, the stack is left running: after the faults, on an error, and when this
+    // process is told to stop (a test runner's timeout) in the middle of one.
+    const stopped = (signal: NodeJS.Signals) => void restoreStack(settings).finally(() => process.kill(process.pid, signal));
+    process.once("SIGTERM", stopped);
+    process.once("SIGINT", stopped);
+    let failure: unknown;
     try {
       for (const key of options.faults) {
         const fault = FAULTS[key];
@@ -164,15 +182,22 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
         const injected = await fault.inject(context);
         window.repairedAt = Date.now();
         await injected.repair();
-        await until("every tab hearing a message typed after the repair", () => everyTabHeardSince(rooms, window.repairedAt ?? 0), RECOVERY_TIMEOUT_MS).catch(
-          (err: Error) => log(`${fault.name}: ${err.message}\n${describeTabs(rooms)}`),
-        );
+        await until(
+          "every tab hearing a message typed after the repair",
+          () => everyTabHeardSince(rooms, window.repairedAt ?? 0),
+          RECOVERY_TIMEOUT_MS,
+        ).catch((err: Error) => log(`${fault.name}: ${err.message}\n${describeTabs(rooms)}`));
         await sleep(SETTLE_MS);
         if (injected.detail) details.set(window, injected.detail);
       }
+    } catch (err) {
+      failure = err;
     } finally {
-      await restoreStack(settings);
+      process.off("SIGTERM", stopped);
+      process.off("SIGINT", stopped);
     }
+    await restoreStack(settings).catch((err: unknown) => (failure ??= err));
+    if (failure) throw failure;
 
     log("everyone stops typing; every tab reconnects and catches up");
     talk.window = "after";
@@ -182,7 +207,10 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
       () => true,
       (err: Error) => (log(err.message), false),
     );
-    await Promise.all(tabs.map((t) => t.reconnect()));
+    for (const tab of tabs) void tab.reconnect();
+    await until("every tab reconnected", () => tabs.every((t) => t.live), DRAIN_TIMEOUT_MS).catch((err: Error) =>
+      log(err.message),
+    );
     const caughtUp = async () => {
       const stored = await messages.find({ roomId: { $in: rooms.map((r) => r.roomId) }, kind: { $ne: "void" } }).toArray();
       return rooms.every((room) =>
@@ -201,14 +229,20 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
     await sleep(SETTLE_MS);
     const stored = (
       await messages
-        .find({ roomId: { $in: rooms.map((r) => r.roomId) }, kind: { $ne: "void" } }, { projection: { roomId: 1, seq: 1, senderId: 1, clientId: 1 } })
+        .find(
+          { roomId: { $in: rooms.map((r) => r.roomId) }, kind: { $ne: "void" } },
+          { projection: { roomId: 1, seq: 1, senderId: 1, clientId: 1 } },
+        )
         .toArray()
     ).map((d) => ({ roomId: d.roomId, seq: d.seq, senderId: String(d.senderId), clientId: d.clientId }));
     for (const [window, describe] of details) window.detail = describe();
     return {
       windows,
       settled,
-      rooms: rooms.map((r) => ({ roomId: r.roomId, tabs: r.tabs.map((t) => ({ typed: t.typed, deliveries: t.deliveries, closes: t.closes, createdAt: t.createdAt })) })),
+      rooms: rooms.map((r) => ({
+        roomId: r.roomId,
+        tabs: r.tabs.map((t) => ({ typed: t.typed, deliveries: t.deliveries, closes: t.closes, createdAt: t.createdAt })),
+      })),
       stored,
       startedAt,
       finishedAt: Date.now(),

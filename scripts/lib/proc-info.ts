@@ -105,7 +105,13 @@ export function tcpConnections(): TcpConnection[] {
       if (state !== "01") continue; // ESTABLISHED
       const [tx = "0", rx = "0"] = queues.split(":");
       const portOf = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
-      rows.push({ localPort: portOf(local), remotePort: portOf(remote), txQueue: parseInt(tx, 16), rxQueue: parseInt(rx, 16), inode });
+      rows.push({
+        localPort: portOf(local),
+        remotePort: portOf(remote),
+        txQueue: parseInt(tx, 16),
+        rxQueue: parseInt(rx, 16),
+        inode,
+      });
     }
   }
   return rows;
@@ -114,7 +120,7 @@ export function tcpConnections(): TcpConnection[] {
 /** The inodes of the sockets a process holds open. */
 export function socketInodes(pid: number): Set<string> {
   const inodes = new Set<string>();
-  let fds: string[] = [];
+  let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
