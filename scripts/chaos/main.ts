@@ -16,14 +16,15 @@ import { clean, countRun, formatTable } from "./report.js";
 import { runChaos, type ChaosOptions } from "./scenario.js";
 
 const USAGE = `usage: scripts/chaos/run [--pairs 4] [--rate 2] [--seconds 4] [--ack-timeout 10]
-                        [--slow-reader-seconds 75] [--no-flood] [--faults ${Object.keys(FAULTS).join(",")}]
+                        [--slow-reader-seconds 75] [--no-flood] [--no-reads] [--faults ${Object.keys(FAULTS).join(",")}]
                         [--json test-results/chaos.json]
   --pairs                pairs of people talking (each in their own room)
   --rate                 messages a second each person types (the send limit is 5)
   --seconds              how long each fault is held before it is repaired
   --ack-timeout          seconds a tab waits for an ack before it reconnects and resends
   --slow-reader-seconds  how long the slow reader stays frozen
-  --no-flood             the others keep chatting normally meanwhile (no long pastes: no cut-off)`;
+  --no-flood             the others keep chatting normally meanwhile (no long pastes: no cut-off)
+  --no-reads             tabs send no read receipts (the page sends one per message it is sent)`;
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     "ack-timeout": { type: "string", default: "10" },
     "slow-reader-seconds": { type: "string", default: "75" },
     "no-flood": { type: "boolean", default: false },
+    "no-reads": { type: "boolean", default: false },
     faults: { type: "string", default: Object.keys(FAULTS).join(",") },
     json: { type: "string", default: "test-results/chaos.json" },
     help: { type: "boolean", default: false },
@@ -60,6 +62,7 @@ async function main(): Promise<number> {
     ackTimeoutMs: number("ack-timeout", values["ack-timeout"], 2, 60) * 1000,
     slowReaderMs: number("slow-reader-seconds", values["slow-reader-seconds"], 1, 600) * 1000,
     flood: !values["no-flood"],
+    reads: !values["no-reads"],
     faults: (values.faults ?? "").split(",").filter(Boolean),
     log: (line) => process.stdout.write(`[chaos] ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`),
   };

@@ -22,6 +22,8 @@ export type ChaosOptions = {
   ackTimeoutMs: number;
   slowReaderMs: number;
   flood: boolean;
+  /** Tabs send read receipts as the page does (one per message frame). */
+  reads: boolean;
   /** Fault names (keys of FAULTS), in order. */
   faults: string[];
   log(line: string): void;
