@@ -25,7 +25,7 @@ describe("delivery under faults, one at a time (scripts/chaos, short)", () => {
         // behind nginx takes megabytes and a minute (the full run does it).
         slowReaderMs: 4_000,
         flood: false,
-      reads: true,
+        reads: true,
         faults: Object.keys(FAULTS),
         log: () => undefined,
       });
