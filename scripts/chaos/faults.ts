@@ -8,10 +8,9 @@ import { readPid } from "../lib/processes.js";
 import { socketInodes, tcpConnections } from "../lib/proc-info.js";
 import type { StackSettings } from "../lib/settings.js";
 import { pauseOne, resumeOne, services, startOne, stopOne } from "../lib/stack.js";
+import type { Room } from "./cast.js";
 import type { Tab, Typed } from "./client.js";
 import type { Conversation } from "./conversation.js";
-
-export type Room = { roomId: string; tabs: Tab[]; label: string };
 
 export type FaultContext = {
   settings: StackSettings;
@@ -23,8 +22,8 @@ export type FaultContext = {
   flood: boolean;
   rooms: Room[];
   talk: Conversation;
-  /** Opens another tab for member `member` (0 or 1) of `room`, as a page load would. */
-  openTab(room: Room, member: number): Promise<Tab>;
+  /** Opens another tab for member `member` of `room`, as a page load would. */
+  openTab(room: Room, member: 0 | 1): Promise<Tab>;
   /** Whether MongoDB holds this message (read-only). */
   isStored(roomId: string, clientId: string): Promise<boolean>;
   log(line: string): void;

@@ -9,10 +9,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { MongoClient } from "mongodb";
 import type { StackSettings } from "../lib/settings.js";
 import { readStackEnv } from "../lib/stack-env.js";
-import { signUp, startConversation as startRoom, type Person } from "./browser.js";
-import { openTab, type Delivery, type Tab, type Typed } from "./client.js";
+import { castRooms, describeTabs, everyTabHeardSince, openTabFor, type Room } from "./cast.js";
+import type { Delivery, Tab, Typed } from "./client.js";
 import { startConversation } from "./conversation.js";
-import { FAULTS, restoreStack, until, type FaultContext, type Room } from "./faults.js";
+import { FAULTS, restoreStack, until, type FaultContext } from "./faults.js";
 
 export type ChaosOptions = {
   pairs: number;
@@ -55,44 +55,6 @@ const SETTLE_MS = 1_000;
 const RECOVERY_TIMEOUT_MS = 60_000;
 const DRAIN_TIMEOUT_MS = 120_000;
 
-/** Runs `task` over `items`, at most `concurrency` at a time. */
-async function inParallel<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += concurrency)
-    results.push(...(await Promise.all(items.slice(i, i + concurrency).map(task))));
-  return results;
-}
-
-/** Whether every tab has been delivered a message typed (by someone else) after `since`. */
-function everyTabHeardSince(rooms: Room[], since: number): boolean {
-  return rooms.every((room) => {
-    const typedAt = new Map(room.tabs.flatMap((t) => t.typed.map((m) => [m.clientId, m.typedAt] as const)));
-    return room.tabs.every((tab) => {
-      for (let i = tab.deliveries.length - 1; i >= 0; i--) {
-        const d = tab.deliveries[i];
-        if (!d || d.at < since) return false;
-        if ((typedAt.get(d.clientId) ?? 0) >= since) return true;
-      }
-      return false;
-    });
-  });
-}
-
-/** Where each tab stands, for a run that did not recover. */
-function describeTabs(rooms: Room[]): string {
-  return rooms
-    .flatMap((room) =>
-      room.tabs.map((tab, i) => {
-        const last = tab.deliveries.at(-1);
-        return `  ${room.label}/${i}: ${tab.live ? "live" : "down"} conn ${tab.connection}, ${tab.pending} unacked, closes ${tab.closes.map((c) => `${c.code}${c.why ? ` (${c.why})` : ""}`).join(", ") || "none"}, refusals ${tab.refusals
-          .slice(-4)
-          .map((r) => `${r.code}/${r.retryAfterMs}`)
-          .join(",")}, last delivery #${last?.seq ?? "-"} ${last ? `${Math.round((Date.now() - last.at) / 1000)} s ago` : ""}`;
-      }),
-    )
-    .join("\n");
-}
-
 export async function runChaos(settings: StackSettings, options: ChaosOptions): Promise<ChaosRun> {
   const unknown = options.faults.filter((f) => !(f in FAULTS));
   if (unknown.length > 0) throw new Error(`unknown fault ${unknown.join(", ")}; known: ${Object.keys(FAULTS).join(", ")}`);
@@ -105,43 +67,16 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
   const windows: Window[] = [];
   const log = options.log;
   const startedAt = Date.now();
-  const tabFor = async (roomId: string, person: Person) => {
-    const tab = openTab({
-      url: stack.APP_URL,
-      origin: stack.APP_URL,
-      ca,
-      roomId,
-      person,
-      ackTimeoutMs: options.ackTimeoutMs,
-      reads: true,
-    });
-    await tab.start();
-    return tab;
-  };
-  const people = new Map<Room, Person[]>();
   // Some notes tell how a fault ended for its own messages, known only once the run is over.
   const details = new Map<Window, () => string>();
 
   try {
     await mongo.connect();
     log(`signing up ${options.pairs * 2} people through ${stack.APP_URL}`);
-    const persons = await inParallel(
-      Array.from({ length: options.pairs * 2 }, (_, i) => i),
-      4,
-      (i) => signUp(stack, ca, `chaos-${i >> 1}${i % 2 ? "b" : "a"}`),
-    );
     const steady: Window = { name: "none (steady)", startedAt: Date.now() };
     windows.push(steady);
     talk.window = steady.name;
-    for (let p = 0; p < options.pairs; p++) {
-      const [a, b] = [persons[2 * p], persons[2 * p + 1]];
-      if (!a || !b) throw new Error("sign-ups out of step");
-      const roomId = await startRoom(a, b);
-      const room: Room = { roomId, label: `p${p}`, tabs: await Promise.all([tabFor(roomId, a), tabFor(roomId, b)]) };
-      people.set(room, [a, b]);
-      rooms.push(room);
-      room.tabs.forEach((tab, i) => talk.add(tab, `${room.label}${i ? "b" : "a"}`, options.rate));
-    }
+    rooms.push(...(await castRooms(stack, ca, options, talk)));
 
     const context: FaultContext = {
       settings,
@@ -153,9 +88,7 @@ export async function runChaos(settings: StackSettings, options: ChaosOptions): 
       talk,
       log,
       async openTab(room, member) {
-        const person = people.get(room)?.[member];
-        if (!person) throw new Error("no such member");
-        const tab = await tabFor(room.roomId, person);
+        const tab = await openTabFor(stack, ca, options, room.roomId, room.people[member]);
         room.tabs.push(tab);
         return tab;
       },
