@@ -61,10 +61,12 @@ const stallDatabase: Fault = {
 };
 
 /**
- * A frozen background tab: it stops reading its socket while the room goes on. With `flood`,
- * the other member and a second tab of the reader's own paste long texts (under the send
- * limit), so that the server's buffer for the frozen socket passes its cut-off (1013); behind
- * nginx the kernel's socket buffers take several MB first.
+ * A frozen background tab: it stops reading its socket while the room goes on, then reads again
+ * (and reconnects if the server ended the socket meanwhile). With `flood`, the other member and a
+ * second tab of the reader's own paste long texts (under the send limit), so that the server's
+ * buffer for the frozen socket passes its cut-off (1013); behind nginx the kernel's socket
+ * buffers take several MB first, and the ping/pong check (no pong from a tab that does not read)
+ * may end the socket before that.
  */
 const slowReader: Fault = {
   name: "slow reader",
