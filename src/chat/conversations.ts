@@ -6,7 +6,7 @@ import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
-import { roomBetween, type RoomKey } from "./rooms.js";
+import { ensureKeys, roomBetween, type RoomKey } from "./rooms.js";
 
 export type StartResult = { ok: true; roomId: string } | { ok: false; reason: "self" | "no_account" };
 
@@ -56,7 +56,11 @@ export async function listConversations(
         .sort({ seq: -1 })
         .lean();
       let preview: PlainMessage | undefined;
-      if (last) preview = decryptStored(await keyFor(room._id), room._id, last, unreadable);
+      if (last) {
+        const key = await keyFor(room._id);
+        await ensureKeys(key, [last.keyId]);
+        preview = decryptStored(key, room._id, last, unreadable);
+      }
       // Unread: the other person's messages after my read marker.
       const unread = await MessageModel.countDocuments({
         roomId: room._id,
