@@ -23,7 +23,7 @@ import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
 import type { Presence } from "./presence.js";
-import { parseClientFrame, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
+import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import { openingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
@@ -198,6 +198,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         case "block":
           deps.blocks.forget(roomId);
           return send({ type: "block", by: event.by, blocked: event.blocked });
+        case "room-deleted":
+          ws.close(ROOM_DELETED_CLOSE, "the conversation was deleted");
+          return;
         case "presence":
           if (event.userId !== userId)
             send({ type: "presence", userId: event.userId, online: event.online, lastSeenAt: event.lastSeenAt });

@@ -39,7 +39,7 @@ export async function listConversations(
   unreadable: Unreadable,
 ): Promise<ConversationSummary[]> {
   const myId = new mongoose.Types.ObjectId(me);
-  const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId } })
+  const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId }, deletedAt: { $exists: false } })
     .sort({ lastMessageAt: -1, updatedAt: -1 })
     .limit(200)
     .lean();
@@ -95,5 +95,5 @@ export async function listConversations(
 export async function roomForMember(roomId: string, me: string) {
   if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) return undefined;
   const room = await RoomModel.findById(roomId).lean();
-  return room && room.members.map(String).includes(me) ? room : undefined;
+  return room && !room.deletedAt && room.members.map(String).includes(me) ? room : undefined;
 }

@@ -14,7 +14,8 @@ export async function rewrapRoomKeys(masters: readonly MasterKey[]): Promise<Rot
   const [newest] = masters;
   if (!newest) throw new Error("no master key configured");
   const report: RotationReport = { rewrapped: 0, alreadyCurrent: 0, failed: [] };
-  for await (const room of RoomModel.find({}, { key: 1, keyId: 1, keys: 1 }).lean().cursor()) {
+  const rooms = RoomModel.find({ deletedAt: { $exists: false } }, { key: 1, keyId: 1, keys: 1 });
+  for await (const room of rooms.lean().cursor()) {
     const versions = wrappedVersions(room);
     if (versions.length === 0) {
       report.failed.push({ roomId: room._id, reason: "the room key was deleted" });

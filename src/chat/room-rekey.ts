@@ -42,6 +42,7 @@ export async function rekeyDueRooms(master: MasterKey, olderThan: Date, limit = 
   const due = await RoomModel.find(
     {
       key: { $exists: true },
+      deletedAt: { $exists: false },
       $or: [{ keyRotatedAt: { $lt: olderThan } }, { keyRotatedAt: { $exists: false }, createdAt: { $lt: olderThan } }],
     },
     { _id: 1 },

@@ -35,6 +35,8 @@ const roomSchema = new Schema(
     keys: { type: [keyVersionSchema], default: undefined },
     /** When the newest data key was made (absent on rooms made before re-keying: `createdAt`). */
     keyRotatedAt: { type: Date },
+    /** Set when a member deleted the conversation: its keys are gone and it is being removed. */
+    deletedAt: { type: Date },
     /** The last sequence number handed out; messages take the next ones. */
     seq: { type: Number, required: true, default: 0 },
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },

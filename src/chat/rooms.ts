@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import mongoose from "mongoose";
 import { CipherError, generateDataKey, unwrapDataKey, wrapDataKey, type MasterKey, type WrappedKey } from "./cipher.js";
+import { finishDeletion } from "./room-deletion.js";
 import { RoomModel } from "./room.model.js";
 
 /** One version of a room's data key. */
@@ -47,8 +48,10 @@ const pairKeyOf = (a: string, b: string) => [a, b].sort().join(":");
 export async function roomBetween(master: MasterKey, a: string, b: string): Promise<string> {
   if (a === b) throw new Error("a room needs two different users");
   const pairKey = pairKeyOf(a, b);
-  const existing = await RoomModel.findOne({ pairKey }, { _id: 1 }).lean();
-  if (existing) return existing._id;
+  const existing = await RoomModel.findOne({ pairKey }, { _id: 1, deletedAt: 1 }).lean();
+  // A deletion that stopped half-way (its keys are gone already) is finished first.
+  if (existing?.deletedAt) await finishDeletion(existing._id);
+  else if (existing) return existing._id;
   const id = randomBytes(16).toString("base64url");
   try {
     await RoomModel.create({
@@ -70,7 +73,7 @@ export async function roomBetween(master: MasterKey, a: string, b: string): Prom
 
 /** Whether `a` and `b` have a conversation (whoever started it, and even if one side hid it). */
 export async function shareRoom(a: string, b: string): Promise<boolean> {
-  return a !== b && (await RoomModel.exists({ pairKey: pairKeyOf(a, b) })) !== null;
+  return a !== b && (await RoomModel.exists({ pairKey: pairKeyOf(a, b), deletedAt: { $exists: false } })) !== null;
 }
 
 /** The wrapped keys of a room as stored, oldest first. */
