@@ -22,6 +22,7 @@ export type HubEvent =
   | { type: "read"; roomId: string; from: string; seq: number }
   | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null }
   | { type: "block"; roomId: string; by: string; blocked: boolean }
+  | { type: "room-deleted"; roomId: string; by: string }
   /** On a user's inbox channel (inbox-socket.ts): `room` is now in their list. */
   | { type: "room-opened"; roomId: string; room: string };
 

@@ -106,6 +106,7 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
         case "edited":
         case "deleted":
         case "block":
+        case "room-deleted":
           return tell(event.roomId);
         case "read":
           // Only my own reads change my list (the unread badge); the other member's change nothing here.

@@ -6,9 +6,13 @@
  * until it is back online.
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
+import { forgetOutbox } from "./outbox.js";
 
 /** Close code for "your session ended" (src/realtime/session-sockets.ts). */
 const SESSION_ENDED_CLOSE = 4401;
+/** Close code for "the conversation was deleted" (ROOM_DELETED_CLOSE in src/chat/protocol.ts; a
+ * value import from there would bundle zod into the page). */
+const ROOM_DELETED_CLOSE = 4404;
 
 export type SocketState = "connecting" | "live" | "reconnecting" | "offline";
 export type StateInfo = { detail?: string; retryAt?: number };
@@ -52,6 +56,13 @@ export function connectChat(options: {
         stopped = true;
         options.onState("offline", { detail: "You were signed out." });
         return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+      }
+      // The conversation was deleted (by either member): nothing here can be sent or shown.
+      if (event.code === ROOM_DELETED_CLOSE) {
+        stopped = true;
+        options.onState("offline", { detail: "This conversation was deleted." });
+        forgetOutbox(options.roomId);
+        return location.assign("/chat");
       }
       // 1008: the server refused what we sent; reconnecting would repeat it.
       if (event.code === 1008) {
