@@ -38,7 +38,8 @@ export function renderErrorPages(outDir: string): string[] {
   mkdirSync(join(outDir, "errors"), { recursive: true });
   return Object.entries(STATIC_ERROR_PAGES).map(([status, page]) => {
     const file = join(outDir, "errors", `${status}.html`);
-    writeFileSync(file, views.render("error", { ...page, status: Number(status) }));
+    // staticPage: no scripts (served as plain files while the app may be down; the system theme still applies).
+    writeFileSync(file, views.render("error", { ...page, status: Number(status), staticPage: true }));
     return file;
   });
 }
