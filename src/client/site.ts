@@ -86,6 +86,8 @@ function restoreScroll(): void {
   window.addEventListener("pagehide", () => sessionStorage.setItem(SCROLL_KEY, String(scroller.scrollTop)));
 }
 
+const REFRESH_GAP_MS = 1000;
+
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
 function setupLiveList(region: HTMLElement): void {
   let fetching: Promise<void> | undefined;
@@ -113,6 +115,9 @@ function setupLiveList(region: HTMLElement): void {
         markCurrent(region);
         restoreScroll();
         if (focused) region.querySelector<HTMLElement>(`[data-room="${focused}"]`)?.focus();
+        // At most one list fetch every REFRESH_GAP_MS per open list: each one costs the server a
+        // query per conversation, and a burst of messages needs only the last state.
+        await new Promise((resolve) => window.setTimeout(resolve, REFRESH_GAP_MS));
       } finally {
         fetching = undefined;
       }
@@ -156,6 +161,18 @@ const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {
   // The room page's side list shows only on wide screens: on a phone it starts when it would show.
   const wide = window.matchMedia("(min-width: 901px)");
-  if (!region.dataset.source || wide.matches) setupLiveList(region);
-  else wide.addEventListener("change", () => setupLiveList(region), { once: true });
+  const start = () => {
+    // Beside a conversation, the list waits until the conversation's own history is in: each list
+    // fetch costs the server a query per conversation, and the open one comes first.
+    const chat = document.getElementById("chat");
+    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region);
+    const watch = new MutationObserver(() => {
+      if (chat.dataset.loaded !== "true") return;
+      watch.disconnect();
+      setupLiveList(region);
+    });
+    watch.observe(chat, { attributes: true, attributeFilter: ["data-loaded"] });
+  };
+  if (!region.dataset.source || wide.matches) start();
+  else wide.addEventListener("change", start, { once: true });
 }
