@@ -26,7 +26,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import mongoose from "mongoose";
 import { RoomModel } from "../../src/chat/room.model.js";
-import { SEND_RATE } from "../../src/chat/service.js";
+import { SEND_LIMIT } from "../../src/chat/limits.js";
 import { ROOT, stackSettings } from "../lib/settings.js";
 import { readStackEnv, type StackEnv } from "../lib/stack-env.js";
 import { httpStatus } from "../lib/wait.js";
@@ -66,8 +66,8 @@ const chosen = flags.systems.split(",").filter(Boolean) as SystemKey[];
 const WARMUP_STEP = 99;
 const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
 
-/** Each user may send SEND_RATE.points per SEND_RATE.seconds; stay under 80% of it. */
-const perUserRate = (0.8 * SEND_RATE.points) / SEND_RATE.seconds;
+/** Each user may send SEND_LIMIT.points per SEND_LIMIT.windowMs; stay under 80% of it. */
+const perUserRate = (0.8 * SEND_LIMIT.points) / (SEND_LIMIT.windowMs / 1000);
 const pairCount =
   Number(flags.pairs ?? 0) ||
   Math.max(Math.ceil(Math.max(...rates) / (2 * perUserRate)), Math.ceil(idleCount / (2 * SOCKETS_PER_USER)));

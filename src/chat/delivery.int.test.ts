@@ -17,7 +17,7 @@ import type { TestBrowser } from "../test/browser.js";
 import { parseMasterKeys } from "./cipher.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer } from "./sequencer.js";
-import { SEND_RATE } from "./service.js";
+import { SEND_LIMIT } from "./limits.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -75,11 +75,11 @@ describe("every stored message reaches the other member once, in order, whatever
   });
 
   it("a number whose write never came is settled: later messages flow, and a late write of it is refused", async () => {
-    const { alice, bob, roomId } = await room();
+    const { alice, bob, roomId, aliceId } = await room();
     const bobTab = await connect(bob.browser, roomId, instanceA);
     // An instance reserved number 1 and died before writing it.
-    const first = (await createSequencer(services.redis).reserve(new Map([[roomId, 1]]))).get(roomId);
-    assert.equal(first, 1);
+    const [first] = await createSequencer(services.redis).reserve([{ roomId, senderId: aliceId }]);
+    assert.deepEqual(first, { seq: 1 });
     const aliceTab = await connect(alice.browser, roomId, instanceB);
     aliceTab.send({ type: "send", clientId: "after-gap", text: "after the gap" });
     assert.equal((await aliceTab.next("ack", (f) => f.clientId === "after-gap")).seq, 2);
@@ -141,11 +141,11 @@ describe("every stored message reaches the other member once, in order, whatever
   it("a sender over the limit keeps its order: later sends wait until the refused one goes again", async () => {
     const { alice, roomId, aliceId } = await room();
     const tab = await connect(alice.browser, roomId, instanceA);
-    const ids = Array.from({ length: SEND_RATE.points + 10 }, (_, i) => `k${String(i + 1).padStart(2, "0")}`);
+    const ids = Array.from({ length: SEND_LIMIT.points + 10 }, (_, i) => `k${String(i + 1).padStart(2, "0")}`);
     const answered = (id: string) => tab.frames.some((f) => (f.type === "ack" || f.type === "error") && f.clientId === id);
-    for (const id of ids.slice(0, SEND_RATE.points + 8)) tab.send({ type: "send", clientId: id, text: id });
-    await eventually("every send answered", async () => ids.slice(0, SEND_RATE.points + 8).every(answered), 20_000);
-    const limited = tab.frames.find((f) => f.type === "error" && f.clientId === ids[SEND_RATE.points]);
+    for (const id of ids.slice(0, SEND_LIMIT.points + 8)) tab.send({ type: "send", clientId: id, text: id });
+    await eventually("every send answered", async () => ids.slice(0, SEND_LIMIT.points + 8).every(answered), 20_000);
+    const limited = tab.frames.find((f) => f.type === "error" && f.clientId === ids[SEND_LIMIT.points]);
     assert.equal(limited?.type === "error" && limited.code, "rate_limited");
     assert.ok(limited?.type === "error" && (limited.retryAfterMs ?? 0) > 0, "says when to try again");
 
@@ -158,7 +158,7 @@ describe("every stored message reaches the other member once, in order, whatever
       assert.equal(answer?.type === "error" && answer.code, "out_of_order", `${id} waits for the refused one`);
     }
     // The page resends its queue in order.
-    for (const id of ids.slice(SEND_RATE.points)) tab.send({ type: "send", clientId: id, text: id });
+    for (const id of ids.slice(SEND_LIMIT.points)) tab.send({ type: "send", clientId: id, text: id });
     await eventually("all acked", async () => tab.frames.filter((f) => f.type === "ack").length === ids.length, 20_000);
     const stored = await mongoose.connection.db?.collection("messages").find({ roomId }).sort({ seq: 1 }).toArray();
     assert.deepEqual(
