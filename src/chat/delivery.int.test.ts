@@ -138,6 +138,57 @@ describe("every stored message reaches the other member once, in order, whatever
     assert.deepEqual(seqsOf(bobTab), ackedSeqs, "each once, in number order");
   });
 
+  it("many sockets sending at once, in one room and in several: each socket gets every message once, in number order", async () => {
+    const rooms = await Promise.all([room(), room(), room()]);
+    const tabs = (
+      await Promise.all(
+        rooms.map(async (r) =>
+          Promise.all([
+            connect(r.alice.browser, r.roomId, instanceA),
+            connect(r.alice.browser, r.roomId, instanceB),
+            connect(r.bob.browser, r.roomId, instanceA),
+            connect(r.bob.browser, r.roomId, instanceB),
+          ]),
+        ),
+      )
+    ).map((group, i) => ({ roomId: rooms[i]?.roomId ?? "", group }));
+    // 20 sends from every socket at once: 40 per user, under the limit; each instance keeps
+    // several inserts of each room in flight.
+    const PER_SOCKET = 20;
+    for (let n = 0; n < PER_SOCKET; n++)
+      for (const { group } of tabs)
+        group.forEach((tab, t) => tab.send({ type: "send", clientId: `m${t}-${n}`, text: `socket ${t} message ${n}` }));
+    const total = 4 * PER_SOCKET;
+    const acks = (tab: ChatClient) => tab.frames.flatMap((f) => (f.type === "ack" ? [f.seq] : []));
+    for (const { roomId, group } of tabs) {
+      await eventually(
+        "every send acked and every message delivered",
+        async () => group.every((tab) => acks(tab).length === PER_SOCKET && seqsOf(tab).length === total - PER_SOCKET),
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}: acked/delivered per socket ${group.map((tab) => `${acks(tab).length}/${seqsOf(tab).length}`).join(" ")}`,
+        );
+      });
+      const stored = (await mongoose.connection.db?.collection("messages").find({ roomId, kind: "text" }).toArray()) ?? [];
+      const all = stored.map((d) => Number(d.seq)).sort((a, b) => a - b);
+      assert.equal(all.length, total, "every send stored once");
+      for (const tab of group) {
+        const got = seqsOf(tab);
+        assert.deepEqual(
+          got,
+          [...got].sort((a, b) => a - b),
+          "in number order",
+        );
+        assert.deepEqual(
+          [...got, ...acks(tab)].sort((a, b) => a - b),
+          all,
+          "each once: the others' messages and its own acks",
+        );
+      }
+    }
+  });
+
   it("a sender over the limit keeps its order: later sends wait until the refused one goes again", async () => {
     const { alice, roomId, aliceId } = await room();
     const tab = await connect(alice.browser, roomId, instanceA);

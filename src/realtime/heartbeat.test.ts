@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { WebSocket, WebSocketServer } from "ws";
+import { createHeartbeat } from "./heartbeat.js";
+
+describe("one heartbeat for every socket of an instance", () => {
+  it("a peer that stops answering pings is dropped, one that answers stays, a closed one is forgotten", async () => {
+    const server = createServer();
+    const wss = new WebSocketServer({ server });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const heartbeat = createHeartbeat(50);
+    const serverSide: WebSocket[] = [];
+    wss.on("connection", (ws) => {
+      serverSide.push(ws);
+      heartbeat.watch(ws);
+    });
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const open = async (options: { autoPong: boolean }) => {
+      const ws = new WebSocket(url, options);
+      await once(ws, "open");
+      return ws;
+    };
+    try {
+      const answering = await open({ autoPong: true });
+      const silent = await open({ autoPong: false }); // a peer whose network went away
+      const leaving = await open({ autoPong: true });
+      let pings = 0;
+      answering.on("ping", () => pings++);
+      leaving.close();
+      const [code] = (await once(silent, "close")) as [number];
+      assert.equal(code, 1006, "terminated, not closed politely");
+      assert.ok(pings >= 2, `the answering peer was pinged through the same rounds (${pings})`);
+      assert.equal(answering.readyState, WebSocket.OPEN, "and is still connected");
+      assert.equal(serverSide[2]?.readyState, WebSocket.CLOSED);
+      answering.close();
+    } finally {
+      heartbeat.close();
+      wss.close();
+      server.close();
+    }
+  });
+});
