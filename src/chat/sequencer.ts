@@ -1,8 +1,9 @@
 /**
  * Hands out each room's message numbers.
  *
- * The counters live in Redis: one script call per batch reserves numbers for every room in it,
- * atomically across instances, in a fraction of a millisecond. Reserving them in MongoDB instead
+ * The counters live in Redis: one script call per batch spends each sender's send limit and
+ * reserves numbers for every room in it, atomically across instances, in a fraction of a
+ * millisecond (counters.ts holds the scripts). Reserving them in MongoDB instead
  * ($inc on the room) costs a document update per room per batch, and FerretDB runs those one at
  * a time at a few milliseconds each, which capped the whole stack below 100 messages/s.
  *

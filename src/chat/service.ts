@@ -40,7 +40,13 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   const keys = roomKeyCache(config.masterKeys);
   const sequencer = createSequencer(redis);
   const activity = createRoomActivity(log.child({ part: "chat" }));
-  const store = createMessageStore({ keyFor: keys.keyFor, sequencer, activity, sendLimit: SEND_LIMIT });
+  const store = createMessageStore({
+    keyFor: keys.keyFor,
+    sequencer,
+    activity,
+    sendLimit: SEND_LIMIT,
+    maxInFlight: config.messageWritesInFlight,
+  });
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
   const heartbeat = createHeartbeat(25_000);
   const presence = createPresence({ redis, hub, log: log.child({ part: "chat" }) });
