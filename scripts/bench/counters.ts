@@ -30,7 +30,10 @@ export type Counts = {
   dbByName?: string[];
 };
 
-type MonitorLike = { on(event: "monitor", listener: (time: string, args: string[], source: string) => void): void; disconnect(): void };
+type MonitorLike = {
+  on(event: "monitor", listener: (time: string, args: string[], source: string) => void): void;
+  disconnect(): void;
+};
 
 /** Starts counting; `stop(messages)` answers the counts per message of what happened meanwhile. */
 export async function startCounting(redisAdminUrl: string, metricsUrl: string | undefined) {
