@@ -87,6 +87,8 @@ export function createMessageStore(deps: StoreDeps): MessageStore {
       const batch = queue.splice(0, maxBatch);
       const write: Promise<void> = writeBatch(batch, deps, inOrder)
         .then((again) => void queue.unshift(...again))
+        // Not expected (writeBatch settles each send itself); a send already settled stays so.
+        .catch((err: unknown) => batch.forEach((pending) => pending.reject(err)))
         .finally(() => {
           writing.delete(write);
           kick();
@@ -158,7 +160,12 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
     const key = keys.get(roomId);
     if (!key) return pending.reject(new Error("message was not stored"));
     const { seq } = reservation;
-    const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId }, text);
+    let sealed;
+    try {
+      sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId }, text);
+    } catch (err) {
+      return pending.reject(err); // its number stays unused: receivers settle it (gaps.ts)
+    }
     const { v, keyId, iv, ct, mac } = sealed;
     docs.push({
       _id: messageId(roomId, senderId, clientId),
