@@ -16,7 +16,7 @@ import { sealMessage } from "./cipher.js";
 import { insertAll, outcomeOf, type Doc, type Pending, type Stored } from "./message-insert.js";
 import { messageId } from "./message.model.js";
 import type { RoomActivity } from "./room-activity.js";
-import type { RoomKey } from "./rooms.js";
+import { sealingKey, type RoomKey } from "./rooms.js";
 import type { SendLimit, Sequencer } from "./sequencer.js";
 
 export type SendRequest = Pending["request"];
@@ -162,7 +162,8 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
     const { seq } = reservation;
     let sealed;
     try {
-      sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId }, text);
+      const sealing = sealingKey(key);
+      sealed = sealMessage(sealing.dataKey, { roomId, seq, keyId: sealing.keyId, senderId }, text);
     } catch (err) {
       return pending.reject(err); // its number stays unused: receivers settle it (gaps.ts)
     }
