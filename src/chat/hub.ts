@@ -38,6 +38,12 @@ export type Hub = {
   close(): Promise<void>;
 };
 
+/** An event as an instance publishes it: the instance's 16-character id, then the event as JSON. */
+export const hubPayload = (origin: string, event: HubEvent): string => {
+  if (origin.length !== 16) throw new Error("an instance id is 16 characters");
+  return origin + JSON.stringify(event);
+};
+
 const CHANNEL_PREFIX = "duet:room:";
 const channelOf = (roomId: string) => `${CHANNEL_PREFIX}${roomId}`;
 
@@ -91,7 +97,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     },
     publish(event) {
       deliver(event);
-      const sent = publisher.publish(channelOf(event.roomId), origin + JSON.stringify(event)).then(
+      const sent = publisher.publish(channelOf(event.roomId), hubPayload(origin, event)).then(
         () => undefined,
         (err: unknown) => {
           log.warn(
