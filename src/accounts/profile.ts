@@ -8,6 +8,7 @@ import type { AccountLimits } from "./limits.js";
 import { hashPassword, verifyPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
+import { TwoFactorModel } from "./two-factor.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
@@ -103,6 +104,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string, currentP
     AvatarModel.deleteOne({ userId }),
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
+    TwoFactorModel.deleteOne({ userId }),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);

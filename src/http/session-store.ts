@@ -17,6 +17,15 @@ export type SessionData = {
    * it was sent to. Sessions from earlier versions may hold another shape here; routes check.
    */
   pending?: { attemptId: string; email: string };
+  /**
+   * Half signed in: the password (or Google) was right, the second factor is still to come.
+   * Holds no `uid`, so nothing that needs a signed-in user (pages, sockets) accepts this session.
+   */
+  secondFactor?: { userId: string; until: number; next: string };
+  /** When this session last proved its user again (password, Google): sensitive changes need it recent. */
+  reauthAt?: number;
+  /** An authenticator secret being set up, sealed (accounts/two-factor.ts), until it is confirmed. */
+  totpSetup?: { sealed: string; until: number };
   _expire?: number;
   _maxAge?: number;
 };

@@ -20,6 +20,7 @@ import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
+import { twoFactorStatus } from "../two-factor.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
 import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
@@ -61,6 +62,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
         hasPassword: Boolean(user.passwordHash),
         googleLinked: Boolean(user.googleSub),
       },
+      twoFactor: await twoFactorStatus(String(user._id)),
       sessions,
       otherSessions: sessions.length > 1,
       notice: notice ? NOTICES[notice] : undefined,
