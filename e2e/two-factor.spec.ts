@@ -44,7 +44,9 @@ test.describe("two-factor sign-in, in a real browser through nginx", () => {
     await page.getByLabel("6-digit code from the app").fill(await totpAt(key));
     await page.getByRole("button", { name: "Turn on two-factor sign-in" }).click();
     await expect(page.getByRole("heading", { name: "Two-factor sign-in is on" })).toBeVisible();
-    const codes = (await page.getByRole("list", { name: "Recovery codes" }).locator("code").allTextContents()).map((c) => c.trim());
+    const codes = (await page.getByRole("list", { name: "Recovery codes" }).locator("code").allTextContents()).map((c) =>
+      c.trim(),
+    );
     expect(codes).toHaveLength(10);
     await shot(page, "02-recovery-codes");
     await page.getByRole("link", { name: "I have saved them" }).click();
