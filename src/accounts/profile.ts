@@ -8,6 +8,7 @@ import type { AccountLimits } from "./limits.js";
 import { hashPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
+import { KnownDeviceModel } from "./devices.js";
 import { TwoFactorModel } from "./two-factor.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
@@ -105,6 +106,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string): Promise
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
     TwoFactorModel.deleteOne({ userId }),
+    KnownDeviceModel.deleteMany({ userId }),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);

@@ -137,11 +137,11 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
         return ctx.redirect("/profile?googleLinked=1#google");
       case "created":
         await savePicture(outcome.userId, claims.picture);
-        await beginSession(ctx, config, outcome.userId);
+        await beginSession(ctx, deps, outcome.userId, { newAccount: true });
         return ctx.redirect("/profile?googleWelcome=1");
       case "signed-in":
         // Google is the first factor only: an account with two-factor on is asked for its code.
-        return afterFirstFactor(ctx, config, outcome.userId, "/profile");
+        return afterFirstFactor(ctx, deps, outcome.userId, "/profile");
     }
   });
 
@@ -191,7 +191,7 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     delete oauthSession(ctx).googleLink;
     if (result === "conflict") return problem(ctx, "conflict", PROBLEMS.conflict.message);
     await limits.signInPerAccount.delete(accountKey);
-    await afterFirstFactor(ctx, config, link.userId, "/profile?googleLinked=1#google");
+    await afterFirstFactor(ctx, deps, link.userId, "/profile?googleLinked=1#google");
   });
 
   router.post("/profile/google/unlink", requireUser, async (ctx) => {

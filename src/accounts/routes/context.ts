@@ -2,6 +2,8 @@ import type { Context } from "koa";
 import type { KoaSession } from "../../http/session.js";
 import type { Config } from "../../config.js";
 import { rotateCsrf } from "../../http/csrf.js";
+import { deviceOf } from "../../http/device-cookie.js";
+import { recordSignIn } from "../devices.js";
 import type { Views } from "../../views.js";
 import type { AccountsDeps } from "../deps.js";
 import type { AccountLimits } from "../limits.js";
@@ -14,11 +16,21 @@ export type AccountRoutesDeps = AccountsDeps & { config: Config; views: Views; l
 
 /**
  * Signs `userId` in on this browser: a new session id (the old one, which an attacker may
- * have planted, is dropped) and a new CSRF cookie.
+ * have planted, is dropped) and a new CSRF cookie. A browser the account has not used before
+ * gets the owner a sign-in alert, except for the sign-in that created the account (`newAccount`).
  */
-export async function beginSession(ctx: Context, config: Config, userId: string): Promise<void> {
+export async function beginSession(
+  ctx: Context,
+  deps: AccountRoutesDeps,
+  userId: string,
+  options: { newAccount?: boolean } = {},
+): Promise<void> {
+  const { config } = deps;
   const session = sessionOf(ctx);
   const now = Date.now();
+  const userAgent = ctx.get("user-agent").slice(0, 300);
+  session.device = deviceOf(ctx, config);
+  await recordSignIn(deps, userId, session.device, { userAgent, quiet: options.newAccount });
   delete session.pending;
   delete session.secondFactor;
   delete session.totpSetup;
@@ -26,7 +38,7 @@ export async function beginSession(ctx: Context, config: Config, userId: string)
   session.uid = userId;
   session.createdAt = now;
   session.seenAt = now;
-  session.userAgent = ctx.get("user-agent").slice(0, 300);
+  session.userAgent = userAgent;
   session.ip = ctx.ip;
   await session.regenerate();
   rotateCsrf(ctx, config);
@@ -41,7 +53,7 @@ export const SECOND_FACTOR_PATH = "/signin/two-factor";
  * the account has two-factor on, leaves this browser half signed in (no `uid`: nothing but the
  * code page accepts it) and sends it to the code page. The session id changes either way.
  */
-export async function afterFirstFactor(ctx: Context, config: Config, userId: string, next: string): Promise<void> {
+export async function afterFirstFactor(ctx: Context, deps: AccountRoutesDeps, userId: string, next: string): Promise<void> {
   if (await hasTwoFactor(userId)) {
     const session = sessionOf(ctx);
     delete session.pending;
@@ -50,7 +62,7 @@ export async function afterFirstFactor(ctx: Context, config: Config, userId: str
     await session.regenerate();
     return ctx.redirect(SECOND_FACTOR_PATH);
   }
-  await beginSession(ctx, config, userId);
+  await beginSession(ctx, deps, userId);
   ctx.redirect(next);
 }
 

@@ -21,6 +21,7 @@ import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
 import { twoFactorStatus } from "../two-factor.js";
+import { firstSeen } from "../devices.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
 import { formBody, keep, reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
@@ -53,7 +54,14 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   async function showProfile(ctx: Context, extra: Record<string, unknown> = {}) {
     const user = currentUser(ctx);
     const here = currentHandle(ctx);
-    const sessions = (await listUserSessions(redis, String(user._id))).map((s) => ({ ...s, current: s.handle === here }));
+    const listed = await listUserSessions(redis, String(user._id));
+    const seen = await firstSeen(String(user._id), listed.flatMap((s) => (s.device ? [s.device] : [])));
+    const sessions = listed.map((s) => ({
+      ...s,
+      current: s.handle === here,
+      // Sessions from before device cookies have no device: their own start is the best known.
+      firstSeenAt: (s.device && seen.get(s.device)) || s.createdAt,
+    }));
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
     renderPage(ctx, views, "accounts/profile", {
       title: "Your profile",

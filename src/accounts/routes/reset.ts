@@ -10,7 +10,7 @@ import { normalizeEmail } from "../user.model.js";
 import { afterFirstFactor, formBody, keep, type AccountRoutesDeps } from "./context.js";
 
 export function resetRoutes(deps: AccountRoutesDeps): Router {
-  const { views, config, limits } = deps;
+  const { views, limits } = deps;
   const router = createRouter();
 
   router.get("/forgot", (ctx) => {
@@ -72,7 +72,7 @@ export function resetRoutes(deps: AccountRoutesDeps): Router {
       return renderPage(ctx, views, "accounts/reset-invalid", { title: "This link no longer works" });
     }
     // The link proves the mailbox, not the second factor: with two-factor on, the code is still asked.
-    await afterFirstFactor(ctx, config, userId, "/profile?reset=1");
+    await afterFirstFactor(ctx, deps, userId, "/profile?reset=1");
   });
 
   return router;

@@ -71,7 +71,7 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
       sessionOf(ctx).pending = checked.pending;
       return ctx.redirect("/signup/verify");
     }
-    await afterFirstFactor(ctx, config, checked.userId, next);
+    await afterFirstFactor(ctx, deps, checked.userId, next);
   });
 
   router.post("/signout", (ctx) => {

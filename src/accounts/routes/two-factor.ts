@@ -24,6 +24,7 @@ import {
 import { beginSession, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 const SETUP_WINDOW_MS = 15 * 60_000;
+// Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
 const MANAGE_PATH = "/profile/two-factor";
 
 const field = (body: Record<string, unknown>, name: string) =>
@@ -42,7 +43,7 @@ function codeProblem(result: { reason: string; retryInMs?: number }) {
 }
 
 export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
-  const { views, config, limits } = deps;
+  const { views, limits } = deps;
   const router = createRouter();
 
   // ---- Signing in: the second step ----
@@ -73,7 +74,7 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
       checkSecondFactor(deps, pending.userId, input),
     );
     if (result.ok) {
-      await beginSession(ctx, config, pending.userId);
+      await beginSession(ctx, deps, pending.userId);
       return ctx.redirect(result.via === "recovery" ? `${MANAGE_PATH}?recoveryLeft=${result.recoveryCodesLeft}` : pending.next);
     }
     // Two-factor was turned off meanwhile: the session is not signed in; start again.
@@ -108,9 +109,9 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
   const showRecoveryCodes = (ctx: Context, codes: string[], renewed: boolean) =>
     renderPage(ctx, views, "accounts/recovery-codes", { title: "Your recovery codes", codes, renewed });
 
-  router.get(MANAGE_PATH, requireUser, (ctx) => showManage(ctx));
+  router.get("/profile/two-factor", requireUser, (ctx) => showManage(ctx));
 
-  router.post(`${MANAGE_PATH}/setup`, requireUser, async (ctx) => {
+  router.post("/profile/two-factor/setup", requireUser, async (ctx) => {
     const user = signedInUser(ctx);
     const problem = await reauthProblem(ctx, limits, user, formBody(ctx));
     if (problem) {
@@ -121,7 +122,7 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
     ctx.redirect(`${MANAGE_PATH}#setup`);
   });
 
-  router.post(`${MANAGE_PATH}/confirm`, requireUser, async (ctx) => {
+  router.post("/profile/two-factor/confirm", requireUser, async (ctx) => {
     const userId = String(signedInUser(ctx)._id);
     const session = sessionOf(ctx);
     const setup = session.totpSetup;
@@ -148,7 +149,7 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
     showRecoveryCodes(ctx, result.recoveryCodes, false);
   });
 
-  router.post(`${MANAGE_PATH}/recovery-codes`, requireUser, async (ctx) => {
+  router.post("/profile/two-factor/recovery-codes", requireUser, async (ctx) => {
     const user = signedInUser(ctx);
     const problem = await reauthProblem(ctx, limits, user, formBody(ctx));
     if (problem) {
@@ -160,7 +161,7 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
     showRecoveryCodes(ctx, codes, true);
   });
 
-  router.post(`${MANAGE_PATH}/disable`, requireUser, async (ctx) => {
+  router.post("/profile/two-factor/disable", requireUser, async (ctx) => {
     const user = signedInUser(ctx);
     const userId = String(user._id);
     const body = formBody(ctx);
