@@ -55,7 +55,10 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     const user = currentUser(ctx);
     const here = currentHandle(ctx);
     const listed = await listUserSessions(redis, String(user._id));
-    const seen = await firstSeen(String(user._id), listed.flatMap((s) => (s.device ? [s.device] : [])));
+    const seen = await firstSeen(
+      String(user._id),
+      listed.flatMap((s) => (s.device ? [s.device] : [])),
+    );
     const sessions = listed.map((s) => ({
       ...s,
       current: s.handle === here,
