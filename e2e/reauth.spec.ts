@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { uniqueEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
@@ -33,6 +34,8 @@ test.describe("confirming it's you before a sensitive change, in a real browser"
       "Confirm it's you with Google first",
     );
     await shot(page, "01-confirm-with-google");
+    const { violations } = await new AxeBuilder({ page: page }).analyze();
+    expect(violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => v.id)).toEqual([]);
 
     // Google is asked to sign in again (prompt=login), even though this browser has a session there.
     await page.getByRole("region", { name: "Delete account" }).getByRole("link", { name: "Confirm with Google" }).click();

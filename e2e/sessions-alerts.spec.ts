@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { inboxMark, linkIn, waitForEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";
@@ -33,6 +34,8 @@ test.describe("sign-in alerts and the sessions list, in real browsers", () => {
     await expect(sessions.getByText("This device")).toHaveCount(1);
     await expect(sessions.getByText(/Browser first seen .* UTC · signed in .* UTC · last active/)).toHaveCount(2);
     await shot(home, "01-sessions");
+    const { violations } = await new AxeBuilder({ page: home }).analyze();
+    expect(violations.filter((v) => v.impact === "critical" || v.impact === "serious").map((v) => v.id)).toEqual([]);
 
     await sessions.getByRole("listitem").filter({ hasNotText: "This device" }).getByRole("button", { name: "Sign out" }).click();
     await expect(home.getByRole("status")).toContainText("Those sessions were signed out.");
