@@ -1,4 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { uniqueEmail } from "../scripts/lib/mailbox.js";
 import { readStackEnv } from "../scripts/lib/stack-env.js";

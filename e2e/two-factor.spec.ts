@@ -1,4 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { totpAt } from "../src/accounts/totp.js";
 import { PASSWORD, signUpInBrowser } from "./support/accounts.js";

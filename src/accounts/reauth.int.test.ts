@@ -97,4 +97,17 @@ describe("re-authentication before sensitive changes", () => {
     assert.equal((await browser.post("/profile/delete", {})).location, "/signin?deleted=1");
     assert.equal(await UserModel.exists({ email }), null);
   });
+
+  it("an account with a password and Google may confirm with either", async () => {
+    const { browser, email } = await signedUpUser("reauth-both");
+    await continueWithGoogle(browser, { email });
+    const page = await browser.get("/profile");
+    assert.match(page.text, /Or confirm it's you with Google instead/);
+    assert.equal(await UserModel.exists({ email, googleSub: { $exists: true } }).then(Boolean), true);
+    assert.match((await browser.post("/profile/delete", {})).text, /Enter your current password/);
+    const back = await continueWithGoogle(browser, { email, start: "/auth/google/reauth?next=/profile" });
+    assert.equal(back.location, "/profile");
+    await browser.get("/profile");
+    assert.equal((await browser.post("/profile/password", { newPassword: NEW_PASSWORD })).location, "/profile?password=1");
+  });
 });

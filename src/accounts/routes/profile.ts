@@ -77,6 +77,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       twoFactor: await twoFactorStatus(String(user._id)),
       // For the re-authentication field of the sensitive forms (partials/reauth-field.hbs).
       hasPassword: Boolean(user.passwordHash),
+      googleLinked: Boolean(user.googleSub),
       confirmed: recentlyConfirmed(sessionOf(ctx).reauthAt),
       reauthNext: "/profile",
       sessions,
