@@ -16,6 +16,7 @@ import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
+import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
 import { healthRoutes } from "./health/routes.js";
@@ -104,6 +105,14 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    exportRoutes({
+      views,
+      log,
+      redis,
+      keyFor: chat.keyFor,
+      unreadable: chat.unreadable,
+      limiter: createLimiter(redis, "export", 5, 3600),
+    }),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
