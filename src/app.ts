@@ -112,6 +112,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       keyFor: chat.keyFor,
       unreadable: chat.unreadable,
       limiter: createLimiter(redis, "export", 5, 3600),
+      limits: accounts.limits,
     }),
   ]) {
     app.use(router.routes());

@@ -215,7 +215,7 @@ export const ROUTES: readonly FuzzRoute[] = [
   {
     method: "POST",
     path: "/profile/export",
-    fields: {},
+    fields: { currentPassword: "password" },
     as: "member",
     success: (page) => page.status === 200 && page.headers.get("content-type") === "application/zip",
   },
