@@ -58,6 +58,7 @@ const schema = z.object({
   LOG_LEVEL: logLevel.default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  MESSAGE_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
   GOOGLE_ISSUER: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.issuer),
@@ -95,6 +96,11 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof logLevel>;
   shutdownTimeoutMs: number;
   startupTimeoutMs: number;
+  /**
+   * Message inserts each instance keeps in flight (a room's still publish in number order). One
+   * for FerretDB on SQLite, whose single writer backs off when contended (decision 004).
+   */
+  messageWritesInFlight: number;
   /** "Sign in with Google": present only when both the client id and secret are configured. */
   google: GoogleConfig | undefined;
 }>;
@@ -209,6 +215,7 @@ export function loadConfig(env: Env): LoadedConfig {
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
+    messageWritesInFlight: e.MESSAGE_WRITES_IN_FLIGHT,
     google,
   });
   if (problems.length > 0) throw new ConfigError(problems);

@@ -80,6 +80,9 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     MASTER_KEYS: secrets.masterKeys,
     TRUSTED_PROXIES: "127.0.0.1,::1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
+    // inserts in flight per instance stalled deliveries for tens of seconds (decision 004).
+    MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
     ...googleEnv(s, secrets),
   };
 }
@@ -90,11 +93,15 @@ const infrastructure: Service[] = [
     start: (s) => {
       const data = join(s.dataDir, "ferretdb");
       mkdirSync(data, { recursive: true });
+      // The SQLite handler by default; the PostgreSQL one against a cluster of your own when
+      // STACK_FERRETDB_POSTGRESQL_URL is set (scripts/bench/postgres-cluster, decision 004).
+      const backend = s.ferretdbPostgresqlUrl
+        ? ["--handler=postgresql", `--postgresql-url=${s.ferretdbPostgresqlUrl}`]
+        : ["--handler=sqlite", `--sqlite-url=file:${data}/`];
       return {
         command: s.ferretdbBin,
         args: [
-          "--handler=sqlite",
-          `--sqlite-url=file:${data}/`,
+          ...backend,
           `--state-dir=${data}`,
           `--listen-addr=127.0.0.1:${s.mongoPort}`,
           `--debug-addr=${process.env.FERRETDB_DEBUG_ADDR ?? "-"}`,

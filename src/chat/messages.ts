@@ -6,20 +6,18 @@
  * stored message unannounced; a retried send republishes what the first attempt stored.
  */
 import mongoose from "mongoose";
-import { RateLimiterRes } from "rate-limiter-flexible";
-import type { Limiter } from "../http/rate-limit.js";
 import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
 import { MessageModel } from "./message.model.js";
-import type { MessageStore } from "./message-store.js";
+import { SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
 
-export type MessagesDeps = { log: Logger; hub: Hub; store: MessageStore; sendLimiter: Limiter; blocks: RoomBlocks };
+export type MessagesDeps = { log: Logger; hub: Hub; store: MessageStore; blocks: RoomBlocks };
 
 /** Who acts where: a member of `roomId`, with the room's key. */
 export type Actor = { roomId: string; userId: string; key: RoomKey };
@@ -66,22 +64,18 @@ export async function sendMessage(
     return unavailable;
   }
   if (blocked) return blocked;
+  let stored;
   try {
-    await deps.sendLimiter.consume(userId);
+    // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
+    stored = await deps.store.store({ roomId, senderId: userId, clientId: input.clientId, text: input.text });
   } catch (err) {
-    if (err instanceof RateLimiterRes)
+    if (err instanceof SendLimited)
       return {
         ok: false,
         code: "rate_limited",
         message: "You're sending too fast. The rest will be sent in a moment.",
-        retryAfterMs: Math.max(250, err.msBeforeNext),
+        retryAfterMs: Math.max(250, err.retryAfterMs),
       };
-    // Redis down: keep chatting; the limit comes back with Redis.
-  }
-  let stored;
-  try {
-    stored = await deps.store.store({ roomId, senderId: userId, clientId: input.clientId, text: input.text });
-  } catch (err) {
     deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "message not stored");
     return unavailable;
   }
