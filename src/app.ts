@@ -10,6 +10,7 @@ import { profileRoutes } from "./accounts/routes/profile.js";
 import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
+import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { eraseMessagesOf } from "./chat/messages.js";
@@ -72,6 +73,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     mailer,
     limits: accountLimits(redis),
     codeKey: deriveKey(config.sessionSecrets[0] ?? "", "email-codes"),
+    masterKeys: config.masterKeys,
     publicUrl: config.publicUrl,
     conversations: {
       sharesRoom: shareRoom,
@@ -97,6 +99,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     pageRoutes(views),
     signUpRoutes(accounts),
     signInRoutes(accounts),
+    twoFactorRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
     // Only when Google is configured: otherwise /auth/google answers 404.
@@ -109,6 +112,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       keyFor: chat.keyFor,
       unreadable: chat.unreadable,
       limiter: createLimiter(redis, "export", 5, 3600),
+      limits: accounts.limits,
     }),
   ]) {
     app.use(router.routes());

@@ -38,6 +38,11 @@ export type FuzzRoute = {
   multipart?: true;
   /** What success looks like; without it the route never changes anything. */
   success?: (page: Page) => boolean;
+  /**
+   * Sent by a session that has not re-authenticated lately: a proof from an earlier success
+   * (a right password) would let an empty password through, and this route cannot be undone.
+   */
+  staleReauth?: true;
 };
 
 const redirectTo = (pattern: RegExp) => (page: Page) => page.status === 302 && pattern.test(page.location ?? "");
@@ -143,14 +148,47 @@ export const ROUTES: readonly FuzzRoute[] = [
     path: "/profile/delete",
     fields: { currentPassword: "wrongPassword" },
     as: "member",
+    staleReauth: true,
     success: redirectTo(/^\/signin\?deleted=1$/),
   },
+  { method: "GET", path: "/profile/two-factor", fields: { recoveryLeft: "number", off: "flag" }, as: "member" },
+  {
+    method: "POST",
+    path: "/profile/two-factor/setup",
+    fields: { currentPassword: "password" },
+    as: "member",
+    success: redirectTo(/^\/profile\/two-factor#setup$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/two-factor/confirm",
+    fields: { code: "code" },
+    as: "member",
+    success: (page) => page.status === 200 && /Two-factor sign-in is on/.test(page.text),
+  },
+  {
+    method: "POST",
+    path: "/profile/two-factor/recovery-codes",
+    fields: { currentPassword: "password" },
+    as: "member",
+    success: (page) => page.status === 200 && /Your new recovery codes/.test(page.text),
+  },
+  {
+    method: "POST",
+    path: "/profile/two-factor/disable",
+    fields: { currentPassword: "password", code: "code" },
+    as: "member",
+    success: redirectTo(/^\/profile\/two-factor\?off=1$/),
+  },
+  { method: "GET", path: "/signin/two-factor", fields: { recovery: "flag" }, as: "visitor" },
+  { method: "POST", path: "/signin/two-factor", fields: { code: "code", recoveryCode: "text" }, as: "visitor" },
   { method: "GET", path: "/avatars/:id", fields: { v: "number" }, as: "member" },
   { method: "GET", path: "/people/:id", fields: {}, as: "member" },
 
   { method: "GET", path: "/auth/google", fields: { prompt: "text" }, as: "visitor" },
   { method: "GET", path: "/auth/google/callback", fields: { code: "token", state: "token", error: "text" }, as: "visitor" },
   { method: "GET", path: "/auth/google/done", fields: {}, as: "visitor" },
+  { method: "GET", path: "/auth/google/reauth", fields: { next: "next" }, as: "member" },
   { method: "GET", path: "/auth/google/link", fields: {}, as: "visitor" },
   { method: "POST", path: "/auth/google/link", fields: { password: "password" }, as: "visitor" },
   { method: "POST", path: "/profile/google/unlink", fields: {}, as: "member", success: (page) => page.status === 302 },
@@ -177,7 +215,7 @@ export const ROUTES: readonly FuzzRoute[] = [
   {
     method: "POST",
     path: "/profile/export",
-    fields: {},
+    fields: { currentPassword: "password" },
     as: "member",
     success: (page) => page.status === 200 && page.headers.get("content-type") === "application/zip",
   },

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { Mailer } from "../mail/mailer.js";
+import type { MasterKey } from "../master-keys.js";
 
 /** What account logic needs from the outside world. */
 export type AccountsDeps = {
@@ -9,6 +10,8 @@ export type AccountsDeps = {
   redis: Redis;
   /** HMAC key for emailed codes (derived from the app secret). */
   codeKey: Buffer;
+  /** The master keys (config): stored secrets such as authenticator apps' are sealed under keys derived from them. */
+  masterKeys: readonly MasterKey[];
   publicUrl: string;
   /** Conversations sit above accounts, so what accounts need of them is passed in (app.ts). */
   conversations: ConversationHooks;

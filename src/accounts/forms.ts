@@ -48,6 +48,6 @@ export const profileForm = z.object({
     .refine((v) => !CONTROL.test(v), "Use letters, numbers and punctuation only.")
     .default(""),
 });
-export const passwordChangeForm = z.object({ currentPassword, newPassword });
-export const emailChangeForm = z.object({ email, currentPassword });
-export const deleteForm = z.object({ currentPassword });
+// The current password of the forms below is read by the re-authentication check (routes/context.ts).
+export const passwordChangeForm = z.object({ newPassword });
+export const emailChangeForm = z.object({ email });

@@ -3,6 +3,12 @@ import { createLimiter, take, type Limiter } from "../http/rate-limit.js";
 
 /** Wrong emailed codes allowed per address (sign-up) or per account (email change) in an hour. */
 export const WRONG_CODES_PER_HOUR = 10;
+/**
+ * Wrong two-factor codes allowed per account in 15 minutes. Three codes are valid at any time
+ * (one step either way), so a guesser gets 5 × 3 in a million per 15 minutes, after having
+ * found the password.
+ */
+export const WRONG_SECOND_FACTORS = 5;
 
 /** Brute-force limits for account endpoints, shared by every app instance through Redis. */
 export type AccountLimits = {
@@ -19,6 +25,8 @@ export type AccountLimits = {
   forgotPerIp: Limiter;
   forgotPerEmail: Limiter;
   passwordCheckPerUser: Limiter;
+  /** Wrong two-factor codes (app or recovery) per account, at sign-in and in the profile alike. */
+  secondFactorPerAccount: Limiter;
 };
 
 export function accountLimits(redis: Redis): AccountLimits {
@@ -33,6 +41,7 @@ export function accountLimits(redis: Redis): AccountLimits {
     forgotPerIp: createLimiter(redis, "forgot-ip", 10, 60 * 60),
     forgotPerEmail: createLimiter(redis, "forgot-email", 3, 60 * 60),
     passwordCheckPerUser: createLimiter(redis, "password-check", 10, 15 * 60),
+    secondFactorPerAccount: createLimiter(redis, "second-factor", WRONG_SECOND_FACTORS, 15 * 60),
   };
 }
 

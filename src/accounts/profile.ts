@@ -5,9 +5,11 @@ import { AvatarModel } from "./avatars.js";
 import { sendInBackground, type AccountsDeps } from "./deps.js";
 import { consumeEmailCode, EmailCodeModel, issueEmailCode, type CheckResult } from "./email-codes.js";
 import type { AccountLimits } from "./limits.js";
-import { hashPassword, verifyPassword } from "./passwords.js";
+import { hashPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
+import { KnownDeviceModel } from "./devices.js";
+import { TwoFactorModel } from "./two-factor.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
@@ -15,14 +17,17 @@ export async function updateProfile(userId: string, fields: { displayName: strin
   await UserModel.updateOne({ _id: userId }, { $set: fields, $inc: { avatarVersion: 1 } });
 }
 
-/** Checks the current password; on success sets the new one and signs out every other session. */
+/**
+ * Sets a new password (the route has checked the re-authentication, reauth.ts) and signs out
+ * every other session. An account that signed in only with Google gets its first password here.
+ */
 export async function changePassword(
   deps: AccountsDeps,
   userId: string,
-  input: { currentPassword: string; newPassword: string; keepSession?: string },
+  input: { newPassword: string; keepSession?: string },
 ): Promise<boolean> {
   const user = await UserModel.findById(userId);
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) return false;
+  if (!user) return false;
   user.passwordHash = await hashPassword(input.newPassword);
   await user.save();
   await revokeUserSessions(deps.redis, userId, { except: input.keepSession });
@@ -30,8 +35,7 @@ export async function changePassword(
   return true;
 }
 
-export type EmailChangeStart =
-  { ok: true; email: string } | { ok: false; reason: "password" } | { ok: false; reason: "cooldown"; retryInSeconds: number };
+export type EmailChangeStart = { ok: true; email: string } | { ok: false; reason: "cooldown"; retryInSeconds: number };
 
 /**
  * Sends a code to the new address. If that address already has an account, no code is sent
@@ -40,10 +44,10 @@ export type EmailChangeStart =
 export async function startEmailChange(
   deps: AccountsDeps & { limits: Pick<AccountLimits, "emailChangePerAccount"> },
   userId: string,
-  input: { email: string; currentPassword: string },
+  input: { email: string },
 ): Promise<EmailChangeStart> {
   const user = await UserModel.findById(userId).lean();
-  if (!user || !(await verifyPassword(input.currentPassword, user.passwordHash))) return { ok: false, reason: "password" };
+  if (!user) return { ok: false, reason: "cooldown", retryInSeconds: 60 };
   // One cooldown per account, whatever the address: a cooldown that only codes actually sent
   // started would tell, on the next request, whether the previous address had an account.
   const wait = await take(deps.limits.emailChangePerAccount, userId);
@@ -94,15 +98,15 @@ export async function confirmEmailChange(
   return { ok: true, email };
 }
 
-/** Deletes the account and everything personal attached to it, after checking the password. */
-export async function deleteAccount(deps: AccountsDeps, userId: string, currentPassword: string): Promise<boolean> {
-  const user = await UserModel.findById(userId).lean();
-  if (!user || !(await verifyPassword(currentPassword, user.passwordHash))) return false;
+/** Deletes the account and everything personal attached to it (the route has checked the re-authentication). */
+export async function deleteAccount(deps: AccountsDeps, userId: string): Promise<void> {
   await revokeUserSessions(deps.redis, userId);
   await Promise.all([
     AvatarModel.deleteOne({ userId }),
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
+    TwoFactorModel.deleteOne({ userId }),
+    KnownDeviceModel.deleteMany({ userId }),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);
@@ -113,5 +117,4 @@ export async function deleteAccount(deps: AccountsDeps, userId: string, currentP
     .catch((err: unknown) =>
       deps.log.warn({ err: err instanceof Error ? err.message : err }, "open chats not told of a deletion"),
     );
-  return true;
 }

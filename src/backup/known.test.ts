@@ -13,10 +13,12 @@ describe("what a backup holds", () => {
     assert.deepEqual([...DUET_COLLECTIONS.keys()].sort(), [
       "avatars",
       "emailcodes",
+      "knowndevices",
       "messages",
       "pendingsignups",
       "resettokens",
       "rooms",
+      "twofactors",
       "users",
     ]);
   });

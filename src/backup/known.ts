@@ -9,9 +9,11 @@
  */
 import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
+import { KnownDeviceModel } from "../accounts/devices.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
+import { TwoFactorModel } from "../accounts/two-factor.js";
 import { UserModel } from "../accounts/user.model.js";
 import { MessageModel } from "../chat/message.model.js";
 import { RoomModel } from "../chat/room.model.js";
@@ -33,6 +35,9 @@ export const DUET_MODELS = [
   AvatarModel,
   ResetTokenModel,
   PendingSignUpModel,
+  // Two-factor secrets are sealed (sealed-secrets.ts): a backup holds them as unreadable as the database does.
+  TwoFactorModel,
+  KnownDeviceModel,
 ] as const;
 
 function modelIndexes(model: (typeof DUET_MODELS)[number]): DuetIndex[] {

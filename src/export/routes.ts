@@ -1,5 +1,6 @@
 /** `/profile/export`: the page that explains the download, and the download itself. */
 import type Router from "@koa/router";
+import type { Context } from "koa";
 import type { Logger } from "../logger.js";
 import type { Views } from "../views.js";
 import { requireUser, signedInUser } from "../accounts/current-user.js";
@@ -7,18 +8,43 @@ import { renderPage } from "../http/render.js";
 import { spend, type Limiter } from "../http/rate-limit.js";
 import { createRouter } from "../http/router.js";
 import { exportYourData, type ExportDeps } from "./your-data.js";
+import type { AccountLimits } from "../accounts/limits.js";
+import { recentlyConfirmed } from "../accounts/reauth.js";
+import { formBody, reauthProblem, sessionOf } from "../accounts/routes/context.js";
 
-export type ExportRoutesDeps = ExportDeps & { views: Views; log: Logger; limiter: Limiter };
+export type ExportRoutesDeps = ExportDeps & {
+  views: Views;
+  log: Logger;
+  limiter: Limiter;
+  limits: Pick<AccountLimits, "passwordCheckPerUser">;
+};
 
 export function exportRoutes(deps: ExportRoutesDeps): Router {
   const router = createRouter();
 
-  router.get("/profile/export", requireUser, (ctx) => {
-    renderPage(ctx, deps.views, "export", { title: "Download your data" });
-  });
+  const showPage = (ctx: Context, reauthError?: string) => {
+    const user = signedInUser(ctx);
+    renderPage(ctx, deps.views, "export", {
+      title: "Download your data",
+      // The re-authentication field (partials/reauth-field.hbs): a copy of every conversation is sensitive.
+      hasPassword: Boolean(user.passwordHash),
+      googleLinked: Boolean(user.googleSub),
+      confirmed: recentlyConfirmed(sessionOf(ctx).reauthAt),
+      reauthNext: "/profile/export",
+      reauthError,
+    });
+  };
+
+  router.get("/profile/export", requireUser, (ctx) => showPage(ctx));
 
   router.post("/profile/export", requireUser, async (ctx) => {
-    const userId = String(signedInUser(ctx)._id);
+    const user = signedInUser(ctx);
+    const userId = String(user._id);
+    const problem = await reauthProblem(ctx, deps.limits, user, formBody(ctx));
+    if (problem) {
+      ctx.status = 422;
+      return showPage(ctx, problem);
+    }
     // Each export reads and decrypts every message the user has: a few an hour is plenty.
     await spend(deps.limiter, userId);
     const zip = await exportYourData(deps, userId);

@@ -87,7 +87,10 @@ describe("downloading your data", () => {
     const page = await alice.browser.get("/profile/export");
     assert.equal(page.status, 200);
     assert.match(page.text, /Download your data/);
-    const download = await alice.browser.post("/profile/export", {});
+    const unconfirmed = await alice.browser.post("/profile/export", {});
+    assert.equal(unconfirmed.status, 422, "re-authentication first");
+    assert.match(unconfirmed.text, /Enter your current password/);
+    const download = await alice.browser.post("/profile/export", { currentPassword: alice.password });
     assert.equal(download.status, 200);
     assert.equal(download.headers.get("content-type"), "application/zip");
     assert.match(
@@ -136,7 +139,11 @@ describe("downloading your data", () => {
     assert.equal((await stranger.get("/profile/export")).location?.startsWith("/signin"), true);
     const dave = await signedUpUser("export-d", instanceA);
     assert.equal((await dave.browser.post("/profile/export", { _csrf: "forged" })).status, 403);
-    for (let i = 0; i < 5; i++) assert.equal((await dave.browser.post("/profile/export", {})).status, 200);
+    // The first one proves the password; the next ones, within ten minutes, need not.
+    for (let i = 0; i < 5; i++) {
+      const form: Record<string, string> = i === 0 ? { currentPassword: dave.password } : {};
+      assert.equal((await dave.browser.post("/profile/export", form)).status, 200);
+    }
     const sixth = await dave.browser.post("/profile/export", {});
     assert.equal(sixth.status, 429);
     assert.match(sixth.text, /Too many attempts\. Try again in/);

@@ -12,11 +12,22 @@ export type SessionData = {
   seenAt?: number;
   userAgent?: string;
   ip?: string;
+  /** The hash of the browser's device cookie (http/device-cookie.ts), for "first seen". */
+  device?: string;
   /**
    * A sign-up waiting for its emailed code: the attempt's id (pending-signups.ts) and the address
    * it was sent to. Sessions from earlier versions may hold another shape here; routes check.
    */
   pending?: { attemptId: string; email: string };
+  /**
+   * Half signed in: the password (or Google) was right, the second factor is still to come.
+   * Holds no `uid`, so nothing that needs a signed-in user (pages, sockets) accepts this session.
+   */
+  secondFactor?: { userId: string; until: number; next: string };
+  /** When this session last proved its user again (password, Google): sensitive changes need it recent. */
+  reauthAt?: number;
+  /** An authenticator secret being set up, sealed (accounts/two-factor.ts), until it is confirmed. */
+  totpSetup?: { sealed: string; until: number };
   _expire?: number;
   _maxAge?: number;
 };
@@ -101,7 +112,14 @@ export async function endSession(redis: Redis, handle: string, markForMs: number
   await tx.publish(SESSION_ENDED_CHANNEL, handle).exec();
 }
 
-export type SessionSummary = { handle: string; createdAt: number; seenAt: number; userAgent: string; ip: string };
+export type SessionSummary = {
+  handle: string;
+  createdAt: number;
+  seenAt: number;
+  userAgent: string;
+  ip: string;
+  device: string | undefined;
+};
 
 /** The live sessions of `uid`, most recently used first; prunes index entries that expired. */
 export async function listUserSessions(redis: Redis, uid: string): Promise<SessionSummary[]> {
@@ -121,6 +139,7 @@ export async function listUserSessions(redis: Redis, uid: string): Promise<Sessi
         seenAt: data.seenAt ?? 0,
         userAgent: data.userAgent ?? "",
         ip: data.ip ?? "",
+        device: data.device,
       });
   });
   if (dead.length > 0) await redis.srem(userIndexKey(uid), ...dead);

@@ -47,7 +47,7 @@ describe("sign in with Google against the stack's OpenID provider", () => {
       const profile = await browser.get("/profile?googleWelcome=1");
       assert.match(profile.text, /Grace Hopper/);
       assert.match(profile.text, /You're signed in with Google/);
-      assert.match(profile.text, /Set a password by email/, "no password yet: offered by email");
+      assert.match(profile.text, /set a password by email/, "no password yet: offered by email");
 
       const user = await UserModel.findOne({ email }).lean();
       assert.ok(user?.googleSub);

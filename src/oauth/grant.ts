@@ -15,6 +15,8 @@ import { sessionOf } from "../accounts/routes/context.js";
 import type { KoaSession } from "../http/session.js";
 
 export const GOOGLE_START_PATH = "/auth/google";
+/** The same sign-in, but the provider must ask for the Google password again (`prompt=login`). */
+export const GOOGLE_REAUTH_PATH = "/auth/google/reauth";
 import { GOOGLE_CALLBACK_PATH } from "./paths.js";
 
 export { GOOGLE_CALLBACK_PATH };
@@ -27,6 +29,8 @@ export type OAuthSessionFields = {
   grant?: GrantSession;
   /** A Google identity waiting for the local account's password before it is linked. */
   googleLink?: { userId: string; sub: string; email: string; expiresAt: number };
+  /** A signed-in user confirming it's them before a sensitive change; back to `next` afterwards. */
+  googleReauth?: { userId: string; next: string; expiresAt: number };
 };
 
 export function oauthSession(ctx: Context): KoaSession & OAuthSessionFields {
@@ -51,6 +55,8 @@ export function googleGrant(config: Pick<Config, "publicUrl">, google: GoogleCon
         // Keep only the tokens (not the raw response) in the session, for as long as one redirect.
         response: ["tokens"],
         token_endpoint_auth_method: "client_secret_post",
+        // GOOGLE_REAUTH_PATH: a Google session already open in the browser is not proof enough.
+        overrides: { reauth: { custom_params: { prompt: "login" } } },
       },
     },
     // A provider that does not answer fails the sign-in in 5 s instead of hanging the request.

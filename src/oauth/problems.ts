@@ -1,5 +1,5 @@
 /** Every way a Google sign-in can end without signing anyone in, as the page the user sees. */
-export type ProblemReason = "cancelled" | "state" | "used" | "invalid" | "unverified" | "provider" | "conflict";
+export type ProblemReason = "cancelled" | "state" | "used" | "invalid" | "unverified" | "provider" | "conflict" | "otherAccount";
 
 export type Problem = { status: number; title: string; message: string; retry: boolean };
 
@@ -46,6 +46,12 @@ export const PROBLEMS: Record<ProblemReason, Problem> = {
     title: "Google didn't answer",
     message: "We couldn't finish signing you in with Google. Nothing was changed. Try again in a moment.",
     retry: true,
+  },
+  otherAccount: {
+    status: 403,
+    title: "That's a different Google account",
+    message: "To confirm it's you, sign in at Google with the Google account linked to your Duet account. Nothing was changed.",
+    retry: false,
   },
   conflict: {
     status: 409,

@@ -3,12 +3,13 @@
  * done (verify the ID token, then sign in, create, or ask for the local password to link).
  * Mounted only when Google is configured; otherwise every /auth/google path is a 404.
  */
+import { timingSafeEqual } from "node:crypto";
 import type Router from "@koa/router";
 import { createRouter } from "../http/router.js";
 import type { Context } from "koa";
-import { beginSession, formBody, type AccountRoutesDeps } from "../accounts/routes/context.js";
+import { afterFirstFactor, beginSession, formBody, type AccountRoutesDeps } from "../accounts/routes/context.js";
 import { saveAvatar } from "../accounts/avatars.js";
-import { requireUser } from "../accounts/current-user.js";
+import { requireUser, safeNext, signedInUser } from "../accounts/current-user.js";
 import { assertNotLimited, limitKey, spend } from "../http/rate-limit.js";
 import { renderPage } from "../http/render.js";
 import type { Views } from "../views.js";
@@ -17,6 +18,7 @@ import {
   awaitingCallback,
   GOOGLE_CALLBACK_PATH,
   GOOGLE_DONE_PATH,
+  GOOGLE_REAUTH_PATH,
   GOOGLE_START_PATH,
   googleGrant,
   oauthSession,
@@ -26,6 +28,12 @@ import { IdTokenError, idTokenVerifier, type IdentityClaims, type VerifyIdToken 
 import { linkWithPassword, resolveGoogleSignIn, unlinkGoogle } from "./link.js";
 import { fetchPicture } from "./picture.js";
 import { PROBLEMS, type ProblemReason } from "./problems.js";
+
+const sameSub = (a: string, b: string) => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 
 export const GOOGLE_LINK_PATH = "/auth/google/link";
 const LINK_WINDOW_MS = 10 * 60_000;
@@ -52,7 +60,23 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     const session = oauthSession(ctx);
     delete session.grant;
     delete session.googleLink;
+    delete session.googleReauth;
     // Nothing in the URL may reach grant: its `dynamic` overrides stay off, and this makes sure.
+    ctx.request.query = {};
+    await grantMiddleware(ctx, next);
+  });
+
+  // Confirming it's you before a sensitive change: Google must ask for its password again, and
+  // must answer with the Google account linked to this user (checked in the done step).
+  router.get(GOOGLE_REAUTH_PATH, requireUser, async (ctx, next) => {
+    const session = oauthSession(ctx);
+    delete session.grant;
+    delete session.googleLink;
+    session.googleReauth = {
+      userId: String(signedInUser(ctx)._id),
+      next: safeNext(ctx.query.next),
+      expiresAt: Date.now() + LINK_WINDOW_MS,
+    };
     ctx.request.query = {};
     await grantMiddleware(ctx, next);
   });
@@ -88,6 +112,14 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     }
     if (!claims.emailVerified) return problem(ctx, "unverified");
 
+    const reauth = session.googleReauth;
+    delete session.googleReauth;
+    if (reauth && reauth.expiresAt > Date.now() && ctx.state.user && String(ctx.state.user._id) === reauth.userId) {
+      if (!ctx.state.user.googleSub || !sameSub(ctx.state.user.googleSub, claims.sub)) return problem(ctx, "otherAccount");
+      session.reauthAt = Date.now();
+      return ctx.redirect(reauth.next);
+    }
+
     const signedIn = ctx.state.user ? String(ctx.state.user._id) : undefined;
     const outcome = await resolveGoogleSignIn(claims, signedIn);
     switch (outcome.kind) {
@@ -105,11 +137,11 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
         return ctx.redirect("/profile?googleLinked=1#google");
       case "created":
         await savePicture(outcome.userId, claims.picture);
-        await beginSession(ctx, config, outcome.userId);
+        await beginSession(ctx, deps, outcome.userId, { newAccount: true });
         return ctx.redirect("/profile?googleWelcome=1");
       case "signed-in":
-        await beginSession(ctx, config, outcome.userId);
-        return ctx.redirect("/profile");
+        // Google is the first factor only: an account with two-factor on is asked for its code.
+        return afterFirstFactor(ctx, deps, outcome.userId, "/profile");
     }
   });
 
@@ -159,8 +191,7 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     delete oauthSession(ctx).googleLink;
     if (result === "conflict") return problem(ctx, "conflict", PROBLEMS.conflict.message);
     await limits.signInPerAccount.delete(accountKey);
-    await beginSession(ctx, config, link.userId);
-    ctx.redirect("/profile?googleLinked=1#google");
+    await afterFirstFactor(ctx, deps, link.userId, "/profile?googleLinked=1#google");
   });
 
   router.post("/profile/google/unlink", requireUser, async (ctx) => {

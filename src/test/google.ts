@@ -16,6 +16,8 @@ export type GoogleIdentity = {
   quirk?: "none" | "wrong-audience" | "expired";
   /** Press "Cancel" at the provider instead of signing in. */
   cancel?: boolean;
+  /** Where on the app the sign-in starts (default /auth/google). */
+  start?: string;
 };
 
 /** A fetch with its own cookie jar, for the provider's origin (the app's jar is the test browser's). */
@@ -38,7 +40,7 @@ function providerClient() {
 
 /** Starts the sign-in on the app and signs in at the provider; returns the app path the provider sent the browser back to. */
 export async function signInAtProvider(browser: TestBrowser, identity: GoogleIdentity = {}): Promise<string> {
-  const start = await browser.get("/auth/google");
+  const start = await browser.get(identity.start ?? "/auth/google");
   if (start.status !== 302 || !start.location?.startsWith(stack.OIDC_URL)) {
     throw new Error(`/auth/google did not redirect to the provider: ${start.status} ${start.location}`);
   }

@@ -94,6 +94,17 @@ function requestFor(route: FuzzRoute, cast: Cast): fc.Arbitrary<Request> {
     .chain(([path, fields, csrf, accept]) => encodings(fields).map((body) => ({ path, fields, body, csrf, accept })));
 }
 
+/** Drops the session's last re-authentication, as if ten minutes had passed since it. */
+async function forgetReauth(backstage: AttackContext["backstage"], cookie: string): Promise<void> {
+  const key = `duet:sess:${createHash("sha256").update(decodeURIComponent(cookie)).digest("base64url")}`;
+  const [raw, ttl] = await Promise.all([backstage.redis.get(key), backstage.redis.pttl(key)]);
+  if (!raw || ttl <= 0) return;
+  const data = JSON.parse(raw) as { reauthAt?: number };
+  if (data.reauthAt === undefined) return;
+  delete data.reauthAt;
+  await backstage.redis.set(key, JSON.stringify(data), "PX", ttl);
+}
+
 async function browserFor(route: FuzzRoute, cast: Cast): Promise<EdgeBrowser> {
   if (route.as === "member") return cast.member;
   if (route.as === "leaver") return cast.leaver;
@@ -184,6 +195,7 @@ export const formFuzz: Attack = {
         const [req] = fc.sample(requestFor(route, people), { numRuns: 1, seed: seed + r * 1000 + i });
         if (!req) continue;
         const browser = await browserFor(route, people);
+        if (route.staleReauth) await forgetReauth(backstage, people.member.cookie("__Host-duet.sid") ?? "");
         const before = await watchedState(backstage, watched);
         const page = await send(browser, route, req);
         const after = await watchedState(backstage, watched);

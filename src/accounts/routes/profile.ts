@@ -4,7 +4,7 @@ import type { Context } from "koa";
 import { AppError, notFound } from "../../errors.js";
 import { requireUser, signedInUser } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
-import { retryIn, spend } from "../../http/rate-limit.js";
+import { retryIn } from "../../http/rate-limit.js";
 import { fieldErrors, renderPage } from "../../http/render.js";
 import {
   AVATAR_TOO_LARGE,
@@ -15,14 +15,17 @@ import {
   saveAvatar,
   storedAvatar,
 } from "../avatars.js";
-import { codeForm, deleteForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
+import { codeForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
 import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
+import { twoFactorStatus } from "../two-factor.js";
+import { firstSeen } from "../devices.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
-import { formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
+import { formBody, keep, reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
+import { recentlyConfirmed } from "../reauth.js";
 
 const NOTICES: Record<string, string> = {
   welcome: "Welcome to Duet! Your email is confirmed and you're signed in.",
@@ -51,7 +54,17 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   async function showProfile(ctx: Context, extra: Record<string, unknown> = {}) {
     const user = currentUser(ctx);
     const here = currentHandle(ctx);
-    const sessions = (await listUserSessions(redis, String(user._id))).map((s) => ({ ...s, current: s.handle === here }));
+    const listed = await listUserSessions(redis, String(user._id));
+    const seen = await firstSeen(
+      String(user._id),
+      listed.flatMap((s) => (s.device ? [s.device] : [])),
+    );
+    const sessions = listed.map((s) => ({
+      ...s,
+      current: s.handle === here,
+      // Sessions from before device cookies have no device: their own start is the best known.
+      firstSeenAt: (s.device && seen.get(s.device)) || s.createdAt,
+    }));
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
     renderPage(ctx, views, "accounts/profile", {
       title: "Your profile",
@@ -61,6 +74,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
         hasPassword: Boolean(user.passwordHash),
         googleLinked: Boolean(user.googleSub),
       },
+      twoFactor: await twoFactorStatus(String(user._id)),
+      // For the re-authentication field of the sensitive forms (partials/reauth-field.hbs).
+      hasPassword: Boolean(user.passwordHash),
+      googleLinked: Boolean(user.googleSub),
+      confirmed: recentlyConfirmed(sessionOf(ctx).reauthAt),
+      reauthNext: "/profile",
       sessions,
       otherSessions: sessions.length > 1,
       notice: notice ? NOTICES[notice] : undefined,
@@ -116,7 +135,8 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/password", requireUser, async (ctx) => {
-    const parsed = passwordChangeForm.safeParse(formBody(ctx));
+    const body = formBody(ctx);
+    const parsed = passwordChangeForm.safeParse(body);
     const weak = parsed.success ? passwordProblem(parsed.data.newPassword, currentUser(ctx).email) : undefined;
     if (!parsed.success || weak) {
       ctx.status = 422;
@@ -124,12 +144,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
         passwordErrors: weak ? { newPassword: weak } : fieldErrors(parsed.success ? [] : parsed.error.issues),
       });
     }
-    await spend(limits.passwordCheckPerUser, uid(ctx));
-    const changed = await changePassword(deps, uid(ctx), { ...parsed.data, keepSession: currentHandle(ctx) });
-    if (!changed) {
+    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    if (problem) {
       ctx.status = 422;
-      return showProfile(ctx, { passwordErrors: { currentPassword: "That isn't your current password." } });
+      return showProfile(ctx, { passwordErrors: { currentPassword: problem } });
     }
+    await changePassword(deps, uid(ctx), { newPassword: parsed.data.newPassword, keepSession: currentHandle(ctx) });
     ctx.redirect("/profile?password=1");
   });
 
@@ -140,14 +160,15 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: fieldErrors(parsed.error.issues) });
     }
-    await spend(limits.passwordCheckPerUser, uid(ctx));
+    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    if (problem) {
+      ctx.status = 422;
+      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: { currentPassword: problem } });
+    }
     const started = await startEmailChange(deps, uid(ctx), parsed.data);
     if (!started.ok) {
       ctx.status = 422;
-      const message =
-        started.reason === "password"
-          ? { currentPassword: "That isn't your current password." }
-          : { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
+      const message = { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
       return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: message });
     }
     ctx.redirect(`/profile?verifyEmail=${encodeURIComponent(started.email)}#email`);
@@ -186,16 +207,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/delete", requireUser, async (ctx) => {
-    const parsed = deleteForm.safeParse(formBody(ctx));
-    if (!parsed.success) {
+    const problem = await reauthProblem(ctx, limits, currentUser(ctx), formBody(ctx));
+    if (problem) {
       ctx.status = 422;
-      return showProfile(ctx, { deleteErrors: fieldErrors(parsed.error.issues) });
+      return showProfile(ctx, { deleteErrors: { currentPassword: problem } });
     }
-    await spend(limits.passwordCheckPerUser, uid(ctx));
-    if (!(await deleteAccount(deps, uid(ctx), parsed.data.currentPassword))) {
-      ctx.status = 422;
-      return showProfile(ctx, { deleteErrors: { currentPassword: "That isn't your current password." } });
-    }
+    await deleteAccount(deps, uid(ctx));
     ctx.session = null;
     ctx.set("Clear-Site-Data", '"cache", "storage"');
     ctx.redirect("/signin?deleted=1");

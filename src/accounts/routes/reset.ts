@@ -7,10 +7,10 @@ import { requestPasswordReset, resetPassword } from "../password-reset.js";
 import { passwordProblem } from "../passwords.js";
 import { peekResetToken } from "../reset-tokens.js";
 import { normalizeEmail } from "../user.model.js";
-import { beginSession, formBody, keep, type AccountRoutesDeps } from "./context.js";
+import { afterFirstFactor, formBody, keep, type AccountRoutesDeps } from "./context.js";
 
 export function resetRoutes(deps: AccountRoutesDeps): Router {
-  const { views, config, limits } = deps;
+  const { views, limits } = deps;
   const router = createRouter();
 
   router.get("/forgot", (ctx) => {
@@ -71,8 +71,8 @@ export function resetRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 410;
       return renderPage(ctx, views, "accounts/reset-invalid", { title: "This link no longer works" });
     }
-    await beginSession(ctx, config, userId);
-    ctx.redirect("/profile?reset=1");
+    // The link proves the mailbox, not the second factor: with two-factor on, the code is still asked.
+    await afterFirstFactor(ctx, deps, userId, "/profile?reset=1");
   });
 
   return router;

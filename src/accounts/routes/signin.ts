@@ -8,7 +8,7 @@ import { fieldErrors, renderPage } from "../../http/render.js";
 import { signInForm } from "../forms.js";
 import { checkSignIn } from "../signin.js";
 import { normalizeEmail } from "../user.model.js";
-import { beginSession, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { afterFirstFactor, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // One message for "no such account" and "wrong password", so the form reveals neither.
 const WRONG = "That email and password don't match an account.";
@@ -71,8 +71,7 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
       sessionOf(ctx).pending = checked.pending;
       return ctx.redirect("/signup/verify");
     }
-    await beginSession(ctx, config, checked.userId);
-    ctx.redirect(next);
+    await afterFirstFactor(ctx, deps, checked.userId, next);
   });
 
   router.post("/signout", (ctx) => {

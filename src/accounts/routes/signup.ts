@@ -34,7 +34,7 @@ function codeMessage(result: Exclude<VerifyResult, { ok: true }> | { reason: "ca
 }
 
 export function signUpRoutes(deps: AccountRoutesDeps): Router {
-  const { views, config, limits } = deps;
+  const { views, limits } = deps;
   const router = createRouter();
 
   router.get("/signup", (ctx) => {
@@ -86,7 +86,7 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
       verifySignUp(deps, pending.attemptId, parsed.data.code),
     );
     if (result.ok) {
-      await beginSession(ctx, config, result.userId);
+      await beginSession(ctx, deps, result.userId, { newAccount: true });
       return ctx.redirect("/profile?welcome=1");
     }
     await spend(limits.codePerIp, ctx.ip);
