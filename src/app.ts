@@ -12,6 +12,9 @@ import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
+import { attachmentRoutes } from "./chat/attachments/routes.js";
+import { uploadLimits } from "./chat/attachments/limits.js";
+import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
@@ -74,7 +77,10 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     publicUrl: config.publicUrl,
     conversations: {
       sharesRoom: shareRoom,
-      eraseMessagesOf,
+      async eraseMessagesOf(userId) {
+        await eraseMessagesOf(userId);
+        await removeAttachmentsOf(userId);
+      },
       accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),
     },
   };
@@ -101,6 +107,12 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    attachmentRoutes({
+      log,
+      keyFor: chat.keyFor,
+      limits: uploadLimits(redis, config.attachments),
+      maxBytes: config.attachments.maxBytes,
+    }),
   ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

@@ -13,6 +13,7 @@ import { EmailCodeModel } from "../accounts/email-codes.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
 import { UserModel } from "../accounts/user.model.js";
+import { AttachmentChunkModel, AttachmentModel } from "../chat/attachments/model.js";
 import { MessageModel } from "../chat/message.model.js";
 import { RoomModel } from "../chat/room.model.js";
 
@@ -33,6 +34,8 @@ export const DUET_MODELS = [
   AvatarModel,
   ResetTokenModel,
   PendingSignUpModel,
+  AttachmentModel,
+  AttachmentChunkModel,
 ] as const;
 
 function modelIndexes(model: (typeof DUET_MODELS)[number]): DuetIndex[] {

@@ -13,8 +13,9 @@ import type { RoomActivity } from "./room-activity.js";
 import { bytes, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
 
-export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string };
-export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage };
+/** `kind` "attachment": `text` is the attachment message's content (attachments/content.ts). */
+export type SendRequest = { roomId: string; senderId: string; clientId: string; text: string; kind?: "attachment" };
+export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage; kind?: string };
 
 type Pending = { request: SendRequest; resolve: (stored: Stored) => void; reject: (err: unknown) => void; attempts: number };
 
@@ -110,8 +111,8 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
     if (!key || first === undefined) continue;
     sends.forEach((pending, i) => {
       const seq = first + i;
-      const { senderId, clientId, text } = pending.request;
-      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId }, text);
+      const { senderId, clientId, text, kind = "text" } = pending.request;
+      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId, kind }, text);
       const { v, keyId, iv, ct, mac } = sealed;
       docs.push({
         _id: messageId(roomId, senderId, clientId),
@@ -120,7 +121,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
         seq,
         senderId: new mongoose.Types.ObjectId(senderId),
         clientId,
-        kind: "text",
+        kind,
         v,
         keyId,
         iv,
@@ -167,7 +168,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
         if (!doc) return pending.reject(new Error("message was not stored"));
         if (!failure) {
           deps.activity.note(doc.roomId, doc.seq, createdAt);
-          return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
+          return pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed, kind: String(doc.kind) });
         }
         if (failure.code !== 11000) return pending.reject(new Error("message was not stored"));
         // Either a retry of a send already stored (answer with the first one's number), or a
@@ -189,13 +190,13 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
           // it: the retry carries it, and receivers drop what they already have.
           const { kind, v, keyId, iv, ct, mac } = original;
           const sealed =
-            kind === "text" && v && keyId !== undefined && keyId !== null && iv && ct && mac
+            (kind === "text" || kind === "attachment") && v && keyId !== undefined && keyId !== null && iv && ct && mac
               ? { v, keyId, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) }
               : undefined;
           // The number this attempt reserved stays unused: say so now, so receivers waiting
           // for it need not wait out the grace period (gaps.ts). Best effort.
           voidNumbers(roomId, [doc.seq]).catch(() => undefined);
-          return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed });
+          return pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed, kind });
         }
         taken.add(roomId);
         if (++pending.attempts < MAX_ATTEMPTS) again.push(pending);

@@ -7,6 +7,7 @@ import type { UpgradeRoute } from "../realtime/upgrade.js";
 import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../http/session-store.js";
 import type { ChatDeps } from "./connection.js";
+import { removeAttachmentOf } from "./attachments/removal.js";
 import { roomBlocks } from "./blocks.js";
 import { createPresence, type Presence } from "./presence.js";
 import { createHub, type Hub } from "./hub.js";
@@ -64,6 +65,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     sequencer,
     keyFor: keys.keyFor,
     sendLimiter,
+    removeAttachmentOf,
     pingIntervalMs: 25_000,
     maxBufferedBytes: 1024 * 1024,
     catchUpLimit: 5000,
