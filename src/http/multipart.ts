@@ -65,7 +65,12 @@ export function streamUpload<T>(ctx: Context, maxFileBytes: number, consume: (fi
   return new Promise<T>((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: ctx.req.headers, limits: { files: 1, fileSize: maxFileBytes, fields: 0, parts: 1 } });
+      // Browsers send file names in UTF-8; busboy reads them as Latin-1 unless told.
+      parser = busboy({
+        headers: ctx.req.headers,
+        defParamCharset: "utf8",
+        limits: { files: 1, fileSize: maxFileBytes, fields: 0, parts: 2 },
+      });
     } catch {
       reject(badRequest("bad_multipart", "That upload could not be read."));
       return;
@@ -88,6 +93,7 @@ export function streamUpload<T>(ctx: Context, maxFileBytes: number, consume: (fi
     });
     parser.on("fieldsLimit", () => fail(badRequest("bad_multipart", "Send the file alone.")));
     parser.on("partsLimit", () => fail(badRequest("bad_multipart", "Send one file at a time.")));
+    parser.on("filesLimit", () => fail(badRequest("bad_multipart", "Send one file at a time.")));
     // A request cut off midway (the browser's cancel) ends the file stream with an error too, so
     // `consume` stops and removes what it stored.
     parser.on("error", () => {
