@@ -175,7 +175,7 @@ describe("Alice and Bob send each other files", () => {
     assert.deepEqual(second.body.attachment, first.body.attachment);
     const docs = await stored(roomId);
     assert.equal(docs.length, 1);
-    assert.equal(await chunksOf(String(docs[0]?.uploadId)), 4, "200 KiB in 64 KiB chunks, stored once");
+    assert.equal(await chunksOf(String(docs[0]?.uploadId)), 1, "200 KiB: four 64 KiB chunks in one document, stored once");
 
     const aliceTab = await connect(alice.browser, roomId, instanceA);
     aliceTab.send({ type: "attach", clientId: "never-uploaded", caption: "hm" });
@@ -258,17 +258,19 @@ describe("Alice and Bob send each other files", () => {
     const alice = await signedUpUser("alice", instanceA);
     const bob = await signedUpUser("bob", instanceB);
     const roomId = await startConversation(alice.browser, bob.email);
-    const data = randomBytes(150 * 1024);
+    const data = randomBytes(1200 * 1024);
     assert.equal(
       (await upload(alice.browser, roomId, "dmg", { name: "d.bin", type: "application/octet-stream", data })).status,
       201,
     );
     const [doc] = await stored(roomId);
     const chunks = mongoose.connection.db?.collection("attachmentchunks");
-    const last = await chunks?.findOne({ _id: `${String(doc?.uploadId)}:2` as never });
-    const bytes = Buffer.from((last?.data as { buffer: Uint8Array }).buffer);
-    bytes[10] = (bytes[10] ?? 0) ^ 1;
-    await chunks?.updateOne({ _id: `${String(doc?.uploadId)}:2` as never }, { $set: { data: bytes } });
+    // The third 64 KiB chunk of the first document (of two: 16 chunks each).
+    const first = await chunks?.findOne({ _id: `${String(doc?.uploadId)}:0` as never });
+    const bytes = Buffer.from((first?.data as { buffer: Uint8Array }).buffer);
+    const at = 2 * (64 * 1024 + 16) + 10;
+    bytes[at] = (bytes[at] ?? 0) ^ 1;
+    await chunks?.updateOne({ _id: `${String(doc?.uploadId)}:0` as never }, { $set: { data: bytes } });
     const response = await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, String(doc?.senderId), "dmg"));
     // The first two chunks authenticate and go out; the damaged one ends the response short.
     const got = await response.arrayBuffer().then(

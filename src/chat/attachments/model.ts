@@ -18,6 +18,7 @@ const attachmentSchema = new Schema({
   state: { type: String, required: true, enum: ["uploading", "ready"] },
   /** One per upload attempt: chunk ids start with it, so a retry never mixes with a dead attempt. */
   uploadId: { type: String, required: true },
+  /** Documents of sealed chunks stored (storage.ts: sixteen 64 KiB chunks each). */
   chunks: { type: Number, required: true, default: 0 },
   /** Plaintext bytes (the ciphertext's length shows it anyway). */
   size: { type: Number, required: true, default: 0 },
@@ -39,7 +40,7 @@ export type Attachment = InferSchemaType<typeof attachmentSchema>;
 export const AttachmentModel = mongoose.model("Attachment", attachmentSchema);
 
 /**
- * One sealed chunk per document, found by `_id` (`uploadId:n`). Not GridFS: FerretDB 1.24 reads
+ * Sixteen sealed chunks per document, found by `_id` (`uploadId:n`). Not GridFS: FerretDB 1.24 reads
  * a GridFS file by scanning every chunk of every file (docs/decisions/003-attachments.md).
  */
 const chunkSchema = new Schema({ _id: { type: String }, data: { type: Buffer, required: true } }, { versionKey: false });
