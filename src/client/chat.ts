@@ -4,6 +4,8 @@
  * notifications while the tab is hidden. Bundled by esbuild into /static/js/chat.js.
  */
 import type { PlainMessage, ServerFrame } from "../chat/protocol.js";
+import { createAttachmentComposer } from "./attachment-composer.js";
+import { showAttachment } from "./attachment-view.js";
 import { lastSeenLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
@@ -51,6 +53,7 @@ function start(root: HTMLElement): void {
   const fromServer = (m: PlainMessage): Item => ({ ...m, state: "sent" });
 
   const list = createMessageList(messages, me, {
+    decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
     edit(item) {
       const text = window.prompt("Edit your message", item.text);
       if (text !== null && text.trim() && text !== item.text && item.seq !== undefined)
@@ -61,14 +64,29 @@ function start(root: HTMLElement): void {
         socket.send({ type: "delete", seq: item.seq });
     },
     retry(item) {
+      if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
       outbox.retry(item.clientId);
       list.upsert({ ...item, state: "sending", failure: undefined });
       flush();
     },
     discard(item) {
+      if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
       outbox.remove(item.clientId);
       list.drop(item.clientId);
     },
+  });
+
+  const attachments = createAttachmentComposer({
+    root,
+    form,
+    input,
+    roomId,
+    me,
+    maxBytes: Number(root.dataset.maxFileBytes ?? 0),
+    send: (frame) => socket.send(frame),
+    canSend: () => Date.now() >= holdUntil,
+    show: (item) => list.upsert(item),
+    drop: (clientId) => list.drop(clientId),
   });
 
   function showState(state: SocketState, detail?: string): void {
@@ -91,6 +109,7 @@ function start(root: HTMLElement): void {
       return;
     }
     for (const item of outbox.all()) if (!item.failed) socket.send({ type: "send", clientId: item.clientId, text: item.text });
+    attachments.resend();
   }
 
   function note(text: string): void {
@@ -120,11 +139,12 @@ function start(root: HTMLElement): void {
       case "ack": {
         const pending = outbox.all().find((o) => o.clientId === frame.clientId);
         outbox.remove(frame.clientId);
+        const caption = attachments.acked(frame.clientId);
         if (Date.now() >= holdUntil) note("");
         list.upsert({
           clientId: frame.clientId,
           from: me,
-          text: pending?.text ?? "",
+          text: pending?.text ?? caption ?? "",
           at: frame.at,
           seq: frame.seq,
           state: "sent",
@@ -175,6 +195,8 @@ function start(root: HTMLElement): void {
           holdUntil = Math.max(holdUntil, Date.now() + frame.retryAfterMs);
           if (frame.code !== "out_of_order") note(frame.message);
           flush();
+        } else if (frame.clientId && attachments.failed(frame.clientId, frame.message)) {
+          break;
         } else if (frame.clientId) {
           outbox.fail(frame.clientId, frame.message);
           const pending = outbox.all().find((o) => o.clientId === frame.clientId);
@@ -228,6 +250,8 @@ function start(root: HTMLElement): void {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    attachments.sendTray();
+    toBottom();
     const text = input.value;
     if (!text.trim()) return;
     const item = { clientId: newClientId(), text, at: new Date().toISOString() };

@@ -2,6 +2,7 @@
  * The message list in the DOM. Text is only ever inserted as text nodes (links are built as
  * elements from http(s) URLs), so nothing a user types can become HTML.
  */
+import type { AttachmentInfo } from "../chat/protocol.js";
 import { dayLabel, linkify, timeLabel } from "./format.js";
 
 export type Item = {
@@ -17,6 +18,8 @@ export type Item = {
   /** For my own messages: where they are on the way to the other person. */
   state?: "sending" | "sent" | "failed";
   failure?: string;
+  /** A file; `text` is its caption. */
+  attachment?: AttachmentInfo;
 };
 
 export type ListActions = {
@@ -24,6 +27,8 @@ export type ListActions = {
   remove(item: Item): void;
   retry(item: Item): void;
   discard(item: Item): void;
+  /** Adds what the bubble of a message with an attachment shows (attachment-view.ts). */
+  decorate?(item: Item & { attachment: AttachmentInfo }, bubble: HTMLElement): void;
 };
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
@@ -73,6 +78,10 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
     if (item.editedAt && !item.deleted) meta.append(el("span", "edited", " · edited"));
     if (mine) meta.append(el("span", `state state-${stateText(item).toLowerCase().replace(/\W/g, "")}`, ` · ${stateText(item)}`));
     bubble.append(text, meta);
+    if (item.attachment && !placeholder) {
+      text.hidden = item.text === "";
+      actions.decorate?.({ ...item, attachment: item.attachment }, bubble);
+    }
     li.append(bubble);
     if (mine && !item.deleted && !item.unreadable) li.append(actionsFor(item));
     if (item.failure) li.append(el("p", "failure", item.failure));
@@ -91,7 +100,7 @@ export function createMessageList(container: HTMLOListElement, me: string, actio
       button("Retry", () => actions.retry(item));
       button("Discard", () => actions.discard(item));
     } else if (item.seq !== undefined) {
-      button("Edit", () => actions.edit(item));
+      if (!item.attachment) button("Edit", () => actions.edit(item));
       button("Delete", () => actions.remove(item));
     }
     return bar;
