@@ -1,4 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
@@ -111,9 +111,9 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
       if (request.url().includes("/attachments")) uploads++;
     });
     await alice.getByRole("button", { name: "Attach files" }).click();
-    await alice.locator("#attach-input").setInputFiles([
-      { name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(25 * 1024 * 1024 + 1) },
-    ]);
+    await alice
+      .locator("#attach-input")
+      .setInputFiles([{ name: "huge.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(25 * 1024 * 1024 + 1) }]);
     await expect(alice.getByText("Larger than 25 MB: it can't be sent.")).toBeVisible();
     await alice.getByRole("button", { name: "Remove huge.bin" }).click();
     expect(uploads).toBe(0);
@@ -126,9 +126,9 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
       downloadThroughput: 200 * 1024,
       uploadThroughput: 100 * 1024,
     });
-    await alice.locator("#attach-input").setInputFiles([
-      { name: "slow.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(3 * 1024 * 1024, 1) },
-    ]);
+    await alice
+      .locator("#attach-input")
+      .setInputFiles([{ name: "slow.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(3 * 1024 * 1024, 1) }]);
     await alice.getByRole("button", { name: "Send" }).click();
     const pending = alice.locator("li.msg-me").filter({ hasText: "slow.bin" });
     await expect(pending.locator("progress")).toBeVisible();

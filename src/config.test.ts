@@ -62,6 +62,14 @@ describe("configuration", () => {
     assert.equal(loadConfig({ ...production, BACKUP_SIGNING_KEY: strong }).config.backupSigningKey, strong);
   });
 
+  it("the room-key age is days, 0 turning the schedule off; anything else is refused by name", () => {
+    assert.equal(loadConfig(production).config.roomKeyMaxAgeMs, 30 * 86_400_000);
+    assert.equal(loadConfig({ ...production, ROOM_KEY_MAX_AGE_DAYS: "0" }).config.roomKeyMaxAgeMs, 0);
+    assert.equal(loadConfig({ ...production, ROOM_KEY_MAX_AGE_DAYS: "0.5" }).config.roomKeyMaxAgeMs, 43_200_000);
+    for (const bad of ["-1", "soon", "99999"])
+      assert.match(problemsOf({ ...production, ROOM_KEY_MAX_AGE_DAYS: bad }).join(), /ROOM_KEY_MAX_AGE_DAYS/);
+  });
+
   it("every problem is listed at once, not one per start", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     for (const key of ["PUBLIC_URL", "MONGODB_URI", "REDIS_URL", "SMTP_URL", "SESSION_SECRETS"]) {

@@ -53,6 +53,7 @@ const schema = z.object({
   SESSION_SECRETS: z.string().optional(),
   MASTER_KEYS: z.string().optional(),
   BACKUP_SIGNING_KEY: z.string().optional(),
+  ROOM_KEY_MAX_AGE_DAYS: z.coerce.number().min(0).max(3650).default(30),
   TRUSTED_PROXIES: z.string().default("127.0.0.1,::1"),
   LOG_LEVEL: logLevel.default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
@@ -91,6 +92,8 @@ export type Config = Readonly<{
    * secrets: set it to another installation's secret to restore that installation's archive.
    */
   backupSigningKey: string | undefined;
+  /** A room whose newest data key is older than this gets a new one (0: never, on demand only). */
+  roomKeyMaxAgeMs: number;
   /** Addresses or CIDR ranges whose X-Forwarded-* headers are believed (nginx). */
   trustedProxies: readonly string[];
   logLevel: z.infer<typeof logLevel>;
@@ -213,6 +216,7 @@ export function loadConfig(env: Env): LoadedConfig {
     sessionSecrets: Object.freeze(sessionSecrets),
     masterKeys: Object.freeze(masterKeys),
     backupSigningKey: e.BACKUP_SIGNING_KEY,
+    roomKeyMaxAgeMs: Math.round(e.ROOM_KEY_MAX_AGE_DAYS * 86_400_000),
     trustedProxies: Object.freeze(trustedProxies),
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

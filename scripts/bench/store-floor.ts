@@ -15,6 +15,7 @@ import { pino } from "pino";
 import { build } from "hdr-histogram-js";
 import { createMessageStore } from "../../src/chat/message-store.js";
 import { createRoomActivity } from "../../src/chat/room-activity.js";
+import { fixedRoomKey } from "../../src/chat/rooms.js";
 import { counterKey, createSequencer } from "../../src/chat/sequencer.js";
 import { totalCpuSeconds } from "./proc.js";
 import { pruneRoomMessages } from "./users.js";
@@ -61,7 +62,7 @@ export async function measureStoreFloor(
   const instance = () => {
     const activity = createRoomActivity(quiet);
     const store = createMessageStore({
-      keyFor: () => Promise.resolve({ dataKey, keyId: 1 }),
+      keyFor: () => Promise.resolve(fixedRoomKey(dataKey)),
       sequencer: createSequencer(redis),
       activity,
     });

@@ -87,3 +87,48 @@ export function commandLine(pid: number): string {
     return "(gone)";
   }
 }
+
+export type TcpConnection = { localPort: number; remotePort: number; txQueue: number; rxQueue: number; inode: string };
+
+/**
+ * Established TCP connections (IPv4 and IPv6) with their queues: bytes sent and not yet
+ * acknowledged (tx), and bytes received that the owner has not read yet (rx). A stopped process
+ * still receives (the kernel queues for it), so what waits in its rx queue is what it was sent.
+ */
+export function tcpConnections(): TcpConnection[] {
+  const rows: TcpConnection[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    if (!existsSync(table)) continue;
+    for (const row of readFileSync(table, "utf8").split("\n").slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:when retrnsmt uid timeout inode
+      const [, local = "", remote = "", state, queues = "", , , , , inode = ""] = row.trim().split(/\s+/);
+      if (state !== "01") continue; // ESTABLISHED
+      const [tx = "0", rx = "0"] = queues.split(":");
+      const portOf = (address: string) => parseInt(address.slice(address.lastIndexOf(":") + 1), 16);
+      rows.push({
+        localPort: portOf(local),
+        remotePort: portOf(remote),
+        txQueue: parseInt(tx, 16),
+        rxQueue: parseInt(rx, 16),
+        inode,
+      });
+    }
+  }
+  return rows;
+}
+
+/** The inodes of the sockets a process holds open. */
+export function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes; // gone
+  }
+  for (const fd of fds) {
+    const target = fdTarget(pid, fd);
+    if (target?.startsWith("socket:[")) inodes.add(target.slice(8, -1));
+  }
+  return inodes;
+}

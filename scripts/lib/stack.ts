@@ -396,3 +396,22 @@ export async function startOne(s: StackSettings, name: string): Promise<"started
   if (!service) throw new Error(`no service named ${name}`);
   return startService(s, loadSecrets(s), service);
 }
+
+/**
+ * Freezes one service (SIGSTOP to its process group) or thaws it (SIGCONT): a process that hangs
+ * without dying, which no health check or closed socket reveals. For the chaos harness.
+ */
+export function pauseOne(s: StackSettings, name: string): void {
+  signalOne(s, name, "SIGSTOP");
+}
+
+export function resumeOne(s: StackSettings, name: string): void {
+  signalOne(s, name, "SIGCONT");
+}
+
+function signalOne(s: StackSettings, name: string, sig: NodeJS.Signals): void {
+  if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
+  const pid = readPid(s.pidsDir, name);
+  if (pid === undefined) throw new Error(`${name} is not running`);
+  process.kill(-pid, sig);
+}

@@ -24,9 +24,9 @@ import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
 import type { Presence } from "./presence.js";
-import { parseClientFrame, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
+import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
-import type { RoomKey } from "./rooms.js";
+import { openingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
 import { fromWire } from "./wire.js";
 
@@ -140,7 +140,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     openOrUnreadable(
       () =>
         openMessage(
-          key.dataKey,
+          openingKey(key, sealed.keyId),
           { roomId, seq, senderId, ...(editedAt ? { editedAt: Date.parse(editedAt) } : {}), ...(kind ? { kind } : {}) },
           fromWire(sealed),
         ),
@@ -148,6 +148,18 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
       deps.unreadable,
       kind,
     );
+
+  const hasKey = (keyId: number) => key.versions.some((v) => v.keyId === keyId);
+  // Sealed with a key this instance has not read yet (the room was re-keyed): the room's keys
+  // are read again, then the event is delivered (the feed keeps the order whenever it comes). A
+  // key id still unknown after that is damage: `open` marks the message unreadable.
+  const afterKeysRead = (deliver: () => void): void =>
+    void key
+      .refresh()
+      .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "could not read the room's keys"))
+      .then(() => {
+        if (!closed) deliver();
+      });
 
   // Client ids of this socket's sends in flight: their hub echo keeps their place in the feed
   // (the ack tells the client) instead of being sent back.
@@ -158,12 +170,13 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     laterChanges.set(seq, [...(laterChanges.get(seq) ?? []), frame]);
   };
 
-  const onEvent = (event: HubEvent): void => {
+  const onEvent = (event: HubEvent, keysRead = false): void => {
     try {
       switch (event.type) {
         case "message":
           if (event.seq < feed.next) return;
           if (event.from === userId && ownInFlight.has(event.clientId)) return feed.pass(event.seq);
+          if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
           return feed.push({
             seq: event.seq,
             from: event.from,
@@ -172,6 +185,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
             ...open(event.seq, event.from, event.sealed, undefined, event.kind),
           });
         case "edited":
+          if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
           return changeOf(event.seq, {
             type: "edited",
             seq: event.seq,
@@ -188,6 +202,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         case "block":
           deps.blocks.forget(roomId);
           return send({ type: "block", by: event.by, blocked: event.blocked });
+        case "room-deleted":
+          ws.close(ROOM_DELETED_CLOSE, "the conversation was deleted");
+          return;
         case "presence":
           if (event.userId !== userId)
             send({ type: "presence", userId: event.userId, online: event.online, lastSeenAt: event.lastSeenAt });

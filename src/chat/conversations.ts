@@ -6,7 +6,7 @@ import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
-import { roomBetween, type RoomKey } from "./rooms.js";
+import { ensureKeys, roomBetween, type RoomKey } from "./rooms.js";
 
 export type StartResult = { ok: true; roomId: string } | { ok: false; reason: "self" | "no_account" };
 
@@ -39,7 +39,7 @@ export async function listConversations(
   unreadable: Unreadable,
 ): Promise<ConversationSummary[]> {
   const myId = new mongoose.Types.ObjectId(me);
-  const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId } })
+  const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId }, deletedAt: { $exists: false } })
     .sort({ lastMessageAt: -1, updatedAt: -1 })
     .limit(200)
     .lean();
@@ -56,7 +56,11 @@ export async function listConversations(
         .sort({ seq: -1 })
         .lean();
       let preview: PlainMessage | undefined;
-      if (last) preview = decryptStored(await keyFor(room._id), room._id, last, unreadable);
+      if (last) {
+        const key = await keyFor(room._id);
+        await ensureKeys(key, [last.keyId]);
+        preview = decryptStored(key, room._id, last, unreadable);
+      }
       // Unread: the other person's messages after my read marker.
       const unread = await MessageModel.countDocuments({
         roomId: room._id,
@@ -93,5 +97,5 @@ export async function listConversations(
 export async function roomForMember(roomId: string, me: string) {
   if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) return undefined;
   const room = await RoomModel.findById(roomId).lean();
-  return room && room.members.map(String).includes(me) ? room : undefined;
+  return room && !room.deletedAt && room.members.map(String).includes(me) ? room : undefined;
 }

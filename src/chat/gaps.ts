@@ -11,7 +11,7 @@
 import mongoose from "mongoose";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel, voidId } from "./message.model.js";
-import type { RoomKey } from "./rooms.js";
+import { ensureKeys, type RoomKey } from "./rooms.js";
 
 /**
  * Marks numbers that no message will have. Throws a MongoBulkWriteError when some were taken
@@ -59,8 +59,9 @@ export async function settleNumbers(
     if (end - range.from > LONGEST_GAP) return { settled, skipTo: end };
   }
   const read = async (filter: Record<string, unknown>) => {
-    for (const doc of await MessageModel.find({ roomId, ...filter }).lean<Array<Found & { kind: string }>>())
-      settled.set(doc.seq, doc.kind === "void" ? undefined : decryptStored(key, roomId, doc, unreadable));
+    const docs = await MessageModel.find({ roomId, ...filter }).lean<Array<Found & { kind: string }>>();
+    await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
+    for (const doc of docs) settled.set(doc.seq, doc.kind === "void" ? undefined : decryptStored(key, roomId, doc, unreadable));
   };
   await read({ seq: { $gte: range.from, $lte: to } });
   if (!claim) return { settled };

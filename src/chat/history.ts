@@ -10,7 +10,7 @@ import type { PlainMessage } from "./protocol.js";
 
 export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
-import { bytes, type RoomKey } from "./rooms.js";
+import { bytes, ensureKeys, openingKey, type RoomKey } from "./rooms.js";
 
 /** Told of each message that cannot be opened. */
 export type Unreadable = (where: { roomId: string; seq: number }) => void;
@@ -68,7 +68,7 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
     () => {
       if (!iv || !ct || !mac) throw new CipherError("message is missing its ciphertext");
       return openMessage(
-        key.dataKey,
+        openingKey(key, doc.keyId ?? 0),
         { roomId, seq: doc.seq, senderId: String(doc.senderId), kind: doc.kind, editedAt: doc.editedAt?.getTime() },
         { v: doc.v ?? 0, keyId: doc.keyId ?? 0, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) },
       );
@@ -94,6 +94,7 @@ export async function readMessages(
     .sort({ seq: range.newestFirst ? -1 : 1 })
     .limit(range.limit)
     .lean<StoredDoc[]>();
+  await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
   const messages = docs.map((doc) => decryptStored(key, roomId, doc, unreadable));
   return range.newestFirst ? messages.reverse() : messages;
 }

@@ -31,7 +31,8 @@ export type HubEvent =
   | { type: "typing"; roomId: string; from: string }
   | { type: "read"; roomId: string; from: string; seq: number }
   | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null }
-  | { type: "block"; roomId: string; by: string; blocked: boolean };
+  | { type: "block"; roomId: string; by: string; blocked: boolean }
+  | { type: "room-deleted"; roomId: string; by: string };
 
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 

@@ -10,7 +10,8 @@ import { MessageModel } from "./message.model.js";
 import { readMessages } from "./history.js";
 import { rewrapRoomKeys } from "./key-rotation.js";
 import { RoomModel } from "./room.model.js";
-import { roomBetween, roomKeyCache } from "./rooms.js";
+import { rekeyRoom } from "./room-rekey.js";
+import { roomBetween, roomKeyCache, wrappedVersions } from "./rooms.js";
 
 const oldKey = { id: `old${randomBytes(3).toString("hex")}`, key: randomBytes(32) };
 const newKey = { id: `new${randomBytes(3).toString("hex")}`, key: randomBytes(32) };
@@ -43,6 +44,32 @@ describe("rotating the master key", () => {
     });
     assert.equal(message?.text, "before rotation");
     assert.equal((await rewrapRoomKeys([newKey, oldKey])).rewrapped, 0, "running it again changes nothing");
+  });
+
+  it("rewraps every version of a re-keyed room's key, so messages of both versions open with the new master key alone", async () => {
+    const [alice, bob] = [user(), user()];
+    const roomId = await roomBetween(oldKey, alice, bob);
+    const store = () => messageStore(services.redis, roomKeyCache([oldKey]).keyFor);
+    await store().store({ roomId, senderId: alice, clientId: "v1", text: "first key" });
+    assert.equal(await rekeyRoom(oldKey, roomId), 2);
+    await store().store({ roomId, senderId: bob, clientId: "v2", text: "second key" });
+
+    await rewrapRoomKeys([newKey, oldKey]);
+    const room = await RoomModel.findById(roomId).lean();
+    assert.ok(room);
+    assert.deepEqual(
+      wrappedVersions(room).map((v) => [v.keyId, v.wrapped.masterKeyId]),
+      [
+        [1, newKey.id],
+        [2, newKey.id],
+      ],
+    );
+    const texts = (
+      await readMessages(await roomKeyCache([newKey]).keyFor(roomId), roomId, { limit: 10 }, () => {
+        throw new Error("every message opens with the new key");
+      })
+    ).map((m) => m.text);
+    assert.deepEqual(texts, ["first key", "second key"]);
   });
 
   it("the command reports rooms it cannot open and exits non-zero", async () => {

@@ -1,11 +1,12 @@
 /**
  * Master-key rotation: every room key wrapped by an older master key is unwrapped and wrapped
- * again by the newest one. Messages are not touched (they are sealed with the room keys, which
- * do not change), so rotation is quick and safe to interrupt and run again.
+ * again by the newest one (each version of it, after re-keying). Messages are not touched (they
+ * are sealed with the room keys, which do not change here), so rotation is quick and safe to
+ * interrupt and run again. Room re-keying (new room keys for new messages) is room-rekey.ts.
  */
 import { unwrapDataKey, wrapDataKey, type MasterKey } from "./cipher.js";
 import { RoomModel } from "./room.model.js";
-import { bytes } from "./rooms.js";
+import { wrappedVersions } from "./rooms.js";
 
 export type RotationReport = { rewrapped: number; alreadyCurrent: number; failed: Array<{ roomId: string; reason: string }> };
 
@@ -13,27 +14,34 @@ export async function rewrapRoomKeys(masters: readonly MasterKey[]): Promise<Rot
   const [newest] = masters;
   if (!newest) throw new Error("no master key configured");
   const report: RotationReport = { rewrapped: 0, alreadyCurrent: 0, failed: [] };
-  for await (const room of RoomModel.find({}, { key: 1 }).lean().cursor()) {
-    if (!room.key) {
+  const rooms = RoomModel.find({ deletedAt: { $exists: false } }, { key: 1, keyId: 1, keys: 1 });
+  for await (const room of rooms.lean().cursor()) {
+    const versions = wrappedVersions(room);
+    if (versions.length === 0) {
       report.failed.push({ roomId: room._id, reason: "the room key was deleted" });
       continue;
     }
-    if (room.key.masterKeyId === newest.id) {
+    if (versions.every((v) => v.wrapped.masterKeyId === newest.id)) {
       report.alreadyCurrent++;
       continue;
     }
     try {
-      const wrapped = {
-        masterKeyId: room.key.masterKeyId,
-        iv: bytes(room.key.iv),
-        tag: bytes(room.key.tag),
-        wrapped: bytes(room.key.wrapped),
-      };
-      const dataKey = unwrapDataKey(masters, room._id, wrapped);
-      // Conditional on the old wrap, so a room rotated meanwhile by another run is left alone.
+      const [first, ...added] = versions.map((v) => ({
+        keyId: v.keyId,
+        key:
+          v.wrapped.masterKeyId === newest.id
+            ? v.wrapped
+            : wrapDataKey(newest, room._id, unwrapDataKey(masters, room._id, v.wrapped)),
+      }));
+      // Conditional on the wraps and versions read, so a room rotated or re-keyed meanwhile by
+      // another run is left for the next run rather than overwritten.
       const result = await RoomModel.updateOne(
-        { _id: room._id, "key.masterKeyId": room.key.masterKeyId },
-        { $set: { key: wrapDataKey(newest, room._id, dataKey) } },
+        {
+          _id: room._id,
+          "key.masterKeyId": room.key.masterKeyId,
+          keys: added.length === 0 ? { $exists: false } : { $size: added.length },
+        },
+        { $set: { key: first?.key, ...(added.length > 0 ? { keys: added } : {}) } },
       );
       if (result.modifiedCount === 1) report.rewrapped++;
       else report.alreadyCurrent++;

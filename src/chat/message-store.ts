@@ -10,7 +10,7 @@ import { sealMessage, type SealedMessage } from "./cipher.js";
 import { voidNumbers } from "./gaps.js";
 import { MessageModel, messageId } from "./message.model.js";
 import type { RoomActivity } from "./room-activity.js";
-import { bytes, type RoomKey } from "./rooms.js";
+import { bytes, sealingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
 
 /** `kind` "attachment": `text` is the attachment message's content (attachments/content.ts). */
@@ -109,10 +109,11 @@ async function writeBatch(batch: Pending[], deps: StoreDeps): Promise<Pending[]>
     const key = keys.get(roomId);
     const first = firsts.get(roomId);
     if (!key || first === undefined) continue;
+    const sealing = sealingKey(key);
     sends.forEach((pending, i) => {
       const seq = first + i;
       const { senderId, clientId, text, kind = "text" } = pending.request;
-      const sealed = sealMessage(key.dataKey, { roomId, seq, keyId: key.keyId, senderId, kind }, text);
+      const sealed = sealMessage(sealing.dataKey, { roomId, seq, keyId: sealing.keyId, senderId, kind }, text);
       const { v, keyId, iv, ct, mac } = sealed;
       docs.push({
         _id: messageId(roomId, senderId, clientId),

@@ -16,7 +16,7 @@ import { MessageModel } from "./message.model.js";
 import type { MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
-import type { RoomKey } from "./rooms.js";
+import { sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
 
 export type MessagesDeps = {
@@ -128,9 +128,10 @@ export async function editMessage(
   const blocked = await refusedByBlock(deps, actor);
   if (blocked) return blocked;
   const at = new Date();
+  const sealing = sealingKey(key);
   const sealed = sealMessage(
-    key.dataKey,
-    { roomId, seq: input.seq, keyId: key.keyId, senderId: userId, editedAt: at.getTime() },
+    sealing.dataKey,
+    { roomId, seq: input.seq, keyId: sealing.keyId, senderId: userId, editedAt: at.getTime() },
     input.text,
   );
   const updated = await MessageModel.updateOne(

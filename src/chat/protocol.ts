@@ -31,6 +31,8 @@
 import { z } from "zod";
 
 export const MAX_MESSAGE_LENGTH = 4000;
+/** The close code of a socket whose conversation a member deleted (for both): don't reconnect. */
+export const ROOM_DELETED_CLOSE = 4404;
 /** The largest frame a client may send: the longest message in 4-byte UTF-8 plus framing. */
 export const MAX_FRAME_BYTES = MAX_MESSAGE_LENGTH * 4 + 1024;
 

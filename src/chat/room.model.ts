@@ -10,6 +10,14 @@ const wrappedKeySchema = new Schema(
   { _id: false },
 );
 
+const keyVersionSchema = new Schema(
+  {
+    keyId: { type: Number, required: true },
+    key: { type: wrappedKeySchema, required: true },
+  },
+  { _id: false },
+);
+
 const roomSchema = new Schema(
   {
     /** 128 random bits, base64url: unguessable, so a room id alone reveals and grants nothing. */
@@ -17,9 +25,18 @@ const roomSchema = new Schema(
     /** Exactly two user ids, sorted, so the same pair always finds the same room. */
     members: { type: [Schema.Types.ObjectId], required: true },
     pairKey: { type: String, required: true, unique: true },
-    /** The room's data key, wrapped by a master key; `keyId` is the data key's version. */
+    /** The room's first data key, wrapped by a master key; `keyId` is its version (1). */
     key: { type: wrappedKeySchema, required: true },
     keyId: { type: Number, required: true, default: 1 },
+    /**
+     * Data keys added by re-keying, oldest first: new messages are sealed with the last one, and
+     * each message names the version it was sealed with, so older ones still open.
+     */
+    keys: { type: [keyVersionSchema], default: undefined },
+    /** When the newest data key was made (absent on rooms made before re-keying: `createdAt`). */
+    keyRotatedAt: { type: Date },
+    /** Set when a member deleted the conversation: its keys are gone and it is being removed. */
+    deletedAt: { type: Date },
     /** The last sequence number handed out; messages take the next ones. */
     seq: { type: Number, required: true, default: 0 },
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },

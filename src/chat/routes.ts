@@ -15,6 +15,7 @@ import { listConversations, roomForMember, startConversation } from "./conversat
 import { applyRoomAction } from "./blocks.js";
 import { currentPeer, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import { readMessages, type Unreadable } from "./history.js";
+import { deleteConversation } from "./room-deletion.js";
 import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
 import type { RoomKey } from "./rooms.js";
@@ -160,6 +161,23 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       ctx.redirect(action === "hide" ? "/chat" : `/chat/${room._id}`);
     });
   }
+
+  router.get("/chat/:room/delete", requireUser, async (ctx) => {
+    const userId = String(me(ctx)._id);
+    const room = await roomForMember(ctx.params.room ?? "", userId);
+    if (!room) throw notFound();
+    const peer = await currentPeer(room.members.map(String).find((m) => m !== userId) ?? userId);
+    renderPage(ctx, views, "chat/delete", { title: "Delete the conversation", room: { id: room._id }, peer });
+  });
+
+  router.post("/chat/:room/delete", requireUser, async (ctx) => {
+    const userId = String(me(ctx)._id);
+    const room = await roomForMember(ctx.params.room ?? "", userId);
+    if (!room) throw notFound();
+    await deleteConversation(deps.hub, room._id, userId);
+    deps.log.info({ roomId: room._id }, "conversation deleted by a member");
+    return showList(ctx, { notice: "The conversation was deleted for both of you." });
+  });
 
   return router;
 }

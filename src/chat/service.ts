@@ -14,6 +14,7 @@ import { createHub, type Hub } from "./hub.js";
 import { reportUnreadable, type Unreadable } from "./history.js";
 import { createMessageStore, type MessageStore } from "./message-store.js";
 import { createRoomActivity } from "./room-activity.js";
+import { followRekeys, scheduleRekeys } from "./room-rekey.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer, type Sequencer } from "./sequencer.js";
 import { chatSocketRoute } from "./socket.js";
@@ -41,6 +42,20 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     log,
   });
   const keys = roomKeyCache(config.masterKeys);
+  const unfollowRekeys = followRekeys(subscriber, keys.reload, log.child({ part: "chat" }));
+  // A re-key announced while the subscriber was away: every cached ring is read again when next used.
+  subscriber.on("ready", () => keys.ageAll());
+  const [master] = config.masterKeys;
+  const stopRekeying =
+    config.roomKeyMaxAgeMs > 0 && master
+      ? scheduleRekeys({
+          master,
+          maxAgeMs: config.roomKeyMaxAgeMs,
+          everyMs: 60 * 60_000,
+          redis,
+          log: log.child({ part: "chat" }),
+        })
+      : () => undefined;
   const sequencer = createSequencer(redis);
   const activity = createRoomActivity(log.child({ part: "chat" }));
   const store = createMessageStore({ keyFor: keys.keyFor, sequencer, activity });
@@ -85,6 +100,8 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     unreadable,
     presence,
     async close() {
+      stopRekeying();
+      await unfollowRekeys();
       await store.drain();
       await activity.close();
       await sessions.close();

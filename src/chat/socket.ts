@@ -31,7 +31,7 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, se
       const userId = session.uid;
       const roomId = match[1] ?? "";
       const [room, user] = await Promise.all([
-        RoomModel.findById(roomId, { members: 1 }).lean(),
+        RoomModel.findOne({ _id: roomId, deletedAt: { $exists: false } }, { members: 1 }).lean(),
         UserModel.findById(userId, { emailVerified: 1 }).lean(),
       ]);
       if (!user?.emailVerified) throw new AppError(401, "unauthorized", "no such user");

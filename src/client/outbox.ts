@@ -4,8 +4,19 @@
  */
 export type Outgoing = { clientId: string; text: string; at: string; failed?: string };
 
+const outboxKey = (roomId: string) => `duet:outbox:${roomId}`;
+
+/** Drops a room's queue for good (the conversation was deleted: nothing can be sent to it). */
+export function forgetOutbox(roomId: string): void {
+  try {
+    localStorage.removeItem(outboxKey(roomId));
+  } catch {
+    // Storage disabled: there was no queue to keep.
+  }
+}
+
 export function createOutbox(roomId: string) {
-  const key = `duet:outbox:${roomId}`;
+  const key = outboxKey(roomId);
   const read = (): Outgoing[] => {
     try {
       const parsed: unknown = JSON.parse(localStorage.getItem(key) ?? "[]");

@@ -3,9 +3,13 @@
  * reconnects with backoff (and at once when the network or tab comes back), and reports its state.
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
+import { forgetOutbox } from "./outbox.js";
 
 /** Close code for "your session ended" (src/realtime/session-sockets.ts). */
 const SESSION_ENDED_CLOSE = 4401;
+/** Close code for "the conversation was deleted" (ROOM_DELETED_CLOSE in src/chat/protocol.ts; a
+ * value import from there would bundle zod into the page). */
+const ROOM_DELETED_CLOSE = 4404;
 
 export type SocketState = "connecting" | "live" | "reconnecting" | "offline";
 
@@ -45,6 +49,12 @@ export function connectChat(options: {
       if (event.code === SESSION_ENDED_CLOSE) {
         options.onState("offline", "You were signed out.");
         return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+      }
+      // The conversation was deleted (by either member): nothing here can be sent or shown.
+      if (event.code === ROOM_DELETED_CLOSE) {
+        options.onState("offline", "This conversation was deleted.");
+        forgetOutbox(options.roomId);
+        return location.assign("/chat");
       }
       // 1008: the server refused what we sent; reconnecting would repeat it.
       if (event.code === 1008) return options.onState("offline", "The connection was closed by the server.");

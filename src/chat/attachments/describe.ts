@@ -1,6 +1,6 @@
 /** What members are told about a stored attachment, opened from its sealed metadata. */
 import type { AttachmentInfo } from "../protocol.js";
-import { bytes, type RoomKey } from "../rooms.js";
+import { bytes, openingKey, type RoomKey } from "../rooms.js";
 import { attachmentKey, openBlob, type SealedBlob } from "./cipher.js";
 
 type Stored = {
@@ -8,15 +8,20 @@ type Stored = {
   roomId: string;
   clientId: string;
   size: number;
+  keyId: number;
   salt: Buffer | { buffer: Uint8Array };
   meta?: { iv: unknown; ct: unknown; tag: unknown } | null;
 };
 
 type Meta = { name: string; type: string; width?: number; height?: number; previewWidth?: number; previewHeight?: number };
 
-/** The attachment's own key (see cipher.ts). */
-export const keyOfStored = (roomKey: RoomKey, doc: Pick<Stored, "_id" | "roomId" | "salt">) =>
-  attachmentKey(roomKey.dataKey, bytes(doc.salt), doc.roomId, String(doc._id));
+/**
+ * The attachment's own key (see cipher.ts), from the room key version it was made with (a
+ * CipherError if the room no longer has it). Callers first `ensureKeys` for `doc.keyId`: the
+ * room may have been re-keyed on another instance since this one read its keys.
+ */
+export const keyOfStored = (roomKey: RoomKey, doc: Pick<Stored, "_id" | "roomId" | "salt" | "keyId">) =>
+  attachmentKey(openingKey(roomKey, doc.keyId), bytes(doc.salt), doc.roomId, String(doc._id));
 
 export const sealedOf = (blob: { iv: unknown; ct: unknown; tag: unknown }): SealedBlob => ({
   iv: bytes(blob.iv as Buffer),

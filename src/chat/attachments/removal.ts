@@ -17,6 +17,11 @@ export async function removeAttachmentOf(roomId: string, seq: number): Promise<v
   await remove(await AttachmentModel.find({ roomId, seq }, { uploadId: 1, chunks: 1, state: 1 }).lean());
 }
 
+/** Removes every attachment of a room (the conversation is being deleted; its keys are gone). */
+export async function removeAttachmentsOfRoom(roomId: string): Promise<void> {
+  await remove(await AttachmentModel.find({ roomId }, { uploadId: 1, chunks: 1, state: 1 }).lean());
+}
+
 /** Removes every attachment `userId` uploaded (their account is being deleted). */
 export async function removeAttachmentsOf(userId: string): Promise<void> {
   const senderId = new mongoose.Types.ObjectId(userId);

@@ -2,7 +2,7 @@
 import { CipherError } from "../cipher.js";
 import { messageId } from "../message.model.js";
 import type { Refusal } from "../messages.js";
-import type { RoomKey } from "../rooms.js";
+import { ensureKeys, type RoomKey } from "../rooms.js";
 import { ATTACHMENT_KIND, attachmentContent } from "./content.js";
 import { describeAttachment } from "./describe.js";
 import { AttachmentModel } from "./model.js";
@@ -17,6 +17,7 @@ export async function attachmentMessage(
   const doc = await AttachmentModel.findById(messageId(actor.roomId, actor.userId, input.clientId)).lean();
   if (doc?.state !== "ready")
     return { ok: false, code: "not_found", message: "That file was not uploaded completely. Attach it again." };
+  await ensureKeys(actor.key, [doc.keyId]);
   try {
     const info = describeAttachment(actor.key, doc);
     return { ok: true, send: { clientId: input.clientId, text: attachmentContent(input.caption, info), kind: ATTACHMENT_KIND } };

@@ -2,7 +2,8 @@
 import type { Readable } from "node:stream";
 import { messageId } from "../message.model.js";
 import type { AttachmentInfo } from "../protocol.js";
-import type { RoomKey } from "../rooms.js";
+import { CipherError } from "../cipher.js";
+import { ensureKeys, type RoomKey } from "../rooms.js";
 import { decryptChunks, openBlob } from "./cipher.js";
 import { describeAttachment, keyOfStored, sealedOf } from "./describe.js";
 import { AttachmentModel } from "./model.js";
@@ -16,6 +17,17 @@ async function readyAttachment(place: AttachmentPlace) {
   return doc?.state === "ready" && doc.roomId === place.roomId ? doc : undefined;
 }
 
+/** Answers undefined (served as 404) when the room no longer holds the key version or it fails. */
+async function unlessUnreadable<T>(roomKey: RoomKey, keyId: number, open: () => T): Promise<T | undefined> {
+  await ensureKeys(roomKey, [keyId]);
+  try {
+    return open();
+  } catch (err) {
+    if (err instanceof CipherError) return undefined;
+    throw err;
+  }
+}
+
 /**
  * The attachment and its plaintext as a stream (each chunk released only once authenticated; a
  * damaged chunk ends the stream with a CipherError). Undefined if there is none ready.
@@ -26,15 +38,21 @@ export async function openAttachment(
 ): Promise<{ info: AttachmentInfo; content: Readable } | undefined> {
   const doc = await readyAttachment(place);
   if (!doc) return undefined;
-  const info = describeAttachment(roomKey, doc);
-  const id = String(doc._id);
-  const content = chunkReader(doc.uploadId, doc.chunks).pipe(decryptChunks(keyOfStored(roomKey, doc), id));
-  return { info, content };
+  const opened = await unlessUnreadable(roomKey, doc.keyId, () => ({
+    info: describeAttachment(roomKey, doc),
+    key: keyOfStored(roomKey, doc),
+  }));
+  if (!opened) return undefined;
+  const content = chunkReader(doc.uploadId, doc.chunks).pipe(decryptChunks(opened.key, String(doc._id)));
+  return { info: opened.info, content };
 }
 
 /** The re-encoded WebP preview of an image attachment, or undefined. */
 export async function openPreview(roomKey: RoomKey, place: AttachmentPlace): Promise<Buffer | undefined> {
   const doc = await readyAttachment(place);
-  if (!doc?.preview) return undefined;
-  return openBlob(keyOfStored(roomKey, doc), "preview", String(doc._id), sealedOf(doc.preview));
+  const preview = doc?.preview;
+  if (!doc || !preview) return undefined;
+  return unlessUnreadable(roomKey, doc.keyId, () =>
+    openBlob(keyOfStored(roomKey, doc), "preview", String(doc._id), sealedOf(preview)),
+  );
 }

@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { AppError } from "../../errors.js";
 import { messageId } from "../message.model.js";
 import type { AttachmentInfo } from "../protocol.js";
-import type { RoomKey } from "../rooms.js";
+import { ensureKeys, sealingKey, type RoomKey } from "../rooms.js";
 import { attachmentKey, encryptChunks, newSalt, sealBlob } from "./cipher.js";
 import { describeAttachment } from "./describe.js";
 import { AttachmentModel } from "./model.js";
@@ -85,17 +85,20 @@ export async function receiveAttachment(
 ): Promise<{ attachment: AttachmentInfo; duplicate: boolean }> {
   const id = messageId(place.roomId, place.senderId, place.clientId);
   const existing = await AttachmentModel.findById(id).lean();
+  if (existing) await ensureKeys(place.key, [existing.keyId]);
   if (existing?.state === "ready") {
     file.stream.resume();
     return { attachment: describeAttachment(place.key, existing), duplicate: true };
   }
   const uploadId = randomBytes(16).toString("base64url");
   const salt = newSalt();
+  // The room's newest key, as for new messages; the record names its version.
+  const roomKey = sealingKey(place.key);
   try {
     await AttachmentModel.updateOne(
       { _id: id, state: "uploading" },
       {
-        $set: { uploadId, salt, keyId: place.key.keyId, chunks: 0, size: 0, createdAt: new Date() },
+        $set: { uploadId, salt, keyId: roomKey.keyId, chunks: 0, size: 0, createdAt: new Date() },
         $setOnInsert: { roomId: place.roomId, senderId: place.senderId, clientId: place.clientId, state: "uploading" },
       },
       { upsert: true },
@@ -105,13 +108,14 @@ export async function receiveAttachment(
     if (!(err instanceof mongoose.mongo.MongoServerError && err.code === 11000)) throw err;
     const done = await AttachmentModel.findById(id).lean();
     if (done?.state !== "ready") throw err;
+    await ensureKeys(place.key, [done.keyId]);
     file.stream.resume();
     return { attachment: describeAttachment(place.key, done), duplicate: true };
   }
   // Chunks of an attempt that died midway go; this attempt writes under its own upload id.
   if (existing) void deleteChunks(existing.uploadId).catch(() => undefined);
 
-  const key = attachmentKey(place.key.dataKey, salt, place.roomId, id);
+  const key = attachmentKey(roomKey.dataKey, salt, place.roomId, id);
   const name = cleanName(file.name);
   const type = cleanType(file.type);
   let size = 0;
