@@ -3,17 +3,17 @@ import tseslint from "typescript-eslint";
 
 /**
  * Imports point down only: core (config, errors, keys, master keys, logger, views, mail) ←
- * http, realtime, health, pages ← accounts ← chat, oauth ← backup, cli, app, server. A lower
+ * http, realtime, health, pages ← accounts ← chat, oauth ← export, backup, cli, app, server. A lower
  * layer that needs something from a higher one is handed it (a hook, a parameter). The browser
  * code takes only the chat protocol's types.
  */
 function layers() {
   const above = {
-    core: ["http", "realtime", "health", "pages", "accounts", "chat", "oauth", "backup", "cli", "client"],
-    edge: ["accounts", "chat", "oauth", "backup", "cli", "client"],
-    accounts: ["chat", "oauth", "backup", "cli", "client"],
-    chat: ["oauth", "backup", "cli", "client"],
-    oauth: ["chat", "backup", "cli", "client"],
+    core: ["http", "realtime", "health", "pages", "accounts", "chat", "oauth", "export", "backup", "cli", "client"],
+    edge: ["accounts", "chat", "oauth", "export", "backup", "cli", "client"],
+    accounts: ["chat", "oauth", "export", "backup", "cli", "client"],
+    chat: ["oauth", "export", "backup", "cli", "client"],
+    oauth: ["chat", "export", "backup", "cli", "client"],
   };
   const rule = (name, folders) => ({
     "no-restricted-imports": [

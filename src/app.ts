@@ -18,6 +18,7 @@ import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
+import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
 import { healthRoutes } from "./health/routes.js";
@@ -112,6 +113,14 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       keyFor: chat.keyFor,
       limits: uploadLimits(redis, config.attachments),
       maxBytes: config.attachments.maxBytes,
+    }),
+    exportRoutes({
+      views,
+      log,
+      redis,
+      keyFor: chat.keyFor,
+      unreadable: chat.unreadable,
+      limiter: createLimiter(redis, "export", 5, 3600),
     }),
   ]) {
     app.use(router.routes());

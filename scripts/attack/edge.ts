@@ -75,6 +75,7 @@ export function openEdgeBrowser(address = freshAddress()): EdgeBrowser {
       text: visibleText(answer.body),
       location: headers.get("location"),
       headers,
+      body: Buffer.from(answer.body),
     };
   }
 

@@ -169,4 +169,16 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/chat/:room/block", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/unblock", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/hide", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "GET", path: "/chat/:room/delete", fields: {}, as: "member" },
+  // Sent signed out: the member's own room is what every other attack talks in, and a success
+  // here destroys it (integration tests cover the member's and the stranger's deletions).
+  { method: "POST", path: "/chat/:room/delete", fields: {}, as: "visitor" },
+  { method: "GET", path: "/profile/export", fields: {}, as: "member" },
+  {
+    method: "POST",
+    path: "/profile/export",
+    fields: {},
+    as: "member",
+    success: (page) => page.status === 200 && page.headers.get("content-type") === "application/zip",
+  },
 ];

@@ -13,6 +13,8 @@ export type Page = {
   text: string;
   location: string | null;
   headers: Headers;
+  /** The response's bytes, for downloads. */
+  body: Buffer;
 };
 
 const ENTITIES: Record<string, string> = {
@@ -78,10 +80,18 @@ export function openBrowser(base: string, ip = `203.0.${randomInt(0, 255)}.${ran
       if (value === "" || /expires=Thu, 01 Jan 1970/i.test(line)) jar.delete(name);
       else jar.set(name, value);
     }
-    const html = await res.text();
+    const body = Buffer.from(await res.arrayBuffer());
+    const html = body.toString("utf8");
     const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
     if (token) csrf = token;
-    return { status: res.status, html, text: visibleText(html), location: res.headers.get("location"), headers: res.headers };
+    return {
+      status: res.status,
+      html,
+      text: visibleText(html),
+      location: res.headers.get("location"),
+      headers: res.headers,
+      body,
+    };
   }
 
   return {

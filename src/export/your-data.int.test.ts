@@ -1,0 +1,144 @@
+/**
+ * "Download your data" against the real stack: the ZIP holds the profile, the signed-in
+ * browsers and every conversation decrypted (edits and deletions as the members see them), and
+ * nothing of anyone else's conversations; it needs a signed-in session and a CSRF token, and is
+ * limited per user.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { fromBuffer, type Entry, type ZipFile } from "yauzl";
+import { UserModel } from "../accounts/user.model.js";
+import { openChat, type ChatClient } from "../test/chat-client.js";
+import { instances, signedUpUser, startConversation } from "../test/factories.js";
+import { openBrowser } from "../test/browser.js";
+import { connectServices, type Services } from "../test/support.js";
+
+const [instanceA = "", instanceB = ""] = instances;
+
+/** Every file in the ZIP, name → text. */
+async function unzip(bytes: Buffer): Promise<Map<string, string>> {
+  const zip = await new Promise<ZipFile>((resolve, reject) =>
+    fromBuffer(bytes, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
+  const files = new Map<string, string>();
+  await new Promise<void>((resolve, reject) => {
+    zip.on("entry", (entry: Entry) => {
+      zip.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err);
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          files.set(entry.fileName, Buffer.concat(chunks).toString("utf8"));
+          zip.readEntry();
+        });
+      });
+    });
+    zip.on("end", resolve);
+    zip.on("error", reject);
+    zip.readEntry();
+  });
+  return files;
+}
+
+describe("downloading your data", () => {
+  let services: Services;
+  const open: ChatClient[] = [];
+  before(async () => (services = await connectServices()));
+  after(async () => {
+    for (const client of open) client.ws.terminate();
+    await services.close();
+  });
+
+  it("holds the profile, the sessions and every conversation decrypted, and nobody else's", async () => {
+    const alice = await signedUpUser("export-a", instanceA);
+    const bob = await signedUpUser("export-b", instanceB);
+    const carol = await signedUpUser("export-c", instanceB);
+    // A name that is no file name: it must not become a path in the ZIP.
+    await UserModel.updateOne({ email: carol.email }, { $set: { displayName: "../Carol/..\\x" } });
+    const withBob = await startConversation(alice.browser, bob.email);
+    const withCarol = await startConversation(alice.browser, carol.email);
+    const outsider = await startConversation(bob.browser, carol.email);
+
+    const talk = async (browser: typeof alice.browser, roomId: string, base: string) => {
+      const chat = await openChat(browser, roomId, { base });
+      open.push(chat);
+      await chat.next("ready");
+      return chat;
+    };
+    const a = await talk(alice.browser, withBob, instanceA);
+    const b = await talk(bob.browser, withBob, instanceB);
+    a.send({ type: "send", clientId: "x1", text: "first, then edited" });
+    const first = await a.next("ack", (f) => f.clientId === "x1");
+    b.send({ type: "send", clientId: "x2", text: "Bob's reply: ünïcødé ✓\nsecond line" });
+    await b.next("ack", (f) => f.clientId === "x2");
+    a.send({ type: "send", clientId: "x3", text: "this one is deleted" });
+    const third = await a.next("ack", (f) => f.clientId === "x3");
+    a.send({ type: "edit", seq: first.seq, text: "first, edited" });
+    a.send({ type: "delete", seq: third.seq });
+    await b.next("deleted", (f) => f.seq === third.seq);
+    await b.next("edited", (f) => f.seq === first.seq);
+    const c = await talk(carol.browser, withCarol, instanceB);
+    c.send({ type: "send", clientId: "y1", text: "hello from carol" });
+    await c.next("ack");
+    const o = await talk(bob.browser, outsider, instanceB);
+    o.send({ type: "send", clientId: "z1", text: "between bob and carol only" });
+    await o.next("ack");
+
+    const page = await alice.browser.get("/profile/export");
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Download your data/);
+    const download = await alice.browser.post("/profile/export", {});
+    assert.equal(download.status, 200);
+    assert.equal(download.headers.get("content-type"), "application/zip");
+    assert.match(
+      download.headers.get("content-disposition") ?? "",
+      /^attachment; filename="duet-export-\d{4}-\d{2}-\d{2}\.zip"$/,
+    );
+    assert.equal(download.headers.get("cache-control"), "no-store");
+
+    const files = await unzip(download.body);
+    assert.deepEqual([...files.keys()].filter((f) => !f.startsWith("conversations/")).sort(), [
+      "README.txt",
+      "profile.json",
+      "sessions.json",
+    ]);
+    const profile = JSON.parse(files.get("profile.json") ?? "{}") as Record<string, unknown>;
+    assert.equal(profile.email, alice.email);
+    assert.equal(profile.displayName, "export-a tester");
+    assert.ok(!JSON.stringify(profile).includes("argon2"), "no password hash");
+    const sessions = JSON.parse(files.get("sessions.json") ?? "[]") as unknown[];
+    assert.ok(sessions.length >= 1);
+
+    const conversations = [...files].filter(([name]) => name.startsWith("conversations/"));
+    assert.equal(conversations.length, 2, "alice's two conversations, not bob and carol's");
+    for (const [name] of conversations) assert.match(name, /^conversations\/\d{3}-[\p{L}\p{N} ._-]+\.json$/u, "a safe file name");
+    type Conversation = { conversationWith: { displayName: string }; messages: Array<Record<string, unknown>> };
+    const parsed = conversations.map(([, text]) => JSON.parse(text) as Conversation);
+    const bobs = parsed.find((p) => p.conversationWith.displayName === "export-b tester");
+    assert.deepEqual(
+      bobs?.messages.map(({ from, text, deleted, editedAt }) => ({ from, text, deleted, edited: editedAt !== undefined })),
+      [
+        { from: "me", text: "first, edited", deleted: undefined, edited: true },
+        { from: "export-b tester", text: "Bob's reply: ünïcødé ✓\nsecond line", deleted: undefined, edited: false },
+        { from: "me", text: undefined, deleted: true, edited: false },
+      ],
+    );
+    const carols = parsed.find((p) => p.conversationWith.displayName === "../Carol/..\\x");
+    assert.deepEqual(
+      carols?.messages.map((m) => m.text),
+      ["hello from carol"],
+    );
+    assert.ok(![...files.values()].some((text) => text.includes("between bob and carol only")));
+  });
+
+  it("needs a signed-in session and the form's token, and a few an hour is the limit", async () => {
+    const stranger = openBrowser(instanceA);
+    assert.equal((await stranger.get("/profile/export")).location?.startsWith("/signin"), true);
+    const dave = await signedUpUser("export-d", instanceA);
+    assert.equal((await dave.browser.post("/profile/export", { _csrf: "forged" })).status, 403);
+    for (let i = 0; i < 5; i++) assert.equal((await dave.browser.post("/profile/export", {})).status, 200);
+    const sixth = await dave.browser.post("/profile/export", {});
+    assert.equal(sixth.status, 429);
+    assert.match(sixth.text, /Too many attempts\. Try again in/);
+  });
+});
