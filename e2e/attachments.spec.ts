@@ -17,6 +17,8 @@ async function seriousViolations(page: Page) {
 }
 
 test.describe("Alice sends Bob a photo and a PDF", () => {
+  // Two sign-ups through the real mailbox, then uploads: slow on a loaded machine.
+  test.setTimeout(120_000);
   test("picker, caption, progress, inline picture with its size reserved, lightbox, file card, download, delete @responsive", async ({
     browser,
   }, info) => {

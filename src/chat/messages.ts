@@ -155,6 +155,8 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
     DURABLE,
   );
   if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only delete your own messages." };
+  await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
+  // Gone for both already: its file follows (after the announcement, which must not wait for it).
   await deps
     .removeAttachmentOf?.(roomId, input.seq)
     .catch((err: unknown) =>
@@ -163,7 +165,6 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
         "attachment of a deleted message not removed",
       ),
     );
-  await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
   return { ok: true };
 }
 

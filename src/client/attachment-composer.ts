@@ -126,7 +126,6 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       }
       li.append(remove);
       trayList.append(li);
-      if (file.size > maxBytes) window.setTimeout(() => li.remove(), 8000);
     }
     syncTray();
     tray.at(-1)?.caption.focus();

@@ -9,7 +9,7 @@ import sharp from "sharp";
 import { openChat, type ChatClient } from "../../test/chat-client.js";
 import type { TestBrowser } from "../../test/browser.js";
 import { instances, PASSWORD, signedUpUser, startConversation } from "../../test/factories.js";
-import { buildApp, connectServices, stack, type Services } from "../../test/support.js";
+import { buildApp, connectServices, eventually, stack, type Services } from "../../test/support.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
 
 const [instanceA = "", instanceB = ""] = instances;
@@ -242,7 +242,10 @@ describe("Alice and Bob send each other files", () => {
 
     aliceTab.send({ type: "delete", seq: ack.seq });
     await bobTab.next("deleted", (f) => f.seq === ack.seq);
-    assert.equal((await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, aliceId, "d1"))).status, 404);
+    // The file goes right after the announcement.
+    await eventually("the deleted message's file is gone", async () => {
+      return (await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, aliceId, "d1"))).status === 404;
+    });
     assert.equal(await chunksOf(uploads.get("d1") ?? ""), 0);
     assert.equal((await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, aliceId, "d2"))).status, 200);
 
