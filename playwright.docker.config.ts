@@ -14,6 +14,8 @@ const desktop = { ...devices["Desktop Chrome"], channel: undefined };
 
 export default defineConfig({
   testDir: "e2e",
+  // The host's network settled before any browser starts (e2e/docker/support/network.ts).
+  globalSetup: "./e2e/docker/support/global-setup.ts",
   outputDir: "test-results/docker",
   fullyParallel: false,
   workers: 1,

@@ -62,6 +62,7 @@ const schema = z.object({
   ATTACHMENT_MAX_MB: z.coerce.number().int().min(1).max(2048).default(25),
   ATTACHMENT_QUOTA_MB: z.coerce.number().int().min(1).max(10_000_000).default(2048),
   ATTACHMENT_UPLOADS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(120),
+  MESSAGE_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
   GOOGLE_ISSUER: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.issuer),
@@ -99,6 +100,11 @@ export type Config = Readonly<{
   logLevel: z.infer<typeof logLevel>;
   shutdownTimeoutMs: number;
   startupTimeoutMs: number;
+  /**
+   * Message inserts each instance keeps in flight (a room's still publish in number order). One
+   * for FerretDB on SQLite, whose single writer backs off when contended (decision 004).
+   */
+  messageWritesInFlight: number;
   /** "Sign in with Google": present only when both the client id and secret are configured. */
   google: GoogleConfig | undefined;
   attachments: Readonly<{
@@ -221,6 +227,7 @@ export function loadConfig(env: Env): LoadedConfig {
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
+    messageWritesInFlight: e.MESSAGE_WRITES_IN_FLIGHT,
     google,
     attachments: Object.freeze({
       maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,

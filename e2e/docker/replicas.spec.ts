@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { expect, test, type Page } from "@playwright/test";
 import { signUpInBrowser } from "../support/accounts.js";
 import { appReplicas, containers, LOCAL, logOf } from "./support/compose.js";
+import { hostNetworkSettled } from "./support/network.js";
 import { navigate, reload } from "./support/page.js";
 
 const run = promisify(execFile);
@@ -77,6 +78,8 @@ test("Alice and Bob talk from different replicas, and a replica restarted mid-co
   const typed = Array.from({ length: 6 }, (_, i) => `During the restart ${i + 1}`);
   for (const text of typed) await send(alice, text);
   await restart;
+  // Its new interface on the host must not fail the requests below (./support/network.ts).
+  await hostNetworkSettled();
 
   // Her page resumes on a replica and every message she typed is acknowledged, once, in order.
   await expect(alice.locator('[data-state="live"]')).toBeVisible({ timeout: 30_000 });

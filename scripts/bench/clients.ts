@@ -5,7 +5,14 @@
  */
 import { io } from "socket.io-client";
 import WebSocket from "ws";
-import type { ServerFrame } from "../../src/chat/protocol.js";
+
+/** The frames of Duet's protocol the bench reads (src/chat/protocol.ts has them all). */
+type ServerFrame =
+  | { type: "ack"; clientId: string; seq: number }
+  | { type: "message"; clientId: string; text: string; seq: number }
+  | { type: "error"; code: string }
+  | { type: "ready"; upTo: number }
+  | { type: "other" };
 
 export type Conn = {
   send(clientId: string, text: string): void;
@@ -15,6 +22,8 @@ export type Conn = {
     message(clientId: string, text: string): void;
     error(code: string): void;
   };
+  /** The highest message number this socket has seen (Duet only), kept for the next run's resume. */
+  highest: number;
   /** Whether the server closed the socket (and with what), for the report. */
   closedWith: string | undefined;
   close(): void;
@@ -56,16 +65,24 @@ export function connectDuet(o: ConnectOptions & { after: number }): Promise<Conn
   const conn: Conn = {
     send: (clientId, text) => ws.send(JSON.stringify({ type: "send", clientId, text })),
     handlers: freshHandlers(),
+    highest: o.after,
     closedWith: undefined,
     close: () => ws.terminate(),
   };
   let ready: () => void = ignore;
   ws.on("message", (data) => {
     const frame = JSON.parse(String(data)) as ServerFrame;
-    if (frame.type === "ack") conn.handlers.ack(frame.clientId);
-    else if (frame.type === "message") conn.handlers.message(frame.clientId, frame.text);
-    else if (frame.type === "error") conn.handlers.error(frame.code);
-    else if (frame.type === "ready") ready();
+    if (frame.type === "ack") {
+      conn.highest = Math.max(conn.highest, frame.seq);
+      conn.handlers.ack(frame.clientId);
+    } else if (frame.type === "message") {
+      conn.highest = Math.max(conn.highest, frame.seq);
+      conn.handlers.message(frame.clientId, frame.text);
+    } else if (frame.type === "error") conn.handlers.error(frame.code);
+    else if (frame.type === "ready") {
+      conn.highest = Math.max(conn.highest, frame.upTo);
+      ready();
+    }
   });
   return onOpen(ws, conn, (resolve) => (ready = resolve), o.timeoutMs);
 }
@@ -76,6 +93,7 @@ export function connectWsRelay(o: ConnectOptions): Promise<Conn> {
   const conn: Conn = {
     send: (clientId, text) => ws.send(JSON.stringify({ type: "send", clientId, text })),
     handlers: freshHandlers(),
+    highest: 0,
     closedWith: undefined,
     close: () => ws.terminate(),
   };
@@ -100,6 +118,7 @@ export function connectSocketIo(o: ConnectOptions): Promise<Conn> {
   const conn: Conn = {
     send: (clientId, text) => void socket.emit("send", { clientId, text }, () => conn.handlers.ack(clientId)),
     handlers: freshHandlers(),
+    highest: 0,
     closedWith: undefined,
     close: () => void socket.disconnect(),
   };

@@ -11,11 +11,11 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RoomModel } from "../../src/chat/room.model.js";
-import { ROOT } from "../lib/settings.js";
+import { MAX_SOCKETS_PER_USER } from "../../src/chat/limits.js";
 import { httpStatus, waitFor } from "../lib/wait.js";
 import { connectDuet, type Conn } from "./clients.js";
-import { benchPorts, probeAppEnv, type BenchPlace } from "./systems.js";
+import { benchPorts, probeAppEnv, ROOT } from "./stack.js";
+import type { BenchPlace } from "./systems.js";
 import { inParallel, type BenchPair } from "./users.js";
 
 type Memory = { heapUsed: number; heapTotal: number; rss: number; external: number; arrayBuffers: number };
@@ -35,8 +35,8 @@ export type IdleResult = {
   failures: Record<string, number>;
 };
 
-/** Sockets per user: the app allows 20 per user (src/chat/socket.ts); leave room for stragglers. */
-export const SOCKETS_PER_USER = 18;
+/** Sockets per user: the app allows MAX_SOCKETS_PER_USER; leave room for stragglers. */
+export const SOCKETS_PER_USER = MAX_SOCKETS_PER_USER - 2;
 
 function ask(child: ChildProcess): Promise<Memory> {
   return new Promise((resolve, reject) => {
@@ -62,7 +62,7 @@ export async function measureIdle(
   const fd = openSync(join(logs, "probe-app.log"), "a");
   const probe = join(ROOT, "scripts", "bench", "heap-probe.mjs");
   const child = spawn(process.execPath, ["--expose-gc", "--import", pathToFileURL(probe).href, join(ROOT, "dist", "server.js")], {
-    env: probeAppEnv(place, port),
+    env: probeAppEnv(place.stack.env, port),
     cwd: ROOT,
     stdio: ["ignore", fd, fd, "ipc"],
   });
@@ -84,9 +84,7 @@ export async function measureIdle(
     ]);
     if (users.length * SOCKETS_PER_USER < count)
       throw new Error(`${count} idle sockets need ${Math.ceil(count / SOCKETS_PER_USER)} users`);
-    const seqs = new Map(
-      (await RoomModel.find({ _id: { $in: pairs.map((p) => p.roomId) } }, { seq: 1 }).lean()).map((r) => [r._id, r.seq]),
-    );
+    const seqs = new Map(pairs.map((p) => [p.roomId, p.seq]));
     const failures: Record<string, number> = {};
     const started = Date.now();
     log(`idle: opening ${count} authenticated sockets to a probe instance on :${port}`);
@@ -99,9 +97,9 @@ export async function measureIdle(
           const conn = await connectDuet({
             url: `ws://127.0.0.1:${port}`,
             roomId: slot.roomId,
-            userId: slot.user.id,
+            userId: slot.user.email,
             cookie: slot.user.cookie,
-            origin: place.stack.APP_URL,
+            origin: place.stack.env.APP_URL,
             ca: Buffer.alloc(0),
             after: seqs.get(slot.roomId) ?? 0,
             timeoutMs: 60_000,

@@ -5,6 +5,7 @@
  * send→delivery latency, measured from the due time (no coordinated omission: if the bench
  * itself falls behind, that shows too, and `sendLag` says by how much).
  */
+import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build, type Histogram } from "hdr-histogram-js";
@@ -41,6 +42,7 @@ export type StepResult = {
 
 export type CpuPids = { app: number[]; stack: number[] };
 
+const RUN = randomBytes(3).toString("hex");
 const histogram = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
 const now = () => performance.timeOrigin + performance.now();
@@ -65,7 +67,8 @@ export async function runStep(
   let deliveredCount = 0;
   let duplicated = 0;
   let reordered = 0;
-  const prefix = `s${step}-`;
+  // Unique per run: a message id is (room, sender, client id), and the rooms outlive a run.
+  const prefix = `${RUN}s${step}-`;
   const indexOf = (clientId: string) => (clientId.startsWith(prefix) ? Number(clientId.slice(prefix.length)) : -1);
 
   for (const link of new Set(links.flatMap((l) => [l.from, l.to]))) {

@@ -1,16 +1,19 @@
-/** The bench's results as a compact table for the terminal and a Markdown section for README.md. */
-import { readFileSync, writeFileSync } from "node:fs";
+/** The bench's results as a compact table for the terminal and a Markdown file (docs/benchmarks.md). */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import type { Counts } from "./counters.js";
 import type { IdleResult } from "./idle.js";
 import { passes, type StepResult } from "./load.js";
 import type { machine } from "./proc.js";
 import type { FloorStep } from "./store-floor.js";
 
-export type SystemResult = { label: string; key: string; steps: StepResult[]; note?: string };
+export type SystemResult = { label: string; key: string; steps: StepResult[]; note?: string; counts?: Counts };
 export type BenchResult = {
   date: string;
   machine: ReturnType<typeof machine>;
   command: string;
   stackNote: string;
+  /** /proc/loadavg when the run started (each step has its own). */
+  loadAtStart?: string;
   pairs: number;
   seconds: number;
   systems: SystemResult[];
@@ -102,6 +105,39 @@ function floorRows(steps: readonly FloorStep[]): string[][] {
   ]);
 }
 
+const COUNT_HEAD = [
+  "per message",
+  "Redis script calls",
+  "publishes",
+  "other Redis commands",
+  "in scripts",
+  "pub/sub deliveries",
+  "DB commands",
+  "DB inserts",
+  "what else",
+];
+
+function countRows(result: BenchResult): string[][] {
+  return result.systems.flatMap((system) => {
+    const c = system.counts;
+    if (!c) return [];
+    const n = (x: number | undefined) => (x === undefined ? "n/a" : x.toFixed(2));
+    return [
+      [
+        system.label,
+        n(c.scriptCalls),
+        n(c.publishes),
+        n(c.otherCommands),
+        n(c.commandsInScripts),
+        n(c.deliveries),
+        n(c.dbCommands),
+        n(c.dbInserts),
+        [...c.otherByName, ...(c.dbByName ?? []).map((x) => `DB ${x}`)].join(", "),
+      ],
+    ];
+  });
+}
+
 function summaries(result: BenchResult): string[] {
   const lines = result.systems.map((s) => {
     const best = highestPassing(s.steps);
@@ -131,11 +167,58 @@ function summaries(result: BenchResult): string[] {
   return lines;
 }
 
-/** Verdicts on the issue's three targets, as sentences. */
+/** Verdicts on issue 13's targets, as sentences. */
 export function targets(result: BenchResult): string[] {
   const duet = result.systems.find((s) => s.key === "duet");
   const sio = result.systems.find((s) => s.key === "socketio");
   const out: string[] = [];
+  const c = duet?.counts;
+  if (c) {
+    // "≤ 1 script call per batch + 1 publish": a batch holds one message or more. Presence's
+    // renewal (SET and a PEXPIRE per user here, one pipeline per instance every 20 s) is not per
+    // message, however many commands MONITOR shows for it.
+    const renewal = (c.others.pexpire ?? 0) + (c.others.set ?? 0);
+    const perMessage = c.otherCommands - renewal;
+    const trips = c.scriptCalls <= 1.05 && c.publishes <= 1.05 && perMessage <= 0.1;
+    out.push(
+      `Redis round trips per message ≤ 1 script call per batch + 1 publish: ${trips ? "MET" : "NOT MET"} ` +
+        `(${c.scriptCalls.toFixed(2)} script calls, ${c.publishes.toFixed(2)} publishes, ${perMessage.toFixed(2)} other commands per message, ` +
+        `besides ${renewal.toFixed(2)} of presence renewal)`,
+    );
+    // The other member's instance is the only one that holds a recipient in the bench's topology.
+    out.push(
+      `pub/sub deliveries per message = instances that hold a recipient (1 here): ${c.deliveries <= 1.05 ? "MET" : "NOT MET"} ` +
+        `(${c.deliveries.toFixed(2)}; a publishing instance also receives its own event and drops it unparsed)`,
+    );
+    out.push(
+      c.dbInserts === undefined
+        ? "database commands per message ≤ 1 insert per batch: not counted (the stack was not started by the bench, so FerretDB's counters are off)"
+        : `database commands per message ≤ 1 insert per batch: ${(c.dbCommands ?? 0) <= 1.05 && c.dbInserts <= 1.05 ? "MET" : "NOT MET"} ` +
+            `(${(c.dbCommands ?? 0).toFixed(2)} commands, ${c.dbInserts.toFixed(2)} inserts per message)`,
+    );
+  }
+  if (duet && sio) {
+    const both = duet.steps.filter((d) => d.rate >= 100 && d.rate <= 2000 && sio.steps.some((s) => s.rate === d.rate));
+    const ratios = both.map((d) => {
+      const s = sio.steps.find((x) => x.rate === d.rate);
+      return { rate: d.rate, ratio: s && s.appCpuPer1k > 0 ? d.appCpuPer1k / s.appCpuPer1k : Infinity };
+    });
+    if (ratios.length > 0)
+      out.push(
+        `app CPU per 1,000 messages ≤ 1.5× Socket.IO's at every rate from 100 to 2,000 msg/s: ${ratios.every((r) => r.ratio <= 1.5) ? "MET" : "NOT MET"} ` +
+          `(${ratios.map((r) => `${r.ratio.toFixed(2)}× at ${r.rate}`).join(", ")})`,
+      );
+    const sums = both.flatMap((d) => {
+      const s = sio.steps.find((x) => x.rate === d.rate);
+      const f = result.storeFloor?.find((x) => x.rate === d.rate);
+      return s && f ? [{ rate: d.rate, p99: d.p99, bound: f.p99 + s.p99 }] : [];
+    });
+    if (sums.length > 0)
+      out.push(
+        `end-to-end p99 ≤ store-alone p99 + Socket.IO p99 at every rate up to 2,000 msg/s: ${sums.every((x) => x.p99 <= x.bound) ? "MET" : "NOT MET"} ` +
+          `(${sums.map((x) => `${x.p99.toFixed(1)} vs ${x.bound.toFixed(1)} ms at ${x.rate}`).join(", ")})`,
+      );
+  }
   if (duet && sio) {
     const [d, s] = [highestPassing(duet.steps) ?? 0, highestPassing(sio.steps) ?? 0];
     const top = Math.max(...sio.steps.map((r) => r.rate));
@@ -176,7 +259,9 @@ function pad(table: string[][]): string {
 
 export function terminalReport(result: BenchResult): string {
   const floor = result.storeFloor?.length ? [pad([FLOOR_HEAD, ...floorRows(result.storeFloor)]), ""] : [];
-  return [pad([HEAD, ...rows(result)]), "", ...floor, ...summaries(result), "", ...targets(result)].join("\n");
+  const counts = countRows(result);
+  const countTable = counts.length ? [pad([COUNT_HEAD, ...counts]), ""] : [];
+  return [pad([HEAD, ...rows(result)]), "", ...countTable, ...floor, ...summaries(result), "", ...targets(result)].join("\n");
 }
 
 const markdownTable = (head: string[], body: string[][]) =>
@@ -185,6 +270,15 @@ const markdownTable = (head: string[], body: string[][]) =>
 export function markdownSection(result: BenchResult): string {
   const m = result.machine;
   const table = markdownTable(HEAD, rows(result));
+  const counts = countRows(result);
+  const countTable = counts.length
+    ? `
+What the servers asked of Redis and the database per message, counted in a step of its own at the
+lowest rate (Redis MONITOR, FerretDB's request counters; see \`scripts/bench/counters.ts\`):
+
+${markdownTable(COUNT_HEAD, counts)}
+`
+    : "";
   const floor = result.storeFloor?.length
     ? `
 Duet's store path alone, after Duet's steps: two message stores (the app's own code: numbers
@@ -195,23 +289,24 @@ message reaches the other member only after it is stored, so this is the databas
 ${markdownTable(FLOOR_HEAD, floorRows(result.storeFloor))}
 `
     : "";
-  return `## Benchmarks
+  return `# Benchmarks
 
-\`scripts/bench/run\` (see \`scripts/bench/main.ts\` for what it does and its flags). Results of
-\`${result.command}\` on ${result.date}: ${m.os}, ${m.cores} cores (${m.cpu}), Node ${m.node}.
-The bench client, the stack (FerretDB, Redis, nginx, two app instances) and the reference relays
-share these ${m.cores} cores, all on loopback; other work on the machine shows in the load column.
-${result.stackNote} ${result.pairs} pairs, ${result.seconds} s per step, open-loop; latency is from
-the scheduled send time to the other member's socket; CPU is user+system seconds per 1,000
-messages of the two app (or relay) processes, and of those plus Redis, FerretDB and nginx.
+Written by \`${result.command}\` on ${result.date}: ${m.os}, ${m.cores} cores (${m.cpu}), Node
+${m.node}; load average at the start ${result.loadAtStart ?? "not recorded"}. The bench client, the
+stack (FerretDB, Redis, nginx, two app instances) and the reference relays share these ${m.cores}
+cores, all on loopback; other work on the machine shows in the load column. ${result.stackNote}
+${result.pairs} pairs, ${result.seconds} s per step, open-loop, after every link has carried a
+message, a warm-up and a quiet stack; latency is from the scheduled send time to the other
+member's socket; CPU is user+system seconds per 1,000 messages of the two app (or relay)
+processes, and of those plus Redis, FerretDB and nginx.
 
 ${table}
-${floor}
+${countTable}${floor}
 ${summaries(result)
   .map((line) => `- ${line}`)
   .join("\n")}
 
-Targets (issue 5):
+Targets (issue 13):
 
 ${targets(result)
   .map((line) => `- ${line}`)
@@ -219,18 +314,13 @@ ${targets(result)
 `;
 }
 
-/** Marks where the generated results end; what follows it in README.md is kept on a rewrite. */
-export const RESULTS_END = "<!-- end of scripts/bench/run --readme output; what follows is kept -->";
+/** Marks where the generated results end; what follows it in the file is kept on a rewrite. */
+export const RESULTS_END = "<!-- end of scripts/bench/run output; what follows is kept -->";
 
-/**
- * Replaces README.md's "## Benchmarks" section (always the last one) or appends it. Text after
- * the RESULTS_END marker (the analysis of the numbers) survives the rewrite.
- */
-export function writeReadmeSection(file: string, section: string): void {
-  const readme = readFileSync(file, "utf8");
-  const at = readme.search(/^## Benchmarks$/m);
-  const head = at >= 0 ? readme.slice(0, at) : `${readme.trimEnd()}\n\n`;
-  const end = readme.indexOf(RESULTS_END, Math.max(at, 0));
-  const kept = at >= 0 && end >= 0 ? readme.slice(end + RESULTS_END.length) : "\n";
-  writeFileSync(file, `${head}${section}\n${RESULTS_END}${kept}`);
+/** Writes the results at the top of `file`; text after the RESULTS_END marker (notes on the numbers) stays. */
+export function writeResultsFile(file: string, section: string): void {
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const end = old.indexOf(RESULTS_END);
+  const kept = end >= 0 ? old.slice(end + RESULTS_END.length) : "\n";
+  writeFileSync(file, `${section}\n${RESULTS_END}${kept}`);
 }

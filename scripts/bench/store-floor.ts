@@ -7,6 +7,9 @@
  * A message reaches the other member only after it is stored (the ack and the publish both wait
  * for the write), so this is the least any chat step can take at that rate on this machine: it
  * shows how much of the end-to-end latency is the database's.
+ *
+ * Unlike the rest of the bench, this runs the app's own modules in the bench's process (it is a
+ * measurement of one of them), in a process of its own: scripts/bench/store-alone.ts.
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -17,8 +20,9 @@ import { createMessageStore } from "../../src/chat/message-store.js";
 import { createRoomActivity } from "../../src/chat/room-activity.js";
 import { fixedRoomKey } from "../../src/chat/rooms.js";
 import { counterKey, createSequencer } from "../../src/chat/sequencer.js";
+import { SEND_LIMIT } from "../../src/chat/limits.js";
 import { totalCpuSeconds } from "./proc.js";
-import { pruneRoomMessages } from "./users.js";
+import { MessageModel } from "../../src/chat/message.model.js";
 
 export type FloorStep = {
   rate: number;
@@ -65,6 +69,7 @@ export async function measureStoreFloor(
       keyFor: () => Promise.resolve(fixedRoomKey(dataKey)),
       sequencer: createSequencer(redis),
       activity,
+      sendLimit: SEND_LIMIT,
     });
     return { store, activity };
   };
@@ -149,4 +154,17 @@ export async function measureStoreFloor(
     await clear();
   }
   return steps;
+}
+
+/** Deletes every message of these rooms; answers how many. */
+async function pruneRoomMessages(roomIds: readonly string[]): Promise<number> {
+  // In slices: FerretDB deletes a command's matches in one SQL statement, one variable each, and
+  // SQLite refuses more than 32,766 of them ("too many SQL variables").
+  const filter = { roomId: { $in: roomIds } };
+  let deleted = 0;
+  for (;;) {
+    const ids = (await MessageModel.find(filter, { _id: 1 }).limit(10_000).lean()).map((m) => m._id);
+    if (ids.length === 0) return deleted;
+    deleted += (await MessageModel.deleteMany({ _id: { $in: ids } })).deletedCount;
+  }
 }

@@ -7,14 +7,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { appEnv, nginxEnv } from "../lib/stack.js";
-import type { StackSettings } from "../lib/settings.js";
-import type { StackEnv } from "../lib/stack-env.js";
 import { readPid, startProcess, stopProcess } from "../lib/processes.js";
 import { httpStatus, waitFor } from "../lib/wait.js";
-import { ROOT } from "../lib/settings.js";
 import { connectDuet, connectSocketIo, connectWsRelay, type Conn, type ConnectOptions } from "./clients.js";
 import { withChildren } from "./proc.js";
+import { benchPorts, edgeEnv, ROOT, type BenchStack } from "./stack.js";
 
 export type SystemKey = "duet" | "ws" | "socketio";
 
@@ -29,46 +26,27 @@ export type System = {
   connect(options: ConnectOptions & { after: number }): Promise<Conn>;
 };
 
-export type BenchPlace = { settings: StackSettings; stack: StackEnv; dir: string; portBase: number };
+/** The stack under test, the bench's own directory (pids, logs, edges) and its port base. */
+export type BenchPlace = { stack: BenchStack; dir: string; portBase: number };
 
 const dirsOf = (place: BenchPlace) => ({ pidsDir: join(place.dir, "pids"), logsDir: join(place.dir, "logs") });
-
-/**
- * Ports the bench adds. They sit below Linux's ephemeral range (32768-60999): the bench opens
- * and closes thousands of client sockets, and a port in that range may be taken by one of them
- * when an edge starts (EADDRINUSE). For STACK_PORT_BASE 39400: 29451-29464.
- */
-export const benchPorts = (base: number) => {
-  const low = 20_000 + (base % 10_000);
-  return {
-    relays: [low + 51, low + 52] as const,
-    probe: low + 55,
-    edgesHttps: [low + 61, low + 62] as const,
-    edgesHttp: [low + 63, low + 64] as const,
-  };
-};
 
 async function startEdges(place: BenchPlace, upstreams: readonly number[]): Promise<[string, string]> {
   const ports = benchPorts(place.portBase);
   const urls = await Promise.all(
     (["a", "b"] as const).map(async (side, i) => {
       const confDir = join(place.dir, `nginx-${side}`);
-      const env = {
-        ...nginxEnv(place.settings),
-        HTTPS_PORT: String(ports.edgesHttps[i]),
-        HTTP_PORT: String(ports.edgesHttp[i]),
-        APP_UPSTREAMS: `127.0.0.1:${upstreams[i]}`,
-        NGINX_CONF_DIR: confDir,
-        NGINX_RUN_DIR: join(confDir, "run"),
-        ACME_ROOT: join(confDir, "acme"),
-        MAIL_INBOX_UPSTREAM: "",
-      };
+      const env = edgeEnv(place.stack.env, confDir, {
+        https: ports.edgesHttps[i] ?? 0,
+        http: ports.edgesHttp[i] ?? 0,
+        upstream: upstreams[i] ?? 0,
+      });
       execFileSync("sh", [join(ROOT, "nginx", "render.sh")], { env, stdio: ["ignore", "ignore", "inherit"] });
       const name = `edge-${side}`;
       await stopProcess(dirsOf(place), name);
       startProcess(dirsOf(place), name, "nginx", ["-c", join(confDir, "nginx.conf"), "-g", "daemon off;"], { env });
       const url = `https://localhost:${ports.edgesHttps[i]}`;
-      await waitFor(name, () => httpStatus(`${url}/healthz`, { caFile: place.stack.CA_CERT, expect: 200 }), 20_000);
+      await waitFor(name, () => httpStatus(`${url}/healthz`, { caFile: place.stack.env.CA_CERT, expect: 200 }), 20_000);
       return url;
     }),
   );
@@ -88,19 +66,14 @@ export function edgePids(place: BenchPlace): number[] {
 }
 
 export function duetSystem(place: BenchPlace): System {
-  const ports = place.stack.APP_INSTANCES.split(",").map((u) => Number(new URL(u).port));
+  const ports = place.stack.env.APP_INSTANCES.split(",").map((u) => Number(new URL(u).port));
   return {
     key: "duet",
     label: "Duet",
-    appPids: () =>
-      ports.map((_, i) => {
-        const pid = readPid(place.settings.pidsDir, `app-${i + 1}`);
-        if (pid === undefined) throw new Error(`app-${i + 1} is not running`);
-        return pid;
-      }),
+    appPids: () => ports.map((_, i) => place.stack.pid(`app-${i + 1}`)),
     start: () => startEdges(place, ports),
     stop: () => stopEdges(place),
-    connect: (o) => connectDuet({ ...o, origin: place.stack.APP_URL }),
+    connect: (o) => connectDuet({ ...o, origin: place.stack.env.APP_URL }),
   };
 }
 
@@ -120,7 +93,7 @@ function relaySystem(place: BenchPlace, key: SystemKey, label: string, file: str
             NODE_ENV: "production",
             PORT: String(ports[i]),
             // Not Duet: its own key and channel names (bench:*), outside the app user's.
-            REDIS_URL: place.stack.REDIS_ADMIN_URL,
+            REDIS_URL: place.stack.env.REDIS_ADMIN_URL,
           };
           startProcess(
             dirsOf(place),
@@ -151,16 +124,6 @@ export function systems(place: BenchPlace): Record<SystemKey, System> {
     ws: relaySystem(place, "ws", "ws + ioredis relay", "ws-relay.ts", connectWsRelay),
     socketio: relaySystem(place, "socketio", "Socket.IO + Redis adapter", "socketio-relay.ts", connectSocketIo),
   };
-}
-
-/** The environment of an extra app instance on `port`, as the stack starts its own. */
-export function probeAppEnv(place: BenchPlace, port: number): NodeJS.ProcessEnv {
-  const secrets = {
-    redisPassword: decodeURIComponent(new URL(place.stack.REDIS_URL).password),
-    sessionSecrets: place.stack.SESSION_SECRETS,
-    masterKeys: place.stack.MASTER_KEYS,
-  };
-  return { ...appEnv(place.settings, secrets, 0), PORT: String(port), INSTANCE_NAME: "bench-probe", LOG_LEVEL: "warn" };
 }
 
 /** Stops every process the bench started (relays, edges), by their pid files. */

@@ -1,26 +1,20 @@
 /**
- * Bench users. Signing up through the pages and emailed codes takes seconds per user, so the
- * accounts (verified, with a real argon2id hash) and their rooms are made directly in MongoDB
- * with the app's own models and `roomBetween` (under the stack's master key); each session comes
- * from a real sign-in, POST /signin with a cookie jar. The pairs are kept in
- * <STACK_DIR>/bench/users.json and reused while their sessions are alive (sign-in costs one
- * argon2 verification each).
+ * Bench users, made as a person makes them: the sign-up pages, the code from the mail catcher's
+ * inbox (MailDev's HTTP API), then "start a conversation" with the other member's address. Only
+ * HTTP, on the app instances directly (as nginx would call them: X-Forwarded-Proto https and an
+ * address per user, so per-address limits never spill over). Each sign-up costs two argon2id
+ * hashes, so the pairs are kept in <bench dir>/users.json and reused while their sessions live,
+ * with the highest number each room's sockets have seen (a reconnect then needs no catch-up).
  */
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import mongoose from "mongoose";
-import { hashPassword } from "../../src/accounts/passwords.js";
-import { UserModel } from "../../src/accounts/user.model.js";
-import { parseMasterKeys } from "../../src/chat/cipher.js";
-import { MessageModel } from "../../src/chat/message.model.js";
-import { RoomModel } from "../../src/chat/room.model.js";
-import { roomBetween } from "../../src/chat/rooms.js";
+import { randomBytes } from "node:crypto";
+import { codeIn, inboxMark, waitForEmail } from "../lib/mailbox.js";
 import { openBrowser } from "../../src/test/browser.js";
 import type { StackEnv } from "../lib/stack-env.js";
 
-export type BenchUser = { id: string; email: string; cookie: string };
-export type BenchPair = { alice: BenchUser; bob: BenchUser; roomId: string };
+export type BenchUser = { email: string; cookie: string };
+export type BenchPair = { alice: BenchUser; bob: BenchUser; roomId: string; seq: number };
 
 const PASSWORD = "bench lantern orchard velvet";
 
@@ -38,13 +32,22 @@ export async function inParallel<T, R>(items: readonly T[], concurrency: number,
   return results;
 }
 
-async function signIn(base: string, email: string): Promise<string> {
+const sessionCookie = (browser: ReturnType<typeof openBrowser>) =>
+  ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${browser.cookie(n) ?? ""}`).join("; ");
+
+/** Signs a new user up through the pages and the emailed code; answers the signed-in browser. */
+async function signUp(stack: StackEnv, base: string, email: string, name: string) {
   const browser = openBrowser(base);
-  await browser.get("/signin");
-  const res = await browser.post("/signin", { email, password: PASSWORD });
-  const sid = browser.cookie("__Host-duet.sid");
-  if (res.status !== 302 || !sid) throw new Error(`sign-in of ${email} failed: ${res.status} ${res.text.slice(0, 200)}`);
-  return `__Host-duet.sid=${sid}; __Host-duet.sid.sig=${browser.cookie("__Host-duet.sid.sig") ?? ""}`;
+  await browser.get("/signup");
+  const sent = await inboxMark(stack.MAIL_URL, email);
+  const res = await browser.post("/signup", { email, displayName: name, password: PASSWORD });
+  if (res.location !== "/signup/verify") throw new Error(`sign-up of ${email} failed: ${res.status} ${res.text.slice(0, 200)}`);
+  await browser.get("/signup/verify");
+  const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent, timeoutMs: 60_000 });
+  await fetch(`${stack.MAIL_URL}/email/${mail.id}`, { method: "DELETE" }).then((r) => r.arrayBuffer());
+  const verified = await browser.post("/signup/verify", { code: codeIn(mail) });
+  if (verified.location !== "/profile?welcome=1") throw new Error(`verification of ${email} failed: ${verified.status}`);
+  return browser;
 }
 
 async function stillSignedIn(base: string, user: BenchUser): Promise<boolean> {
@@ -56,7 +59,7 @@ async function stillSignedIn(base: string, user: BenchUser): Promise<boolean> {
   return res.status === 200;
 }
 
-/** `count` pairs with live sessions: reused from the cache file, topped up with new ones. */
+/** `count` pairs with live sessions and a room each: reused from the cache file, topped up with new ones. */
 export async function benchPairs(
   stack: StackEnv,
   cacheFile: string,
@@ -67,10 +70,8 @@ export async function benchPairs(
   const base = instances[0] ?? "";
   let pairs: BenchPair[] = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, "utf8")) as BenchPair[]) : [];
   const probes = [pairs[0], pairs.at(-1)].filter((p): p is BenchPair => p !== undefined);
-  const alive =
-    probes.length > 0 &&
-    (await RoomModel.countDocuments({ _id: { $in: probes.map((p) => p.roomId) } })) === probes.length &&
-    (await Promise.all(probes.map((p) => stillSignedIn(base, p.alice)))).every(Boolean);
+  // A stack started afresh has none of these users: their sessions answer "signed out".
+  const alive = probes.length > 0 && (await Promise.all(probes.map((p) => stillSignedIn(base, p.alice)))).every(Boolean);
   if (!alive) pairs = [];
   if (pairs.length >= count) {
     log(`users: reusing ${count} of ${pairs.length} cached pairs (${cacheFile})`);
@@ -78,56 +79,40 @@ export async function benchPairs(
   }
 
   const missing = count - pairs.length;
-  log(`users: creating ${missing} pairs in MongoDB and signing ${missing * 2} users in (POST /signin)`);
+  log(`users: signing up ${missing * 2} users through the pages and the mail catcher, ${missing} conversations`);
   const started = Date.now();
   const tag = randomBytes(4).toString("hex");
-  const passwordHash = await hashPassword(PASSWORD);
-  const docs = Array.from({ length: missing * 2 }, (_, i) => ({
-    _id: new mongoose.Types.ObjectId(),
-    email: `bench-${tag}-${i}@example.com`,
-    emailVerified: true,
-    displayName: `Bench ${i % 2 === 0 ? "Alice" : "Bob"} ${i >> 1}`,
-    passwordHash,
-  }));
-  for (let i = 0; i < docs.length; i += 500) await UserModel.insertMany(docs.slice(i, i + 500));
-  const [master] = parseMasterKeys(stack.MASTER_KEYS);
-  if (!master) throw new Error("the stack has no MASTER_KEYS");
-  // Sign-ins alternate between the two instances; each spends one argon2 verification.
-  const cookies = await inParallel(docs, 4, (doc, i) => signIn(instances[i % instances.length] ?? base, doc.email));
   const fresh = await inParallel(
     Array.from({ length: missing }, (_, i) => i),
-    8,
+    4,
     async (i) => {
-      const [a, b] = [docs[2 * i], docs[2 * i + 1]];
-      if (!a || !b) throw new Error("user list out of step");
-      const roomId = await roomBetween(master, String(a._id), String(b._id));
-      const user = (doc: typeof a, j: number): BenchUser => ({ id: String(doc._id), email: doc.email, cookie: cookies[j] ?? "" });
-      return { alice: user(a, 2 * i), bob: user(b, 2 * i + 1), roomId };
+      const [aliceEmail, bobEmail] = [`bench-${tag}-${i}-a@example.test`, `bench-${tag}-${i}-b@example.test`];
+      // Sign-ups alternate between the two instances; each spends argon2id work.
+      const alice = await signUp(stack, instances[i % instances.length] ?? base, aliceEmail, `Bench Alice ${i}`);
+      const bob = await signUp(stack, instances[(i + 1) % instances.length] ?? base, bobEmail, `Bench Bob ${i}`);
+      await alice.get("/chat");
+      const started = await alice.post("/chat/start", { email: bobEmail });
+      const roomId = started.location?.replace("/chat/", "") ?? "";
+      if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) throw new Error(`no conversation for ${aliceEmail}: ${started.status}`);
+      return {
+        alice: { email: aliceEmail, cookie: sessionCookie(alice) },
+        bob: { email: bobEmail, cookie: sessionCookie(bob) },
+        roomId,
+        seq: 0,
+      };
     },
   );
   pairs = [...pairs, ...fresh];
-  mkdirSync(dirname(cacheFile), { recursive: true });
-  writeFileSync(cacheFile, JSON.stringify(pairs), { mode: 0o600 });
+  saveBenchPairs(cacheFile, pairs);
   log(`users: ${missing * 2} users and ${missing} rooms ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return pairs;
 }
 
-/**
- * Deletes what earlier steps and runs stored in the bench's rooms. FerretDB's SQLite backend
- * pushes no filter down on `messages` (explain: filterPushdown false, SCAN), so every catch-up
- * query at connect reads the whole collection: left to grow, it makes each connect slower.
- */
-export const pruneBenchMessages = (pairs: readonly BenchPair[]) => pruneRoomMessages(pairs.map((p) => p.roomId));
-
-/** Deletes every message of these rooms; answers how many. */
-export async function pruneRoomMessages(roomIds: readonly string[]): Promise<number> {
-  // In slices: FerretDB deletes a command's matches in one SQL statement, one variable each, and
-  // SQLite refuses more than 32,766 of them ("too many SQL variables").
-  const filter = { roomId: { $in: roomIds } };
-  let deleted = 0;
-  for (;;) {
-    const ids = (await MessageModel.find(filter, { _id: 1 }).limit(10_000).lean()).map((m) => m._id);
-    if (ids.length === 0) return deleted;
-    deleted += (await MessageModel.deleteMany({ _id: { $in: ids } })).deletedCount;
-  }
+/** Keeps the pairs, with the numbers their rooms reached, for the next run. */
+export function saveBenchPairs(cacheFile: string, pairs: readonly BenchPair[]): void {
+  const all = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, "utf8")) as BenchPair[]) : [];
+  const seqs = new Map(pairs.map((p) => [p.roomId, p.seq]));
+  const merged = [...pairs, ...all.filter((p) => !seqs.has(p.roomId))];
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  writeFileSync(cacheFile, JSON.stringify(merged), { mode: 0o600 });
 }

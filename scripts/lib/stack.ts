@@ -84,6 +84,9 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     ATTACHMENT_MAX_MB: process.env.ATTACHMENT_MAX_MB ?? "25",
     ATTACHMENT_QUOTA_MB: process.env.ATTACHMENT_QUOTA_MB ?? "2048",
     ATTACHMENT_UPLOADS_PER_HOUR: process.env.ATTACHMENT_UPLOADS_PER_HOUR ?? "120",
+    // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
+    // inserts in flight per instance stalled deliveries for tens of seconds (decision 004).
+    MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
     ...googleEnv(s, secrets),
   };
 }
@@ -94,11 +97,15 @@ const infrastructure: Service[] = [
     start: (s) => {
       const data = join(s.dataDir, "ferretdb");
       mkdirSync(data, { recursive: true });
+      // The SQLite handler by default; the PostgreSQL one against a cluster of your own when
+      // STACK_FERRETDB_POSTGRESQL_URL is set (scripts/bench/postgres-cluster, decision 004).
+      const backend = s.ferretdbPostgresqlUrl
+        ? ["--handler=postgresql", `--postgresql-url=${s.ferretdbPostgresqlUrl}`]
+        : ["--handler=sqlite", `--sqlite-url=file:${data}/`];
       return {
         command: s.ferretdbBin,
         args: [
-          "--handler=sqlite",
-          `--sqlite-url=file:${data}/`,
+          ...backend,
           `--state-dir=${data}`,
           `--listen-addr=127.0.0.1:${s.mongoPort}`,
           `--debug-addr=${process.env.FERRETDB_DEBUG_ADDR ?? "-"}`,

@@ -12,8 +12,7 @@ import type { TestBrowser } from "../test/browser.js";
 import { parseMasterKeys } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { roomKeyCache } from "./rooms.js";
-import { SEND_RATE } from "./service.js";
-import { MAX_SOCKETS_PER_USER } from "./socket.js";
+import { MAX_SOCKETS_PER_USER, SEND_LIMIT } from "./limits.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -233,12 +232,14 @@ describe("Alice and Bob chat across two instances", () => {
     const tabA = await connect(alice.browser, roomId, { base: instanceA });
     const tabB = await connect(alice.browser, roomId, { base: instanceB });
     await Promise.all([ready(tabA), ready(tabB)]);
-    for (let i = 0; i < SEND_RATE.points + 10; i++)
+    for (let i = 0; i < SEND_LIMIT.points + 10; i++)
       (i % 2 ? tabA : tabB).send({ type: "send", clientId: `f${i}`, text: `flood ${i}` });
     const answers = () => [...tabA.frames, ...tabB.frames].filter((f) => f.type === "ack" || f.type === "error");
-    await eventually("every send answered", async () => answers().length >= SEND_RATE.points + 10, 20_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${JSON.stringify(answers().map((f) => (f.type === "error" ? f.code : f.type)))}`);
-    });
+    await eventually("every send answered", async () => answers().length >= SEND_LIMIT.points + 10, 20_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(answers().map((f) => (f.type === "error" ? f.code : f.type)))}`);
+      },
+    );
     // Each socket's first refusal is the limit; what it sent after that waits its turn (order kept).
     const refused = answers().filter((f) => f.type === "error");
     assert.equal(refused.length, 10, JSON.stringify(refused));
@@ -253,7 +254,7 @@ describe("Alice and Bob chat across two instances", () => {
     }
     assert.equal(
       await mongoose.connection.db?.collection("messages").countDocuments({ roomId, kind: { $ne: "void" } }),
-      SEND_RATE.points,
+      SEND_LIMIT.points,
     );
   });
 

@@ -12,8 +12,8 @@
  */
 import type { Redis } from "ioredis";
 import type { WebSocket } from "ws";
-import type { Limiter } from "../http/rate-limit.js";
 import type { Logger } from "../logger.js";
+import type { Heartbeat } from "../realtime/heartbeat.js";
 import type { RoomBlocks } from "./blocks.js";
 import { attachmentMessage, noteAttachmentSent } from "./attachments/send.js";
 import { openMessage } from "./cipher.js";
@@ -26,6 +26,7 @@ import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, t
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
+import type { RoomActivity } from "./room-activity.js";
 import { openingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
 import { fromWire } from "./wire.js";
@@ -40,10 +41,11 @@ export type ChatDeps = {
   blocks: RoomBlocks;
   presence: Presence;
   keyFor(roomId: string): Promise<RoomKey>;
-  sendLimiter: Limiter;
+  /** Pings every socket of the instance from one timer; drops peers that stopped answering. */
+  heartbeat: Heartbeat;
   /** Removes the file of a deleted attachment message. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
-  pingIntervalMs: number;
+  activity: RoomActivity;
   /** A socket with more than this waiting to be sent is too slow and is closed (1013). */
   maxBufferedBytes: number;
   /** Messages sent on connect at most; older ones come from the history API. */
@@ -65,9 +67,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   const actor = { roomId, userId, key };
   const messagesDeps: MessagesDeps = deps;
   let badFrames = 0;
-  let alive = true;
   let lastTyping = 0;
-  let heartbeat: NodeJS.Timeout | undefined = undefined;
   let online = false;
   let closed = false;
 
@@ -265,9 +265,11 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   if (ws.readyState !== ws.OPEN) return;
 
   const [room, head] = await Promise.all([
-    RoomModel.findById(roomId, { seq: 1, readUpTo: 1 }).lean(),
+    RoomModel.findById(roomId, { seq: 1, readUpTo: 1, lastMessageAt: 1 }).lean(),
     deps.sequencer.head(roomId),
   ]);
+  // Another instance (or this one before a restart) may have written the room's activity lately.
+  if (room?.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
   const reads = (room?.readUpTo ?? {}) as Record<string, number>;
   send({
     type: "ready",
@@ -285,15 +287,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   accepting = true;
   for (const frame of waiting.splice(0)) onFrame(frame.data, frame.isBinary);
 
-  heartbeat = setInterval(() => {
-    if (!alive) {
-      ws.terminate();
-      return;
-    }
-    alive = false;
-    ws.ping();
-  }, deps.pingIntervalMs);
-  ws.on("pong", () => (alive = true));
+  deps.heartbeat.watch(ws);
 
   function refuse(error: { code: ErrorCode; message: string; clientId?: string }): void {
     send({ type: "error", code: error.code, message: error.message, ...(error.clientId ? { clientId: error.clientId } : {}) });
@@ -367,7 +361,6 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   async function onClose(): Promise<void> {
     closed = true;
     clearTimeout(gapTimer);
-    clearInterval(heartbeat);
     await deps.hub.leave(roomId, listener);
     if (online) await deps.presence.goOffline(place);
   }

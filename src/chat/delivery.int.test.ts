@@ -17,7 +17,7 @@ import type { TestBrowser } from "../test/browser.js";
 import { parseMasterKeys } from "./cipher.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer } from "./sequencer.js";
-import { SEND_RATE } from "./service.js";
+import { SEND_LIMIT } from "./limits.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -75,11 +75,11 @@ describe("every stored message reaches the other member once, in order, whatever
   });
 
   it("a number whose write never came is settled: later messages flow, and a late write of it is refused", async () => {
-    const { alice, bob, roomId } = await room();
+    const { alice, bob, roomId, aliceId } = await room();
     const bobTab = await connect(bob.browser, roomId, instanceA);
     // An instance reserved number 1 and died before writing it.
-    const first = (await createSequencer(services.redis).reserve(new Map([[roomId, 1]]))).get(roomId);
-    assert.equal(first, 1);
+    const [first] = await createSequencer(services.redis).reserve([{ roomId, senderId: aliceId }]);
+    assert.deepEqual(first, { seq: 1 });
     const aliceTab = await connect(alice.browser, roomId, instanceB);
     aliceTab.send({ type: "send", clientId: "after-gap", text: "after the gap" });
     assert.equal((await aliceTab.next("ack", (f) => f.clientId === "after-gap")).seq, 2);
@@ -138,14 +138,65 @@ describe("every stored message reaches the other member once, in order, whatever
     assert.deepEqual(seqsOf(bobTab), ackedSeqs, "each once, in number order");
   });
 
+  it("many sockets sending at once, in one room and in several: each socket gets every message once, in number order", async () => {
+    const rooms = await Promise.all([room(), room(), room()]);
+    const tabs = (
+      await Promise.all(
+        rooms.map(async (r) =>
+          Promise.all([
+            connect(r.alice.browser, r.roomId, instanceA),
+            connect(r.alice.browser, r.roomId, instanceB),
+            connect(r.bob.browser, r.roomId, instanceA),
+            connect(r.bob.browser, r.roomId, instanceB),
+          ]),
+        ),
+      )
+    ).map((group, i) => ({ roomId: rooms[i]?.roomId ?? "", group }));
+    // 20 sends from every socket at once: 40 per user, under the limit; each instance keeps
+    // several inserts of each room in flight.
+    const PER_SOCKET = 20;
+    for (let n = 0; n < PER_SOCKET; n++)
+      for (const { group } of tabs)
+        group.forEach((tab, t) => tab.send({ type: "send", clientId: `m${t}-${n}`, text: `socket ${t} message ${n}` }));
+    const total = 4 * PER_SOCKET;
+    const acks = (tab: ChatClient) => tab.frames.flatMap((f) => (f.type === "ack" ? [f.seq] : []));
+    for (const { roomId, group } of tabs) {
+      await eventually(
+        "every send acked and every message delivered",
+        async () => group.every((tab) => acks(tab).length === PER_SOCKET && seqsOf(tab).length === total - PER_SOCKET),
+        30_000,
+      ).catch((err: Error) => {
+        throw new Error(
+          `${err.message}: acked/delivered per socket ${group.map((tab) => `${acks(tab).length}/${seqsOf(tab).length}`).join(" ")}`,
+        );
+      });
+      const stored = (await mongoose.connection.db?.collection("messages").find({ roomId, kind: "text" }).toArray()) ?? [];
+      const all = stored.map((d) => Number(d.seq)).sort((a, b) => a - b);
+      assert.equal(all.length, total, "every send stored once");
+      for (const tab of group) {
+        const got = seqsOf(tab);
+        assert.deepEqual(
+          got,
+          [...got].sort((a, b) => a - b),
+          "in number order",
+        );
+        assert.deepEqual(
+          [...got, ...acks(tab)].sort((a, b) => a - b),
+          all,
+          "each once: the others' messages and its own acks",
+        );
+      }
+    }
+  });
+
   it("a sender over the limit keeps its order: later sends wait until the refused one goes again", async () => {
     const { alice, roomId, aliceId } = await room();
     const tab = await connect(alice.browser, roomId, instanceA);
-    const ids = Array.from({ length: SEND_RATE.points + 10 }, (_, i) => `k${String(i + 1).padStart(2, "0")}`);
+    const ids = Array.from({ length: SEND_LIMIT.points + 10 }, (_, i) => `k${String(i + 1).padStart(2, "0")}`);
     const answered = (id: string) => tab.frames.some((f) => (f.type === "ack" || f.type === "error") && f.clientId === id);
-    for (const id of ids.slice(0, SEND_RATE.points + 8)) tab.send({ type: "send", clientId: id, text: id });
-    await eventually("every send answered", async () => ids.slice(0, SEND_RATE.points + 8).every(answered), 20_000);
-    const limited = tab.frames.find((f) => f.type === "error" && f.clientId === ids[SEND_RATE.points]);
+    for (const id of ids.slice(0, SEND_LIMIT.points + 8)) tab.send({ type: "send", clientId: id, text: id });
+    await eventually("every send answered", async () => ids.slice(0, SEND_LIMIT.points + 8).every(answered), 20_000);
+    const limited = tab.frames.find((f) => f.type === "error" && f.clientId === ids[SEND_LIMIT.points]);
     assert.equal(limited?.type === "error" && limited.code, "rate_limited");
     assert.ok(limited?.type === "error" && (limited.retryAfterMs ?? 0) > 0, "says when to try again");
 
@@ -158,7 +209,7 @@ describe("every stored message reaches the other member once, in order, whatever
       assert.equal(answer?.type === "error" && answer.code, "out_of_order", `${id} waits for the refused one`);
     }
     // The page resends its queue in order.
-    for (const id of ids.slice(SEND_RATE.points)) tab.send({ type: "send", clientId: id, text: id });
+    for (const id of ids.slice(SEND_LIMIT.points)) tab.send({ type: "send", clientId: id, text: id });
     await eventually("all acked", async () => tab.frames.filter((f) => f.type === "ack").length === ids.length, 20_000);
     const stored = await mongoose.connection.db?.collection("messages").find({ roomId }).sort({ seq: 1 }).toArray();
     assert.deepEqual(

@@ -2,7 +2,8 @@
  * Fan-out between app instances over Redis pub/sub. One subscriber connection per process;
  * a room's channel is subscribed when its first local socket arrives and unsubscribed when the
  * last one leaves (no pattern subscriptions). Events are delivered to local sockets at once and
- * published for the other instances, which ignore their own echoes. Message events carry only
+ * published for the other instances, prefixed with the publisher's id (16 hex characters), so
+ * each instance drops its own echoes unparsed. Message events carry only
  * ciphertext: no plaintext ever reaches Redis.
  *
  * If Redis drops, sends still persist (MongoDB) and are acknowledged; when the subscriber is back,
@@ -47,6 +48,12 @@ export type Hub = {
   close(): Promise<void>;
 };
 
+/** An event as an instance publishes it: the instance's 16-character id, then the event as JSON. */
+export const hubPayload = (origin: string, event: HubEvent): string => {
+  if (origin.length !== 16) throw new Error("an instance id is 16 characters");
+  return origin + JSON.stringify(event);
+};
+
 const CHANNEL_PREFIX = "duet:room:";
 const channelOf = (roomId: string) => `${CHANNEL_PREFIX}${roomId}`;
 
@@ -60,11 +67,11 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
   };
 
   subscriber.on("message", (channel: string, raw: string) => {
-    // The subscriber connection is shared with other listeners (ended sessions).
-    if (!channel.startsWith(CHANNEL_PREFIX)) return;
+    // The subscriber connection is shared with other listeners (ended sessions). This instance's
+    // own events were delivered when published: dropped by their prefix, before any parsing.
+    if (!channel.startsWith(CHANNEL_PREFIX) || raw.startsWith(origin)) return;
     try {
-      const { o, e } = JSON.parse(raw) as { o: string; e: HubEvent };
-      if (o !== origin) deliver(e);
+      deliver(JSON.parse(raw.slice(origin.length)) as HubEvent);
     } catch (err) {
       log.warn({ err }, "unreadable hub event");
     }
@@ -100,7 +107,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     },
     publish(event) {
       deliver(event);
-      const sent = publisher.publish(channelOf(event.roomId), JSON.stringify({ o: origin, e: event })).then(
+      const sent = publisher.publish(channelOf(event.roomId), hubPayload(origin, event)).then(
         () => undefined,
         (err: unknown) => {
           log.warn(

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { connectServices, messageStore, stack, testConfig, type Services } from "../test/support.js";
+import { connectServices, eventually, messageStore, stack, testConfig, type Services } from "../test/support.js";
 import { createLogger } from "../logger.js";
 import { createRoomActivity } from "./room-activity.js";
 import { openMessage } from "./cipher.js";
@@ -265,6 +265,31 @@ describe("numbering when Redis loses or never had the counters", () => {
   });
 });
 
+describe("room activity seeded from what the connect read", () => {
+  let services: Services;
+  before(async () => (services = await connectServices()));
+  after(() => services.close());
+
+  it("a room written lately (by another instance) is not written again when it becomes active here", async () => {
+    const [lately, fresh] = await Promise.all([
+      roomBetween(master, newUser(), newUser()),
+      roomBetween(master, newUser(), newUser()),
+    ]);
+    const at = new Date(Date.now() - 1000);
+    await RoomModel.updateOne({ _id: lately }, { $set: { seq: 1, lastMessageAt: at } });
+    const activity = createRoomActivity(createLogger(testConfig()), { intervalMs: 20, touchMs: 60_000 });
+    activity.seen(lately, at);
+    // Noted first: were it due, it would be written before the other room.
+    activity.note(lately, 5, new Date());
+    activity.note(fresh, 3, new Date());
+    const seqOf = async (roomId: string) => (await RoomModel.findById(roomId, { seq: 1 }).lean())?.seq;
+    await eventually("the fresh room is written", async () => (await seqOf(fresh)) === 3);
+    assert.equal(await seqOf(lately), 1, "the room written a second ago waits for its touch interval");
+    await activity.close();
+    assert.equal(await seqOf(lately), 5, "and is written on shutdown");
+  });
+});
+
 describe("two instances writing to one room at once", () => {
   let services: Services;
   before(async () => (services = await connectServices()));
@@ -282,5 +307,72 @@ describe("two instances writing to one room at once", () => {
     const seqs = stored.map((s) => s.seq);
     assert.equal(new Set(seqs).size, 120, "no two messages share a number");
     assert.equal(await MessageModel.countDocuments({ roomId, kind: { $ne: "void" } }), 120);
+  });
+});
+
+describe("several inserts in flight per instance", () => {
+  let services: Services;
+  before(async () => (services = await connectServices()));
+  after(() => services.close());
+
+  /** Sends through `store`, noting each room's numbers in the order their sends resolve. */
+  const resolving =
+    (order: Map<string, number[]>) =>
+    (store: ReturnType<typeof messageStore>, request: Parameters<ReturnType<typeof messageStore>["store"]>[0]) =>
+      store.store(request).then((stored) => {
+        order.set(request.roomId, [...(order.get(request.roomId) ?? []), stored.seq]);
+        return stored;
+      });
+  const increasing = (seqs: readonly number[]) => seqs.every((seq, i) => i === 0 || seq > (seqs[i - 1] ?? 0));
+
+  it("a room's sends resolve (and so are published) in number order, in one room and across many", async () => {
+    const keyFor = roomKeyCache([master]).keyFor;
+    const rooms = await Promise.all(Array.from({ length: 8 }, () => roomBetween(master, newUser(), newUser())));
+    const senders = Array.from({ length: 16 }, newUser);
+    // Small batches, so each instance keeps several inserts of the same rooms in flight.
+    const instances = [messageStore(services.redis, keyFor, 3), messageStore(services.redis, keyFor, 3)];
+    const orders = instances.map(() => new Map<string, number[]>());
+    const sends = Array.from({ length: 400 }, (_, i) => {
+      // Half the sends go to one busy room, the rest spread over the others.
+      const roomId = (i % 2 === 0 ? rooms[0] : rooms[1 + (i % 7)]) ?? "";
+      const at = i % 2;
+      const store = instances[at] ?? instances[0];
+      const order = orders[at] ?? new Map<string, number[]>();
+      if (!store) throw new Error("no store");
+      return resolving(order)(store, { roomId, senderId: senders[i % 16] ?? "", clientId: `o${i}`, text: `in order ${i}` });
+    });
+    const stored = await Promise.all(sends);
+    for (const [n, order] of orders.entries())
+      for (const [roomId, seqs] of order) assert.ok(increasing(seqs), `instance ${n}, room ${roomId}: ${seqs.join(",")}`);
+    for (const roomId of rooms) {
+      const seqs = (await MessageModel.find({ roomId, kind: "text" }, { seq: 1 }).lean()).map((m) => m.seq);
+      assert.equal(new Set(seqs).size, seqs.length, "no number twice");
+    }
+    assert.equal(await MessageModel.countDocuments({ roomId: { $in: rooms }, kind: "text" }), 400, "none lost");
+    assert.equal(new Set(stored.map((s, i) => `${i % 2 === 0 ? rooms[0] : rooms[1 + (i % 7)]}:${s.seq}`)).size, 400);
+  });
+
+  it("sends whose numbers turn out taken go again under new numbers, after the room's others, and none is lost", async () => {
+    const keyFor = roomKeyCache([master]).keyFor;
+    const [alice, bob] = [newUser(), newUser()];
+    const roomId = await roomBetween(master, alice, bob);
+    const store = messageStore(services.redis, keyFor, 2);
+    await store.store({ roomId, senderId: alice, clientId: "first", text: "first" });
+    // Numbers the counter will hand out next are already taken (written by a lost instance's
+    // counter that went back): those inserts fail part-way, the rest of each batch is stored.
+    const taken = [3, 4, 9, 15];
+    await MessageModel.collection.insertMany(
+      taken.map((seq) => ({ _id: `${roomId}:taken:${seq}`, roomId, seq, kind: "void", createdAt: new Date() })) as never,
+    );
+    const order = new Map<string, number[]>();
+    const stored = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        resolving(order)(store, { roomId, senderId: i % 2 ? alice : bob, clientId: `t${i}`, text: `taken ${i}` }),
+      ),
+    );
+    assert.ok(increasing(order.get(roomId) ?? []), `resolved in number order: ${order.get(roomId)?.join(",")}`);
+    assert.ok(stored.every((s) => !taken.includes(s.seq) && !s.duplicate));
+    assert.equal(await MessageModel.countDocuments({ roomId, kind: "text" }), 31, "every send stored once");
+    assert.equal(new Set(stored.map((s) => s.seq)).size, 30);
   });
 });

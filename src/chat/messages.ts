@@ -6,14 +6,12 @@
  * stored message unannounced; a retried send republishes what the first attempt stored.
  */
 import mongoose from "mongoose";
-import { RateLimiterRes } from "rate-limiter-flexible";
-import type { Limiter } from "../http/rate-limit.js";
 import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
 import { MessageModel } from "./message.model.js";
-import type { MessageStore } from "./message-store.js";
+import { SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
@@ -23,7 +21,6 @@ export type MessagesDeps = {
   log: Logger;
   hub: Hub;
   store: MessageStore;
-  sendLimiter: Limiter;
   blocks: RoomBlocks;
   /** Removes the file of a deleted attachment message (chat/attachments/); best effort. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
@@ -74,20 +71,9 @@ export async function sendMessage(
     return unavailable;
   }
   if (blocked) return blocked;
-  try {
-    await deps.sendLimiter.consume(userId);
-  } catch (err) {
-    if (err instanceof RateLimiterRes)
-      return {
-        ok: false,
-        code: "rate_limited",
-        message: "You're sending too fast. The rest will be sent in a moment.",
-        retryAfterMs: Math.max(250, err.msBeforeNext),
-      };
-    // Redis down: keep chatting; the limit comes back with Redis.
-  }
   let stored;
   try {
+    // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
     stored = await deps.store.store({
       roomId,
       senderId: userId,
@@ -96,6 +82,13 @@ export async function sendMessage(
       ...(input.kind ? { kind: input.kind } : {}),
     });
   } catch (err) {
+    if (err instanceof SendLimited)
+      return {
+        ok: false,
+        code: "rate_limited",
+        message: "You're sending too fast. The rest will be sent in a moment.",
+        retryAfterMs: Math.max(250, err.retryAfterMs),
+      };
     deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "message not stored");
     return unavailable;
   }

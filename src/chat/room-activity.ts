@@ -33,6 +33,11 @@ const PACED = { updates: 1, pauseMs: 20 };
 
 export type RoomActivity = {
   note(roomId: string, seq: number, at: Date): void;
+  /**
+   * The room's activity as MongoDB holds it (read anyway on connect): written at `at`, so a room
+   * written within `touchMs` need not be written again when it becomes active here.
+   */
+  seen(roomId: string, at: Date): void;
   /** Writes everything noted so far, however recent; what fails stays noted for the next flush. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -82,6 +87,10 @@ export function createRoomActivity(log: Logger, options: { intervalMs?: number; 
   return {
     note(roomId, seq, at) {
       noteInto(pending, roomId, { seq, at });
+    },
+    seen(roomId, at) {
+      const time = Math.min(at.getTime(), Date.now());
+      if (Date.now() - time < touchMs && (written.get(roomId) ?? 0) < time) written.set(roomId, time);
     },
     async flush() {
       await flushing;

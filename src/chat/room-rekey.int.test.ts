@@ -15,6 +15,7 @@ import { MessageModel } from "./message.model.js";
 import { announceRekeys, rekeyDueRooms, rekeyRoom } from "./room-rekey.js";
 import { RoomModel } from "./room.model.js";
 import { bytes, roomKeyCache, wrappedVersions } from "./rooms.js";
+import { hubPayload, type HubEvent } from "./hub.js";
 import { toWire } from "./wire.js";
 import { UserModel } from "../accounts/user.model.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
@@ -118,7 +119,7 @@ describe("re-keying a room", () => {
     const stored = await store.store({ roomId, senderId: aliceId, clientId: "unannounced", text: "sealed with key 2" });
     assert.equal((await storedDoc(roomId, "unannounced"))?.keyId, 2);
     assert.ok(stored.sealed);
-    const event = {
+    const event: HubEvent = {
       type: "message",
       roomId,
       seq: stored.seq,
@@ -127,7 +128,7 @@ describe("re-keying a room", () => {
       at: stored.createdAt.toISOString(),
       sealed: toWire(stored.sealed),
     };
-    await services.redis.publish(`duet:room:${roomId}`, JSON.stringify({ o: "test", e: event }));
+    await services.redis.publish(`duet:room:${roomId}`, hubPayload("test-instance-00", event));
     const live = await onB.next("message", (m) => m.clientId === "unannounced");
     assert.equal(live.text, "sealed with key 2");
     assert.notEqual(live.unreadable, true);

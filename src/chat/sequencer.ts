@@ -1,8 +1,9 @@
 /**
  * Hands out each room's message numbers.
  *
- * The counters live in Redis: one script call per batch reserves numbers for every room in it,
- * atomically across instances, in a fraction of a millisecond. Reserving them in MongoDB instead
+ * The counters live in Redis: one script call per batch spends each sender's send limit and
+ * reserves numbers for every room in it, atomically across instances, in a fraction of a
+ * millisecond (counters.ts holds the scripts). Reserving them in MongoDB instead
  * ($inc on the room) costs a document update per room per batch, and FerretDB runs those one at
  * a time at a few milliseconds each, which capped the whole stack below 100 messages/s.
  *
@@ -13,14 +14,35 @@
  * Redis is unreachable, numbers come from MongoDB (highest stored, then counted on in this
  * process); two instances doing that at once can collide, and collisions resolve the same way.
  */
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import {
+  counterKey,
+  createLocalSendLimit,
+  headScript,
+  legacyKey,
+  raiseScript,
+  reserveScript,
+  runIdReader,
+  sendLimitKey,
+} from "./counters.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
 
+/** Who sends into which room: one entry per message of a batch, in the batch's order. */
+export type Send = { roomId: string; senderId: string };
+
+/** Messages per sender per window, across every instance (the window starts at the first one). */
+export type SendLimit = { points: number; windowMs: number };
+
+/** A send's number, or how long its sender must wait (over the send limit; it got no number). */
+export type Reservation = { seq: number } | { retryAfterMs: number };
+
 export type Sequencer = {
-  /** Reserves `count` consecutive numbers per room; answers the first of them per room. */
-  reserve(counts: ReadonlyMap<string, number>): Promise<Map<string, number>>;
+  /**
+   * Spends each send's point of its sender's limit (when `limit` is given) and reserves
+   * consecutive numbers per room for the sends it allows, in their order: one Redis script call.
+   */
+  reserve(sends: readonly Send[], limit?: SendLimit): Promise<Reservation[]>;
   /** A reserved number was already taken in MongoDB: move the room's counter past what is stored. */
   resync(roomId: string): Promise<void>;
   /**
@@ -31,44 +53,7 @@ export type Sequencer = {
   head(roomId: string): Promise<number | undefined>;
 };
 
-/**
- * A room's counter: a hash of `n`, the last number handed out, and `run`, the Redis run id
- * (INFO server) under which it was last checked against MongoDB or counted on from such a
- * check. A Redis that restarted, perhaps from an older snapshot, has a new run id, so every
- * counter it brought back is checked again before use; within one run a counter only grows
- * (INCRBY), so it can be trusted with no MongoDB read. That is what keeps a connect, and an
- * app instance's restart, from reading the messages collection per room.
- */
-export const counterKey = (roomId: string) => `duet:counter:${roomId}`;
-// Before run ids, counters were plain strings here; RAISE takes them into account and removes them.
-export const legacyKey = (roomId: string) => `duet:seq:${roomId}`;
-
-const RUN_ID = `local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')`;
-
-// Counters not trusted in this run answer -1, so the caller can check them against MongoDB.
-const RESERVE = `${RUN_ID}
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('HGET', key, 'run') == run then out[i] = redis.call('HINCRBY', key, 'n', ARGV[i]) else out[i] = -1 end
-end
-return out`;
-
-const HEAD = `${RUN_ID}
-if redis.call('HGET', KEYS[1], 'run') ~= run then return -1 end
-return tonumber(redis.call('HGET', KEYS[1], 'n'))`;
-
-// Raises a counter to at least ARGV[1] (what MongoDB holds) and marks it checked in this run;
-// never lowers one (other instances may be ahead). A counter left by an older Duet (a plain
-// string) counts too, then goes. Answers the counter.
-const RAISE = `${RUN_ID}
-local legacy = tonumber(redis.call('GET', KEYS[2]) or '-1')
-redis.call('DEL', KEYS[2])
-local current = tonumber(redis.call('HGET', KEYS[1], 'n') or '-1')
-if current < legacy then current = legacy end
-local floor = tonumber(ARGV[1])
-if current < floor then current = floor end
-redis.call('HSET', KEYS[1], 'n', current, 'run', run)
-return current`;
+export { counterKey, legacyKey, sendLimitKey } from "./counters.js";
 
 /** The highest number MongoDB knows for the room: its stored messages and its written-behind head. */
 export async function storedHead(roomId: string): Promise<number> {
@@ -79,34 +64,22 @@ export async function storedHead(roomId: string): Promise<number> {
   return Math.max(last?.seq ?? 0, room?.seq ?? 0);
 }
 
-/** Runs a Lua script by its hash, sending the body only the first time Redis sees it. */
-function script(body: string) {
-  const sha = createHash("sha1").update(body).digest("hex");
-  return async (redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
-      return redis.eval(body, keys.length, ...keys, ...args);
-    }
-  };
-}
-const reserveScript = script(RESERVE);
-const headScript = script(HEAD);
-const raiseScript = script(RAISE);
-
 export function createSequencer(redis: Redis): Sequencer {
   // Used only while Redis is unreachable: the next free number per room, as far as this process
   // knows. Redis's counters know nothing of these, so the first call after Redis is back raises
-  // them past what this process handed out.
+  // them past what this process handed out. The send limit is then counted here, per instance.
   const local = new Map<string, number>();
+  const localLimit = createLocalSendLimit();
   const usable = () => redis.status === "ready";
   // Concurrent looks at one room share one answer (and at most one read of MongoDB).
   const looking = new Map<string, Promise<number | undefined>>();
   let catchingUp: Promise<void> | undefined;
+  const runs = runIdReader(redis);
 
-  const raise = (roomId: string, floor: number) =>
-    raiseScript(redis, [counterKey(roomId), legacyKey(roomId)], [floor]).then(Number);
+  const raise = async (roomId: string, floor: number) => {
+    const { id } = await runs.current();
+    return Number(await raiseScript(redis, [counterKey(roomId), legacyKey(roomId)], [id, floor]));
+  };
   const check = async (roomId: string) => raise(roomId, await storedHead(roomId));
 
   /** After an outage of Redis (for this process), moves the counters past the numbers it handed out. */
@@ -121,48 +94,76 @@ export function createSequencer(redis: Redis): Sequencer {
     return catchingUp;
   }
 
-  async function reserveLocally(roomId: string, count: number): Promise<number> {
-    const next = local.get(roomId) ?? (await storedHead(roomId)) + 1;
-    local.set(roomId, next + count);
-    return next;
+  async function reserveLocally(sends: readonly Send[], limit: SendLimit | undefined): Promise<Reservation[]> {
+    const out: Reservation[] = [];
+    for (const send of sends) {
+      const wait = limit ? localLimit.spend(send.senderId, limit) : 0;
+      if (wait > 0) {
+        out.push({ retryAfterMs: wait });
+        continue;
+      }
+      const next = local.get(send.roomId) ?? (await storedHead(send.roomId)) + 1;
+      local.set(send.roomId, next + 1);
+      out.push({ seq: next });
+    }
+    return out;
   }
 
-  async function reserveInRedis(counts: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+  async function reserveInRedis(sends: readonly Send[], limit: SendLimit | undefined): Promise<Reservation[]> {
     await raiseLocalCounters();
-    const rooms = [...counts.keys()];
-    const tops = (await reserveScript(
+    const rooms = [...new Set(sends.map((s) => s.roomId))];
+    const senders = [...new Set(sends.map((s) => s.senderId))];
+    const roomAt = new Map(rooms.map((r, i) => [r, i + 1]));
+    const senderAt = new Map(senders.map((s, i) => [s, i + 1]));
+    const run = await runs.current();
+    const answer = (await reserveScript(
       redis,
-      rooms.map(counterKey),
-      rooms.map((r) => counts.get(r) ?? 0),
+      [...rooms.map(counterKey), ...senders.map(sendLimitKey)],
+      [
+        run.id,
+        rooms.length,
+        limit?.points ?? 0,
+        limit?.windowMs ?? 0,
+        ...sends.flatMap((s) => [roomAt.get(s.roomId) ?? 0, senderAt.get(s.senderId) ?? 0]),
+      ],
     )) as number[];
-    const firsts = new Map<string, number>();
+    // The connection dropped while the call was out: it may have run on a Redis that restarted
+    // from an older snapshot under the run id read before. Count from MongoDB instead.
+    if (!runs.still(run)) throw new Error("Redis reconnected during the reservation");
+    const waits = answer.slice(rooms.length);
+    const allowed = (i: number) => (waits[i] ?? 0) === 0;
+    const tops = new Map<string, number>();
     await Promise.all(
-      rooms.map(async (roomId, i) => {
-        const count = counts.get(roomId) ?? 0;
-        let top = tops[i] ?? -1;
+      rooms.map(async (roomId, r) => {
+        const count = sends.filter((s, i) => s.roomId === roomId && allowed(i)).length;
+        let top = answer[r] ?? -1;
+        if (count === 0) return;
         if (top < 0) {
           await check(roomId);
           top = await redis.hincrby(counterKey(roomId), "n", count);
         }
-        firsts.set(roomId, top - count + 1);
+        tops.set(roomId, top - count);
       }),
     );
-    return firsts;
+    return sends.map((s, i) => {
+      if (!allowed(i)) return { retryAfterMs: waits[i] ?? limit?.windowMs ?? 0 };
+      const seq = (tops.get(s.roomId) ?? 0) + 1;
+      tops.set(s.roomId, seq);
+      return { seq };
+    });
   }
 
   return {
-    async reserve(counts) {
+    async reserve(sends, limit) {
       if (usable()) {
         try {
-          return await reserveInRedis(counts);
+          return await reserveInRedis(sends, limit);
         } catch {
           // Redis went away mid-call: numbers it may have handed out stay unused (a gap clients
           // tolerate); count from MongoDB instead.
         }
       }
-      const firsts = new Map<string, number>();
-      for (const [roomId, count] of counts) firsts.set(roomId, await reserveLocally(roomId, count));
-      return firsts;
+      return reserveLocally(sends, limit);
     },
     async resync(roomId) {
       local.delete(roomId);
@@ -175,8 +176,9 @@ export function createSequencer(redis: Redis): Sequencer {
       if (!pending) {
         pending = (async () => {
           await raiseLocalCounters();
-          const trusted = Number(await headScript(redis, [counterKey(roomId)], []));
-          return trusted >= 0 ? trusted : await check(roomId);
+          const run = await runs.current();
+          const trusted = Number(await headScript(redis, [counterKey(roomId)], [run.id]));
+          return trusted >= 0 && runs.still(run) ? trusted : await check(roomId);
         })()
           .catch(() => undefined)
           .finally(() => looking.delete(roomId));

@@ -1,6 +1,5 @@
 /** Builds the chat runtime for one app instance: hub, message store, key cache, limits, socket route. */
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
@@ -18,6 +17,8 @@ import { followRekeys, scheduleRekeys } from "./room-rekey.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer, type Sequencer } from "./sequencer.js";
 import { chatSocketRoute } from "./socket.js";
+import { SEND_LIMIT } from "./limits.js";
+import { createHeartbeat } from "../realtime/heartbeat.js";
 
 export type Chat = {
   route: UpgradeRoute;
@@ -29,9 +30,6 @@ export type Chat = {
   presence: Presence;
   close(): Promise<void>;
 };
-
-/** Messages per user per 10 seconds, across all their sockets and every instance. */
-export const SEND_RATE = { points: 50, seconds: 10 };
 
 export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
   const hub = createHub(redis, subscriber, log);
@@ -58,18 +56,15 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
       : () => undefined;
   const sequencer = createSequencer(redis);
   const activity = createRoomActivity(log.child({ part: "chat" }));
-  const store = createMessageStore({ keyFor: keys.keyFor, sequencer, activity });
-  const sendLimiter = new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: "duet:rl:send",
-    points: SEND_RATE.points,
-    duration: SEND_RATE.seconds,
-    // While Redis is down, each instance keeps its own count rather than none, at once: sends on
-    // a socket are handled one after another, so none may wait out Redis's retries.
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory({ points: SEND_RATE.points, duration: SEND_RATE.seconds }),
+  const store = createMessageStore({
+    keyFor: keys.keyFor,
+    sequencer,
+    activity,
+    sendLimit: SEND_LIMIT,
+    maxInFlight: config.messageWritesInFlight,
   });
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
+  const heartbeat = createHeartbeat(25_000);
   const presence = createPresence({ redis, hub, log: log.child({ part: "chat" }) });
   const deps: ChatDeps = {
     log: log.child({ part: "chat" }),
@@ -79,9 +74,9 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     store,
     sequencer,
     keyFor: keys.keyFor,
-    sendLimiter,
     removeAttachmentOf,
-    pingIntervalMs: 25_000,
+    activity,
+    heartbeat,
     maxBufferedBytes: 1024 * 1024,
     catchUpLimit: 5000,
     blocks: roomBlocks(),
@@ -100,6 +95,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     unreadable,
     presence,
     async close() {
+      heartbeat.close();
       stopRekeying();
       await unfollowRekeys();
       await store.drain();

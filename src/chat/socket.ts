@@ -17,9 +17,7 @@ import { serveConnection, type ChatDeps } from "./connection.js";
 import { accountIsGone, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import type { ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
-
-/** How many chat sockets one user may hold at once, across every instance. */
-export const MAX_SOCKETS_PER_USER = 20;
+import { MAX_SOCKETS_PER_USER } from "./limits.js";
 
 export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, sessions: SessionSockets): UpgradeRoute {
   return {

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { hostNetworkSettled } from "./network.js";
 
 const run = promisify(execFile);
 
@@ -27,7 +28,11 @@ export const PRODUCTION = [...LOCAL, "docker-compose.prod.yml", "docker/compose.
 
 export type Env = Record<string, string>;
 
-/** Runs a command in the checkout with the given compose files; resolves with its output. */
+/**
+ * Runs a command in the checkout with the given compose files; resolves with its output once
+ * the host's network has settled from any container it started, so a browser's next request
+ * is not failed by the new interfaces (./network.ts).
+ */
 export async function inCheckout(files: string[], command: string, args: string[], env: Env = {}): Promise<string> {
   const { stdout, stderr } = await run(command, args, {
     cwd: CHECKOUT,
@@ -36,6 +41,7 @@ export async function inCheckout(files: string[], command: string, args: string[
   }).catch((err: { message: string; stdout?: string; stderr?: string }) => {
     throw new Error(`${command} ${args.join(" ")} failed: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
   });
+  await hostNetworkSettled();
   return stdout + stderr;
 }
 
