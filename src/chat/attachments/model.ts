@@ -41,7 +41,7 @@ export const AttachmentModel = mongoose.model("Attachment", attachmentSchema);
 
 /**
  * Sixteen sealed chunks per document, found by `_id` (`uploadId:n`). Not GridFS: FerretDB 1.24 reads
- * a GridFS file by scanning every chunk of every file (docs/decisions/007-attachments.md).
+ * a GridFS file by scanning every chunk of every file (docs/decisions/009-attachments.md).
  */
 const chunkSchema = new Schema({ _id: { type: String }, data: { type: Buffer, required: true } }, { versionKey: false });
 export const AttachmentChunkModel = mongoose.model("AttachmentChunk", chunkSchema, "attachmentchunks");
