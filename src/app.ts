@@ -13,6 +13,9 @@ import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
+import { attachmentRoutes } from "./chat/attachments/routes.js";
+import { uploadLimits } from "./chat/attachments/limits.js";
+import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
@@ -77,7 +80,10 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     publicUrl: config.publicUrl,
     conversations: {
       sharesRoom: shareRoom,
-      eraseMessagesOf,
+      async eraseMessagesOf(userId) {
+        await eraseMessagesOf(userId);
+        await removeAttachmentsOf(userId);
+      },
       accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),
     },
   };
@@ -105,6 +111,12 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    attachmentRoutes({
+      log,
+      keyFor: chat.keyFor,
+      limits: uploadLimits(redis, config.attachments),
+      maxBytes: config.attachments.maxBytes,
+    }),
     exportRoutes({
       views,
       log,

@@ -58,6 +58,10 @@ const schema = z.object({
   LOG_LEVEL: logLevel.default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   STARTUP_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  // nginx/render.sh reads ATTACHMENT_MAX_MB too, for its body limit on uploads.
+  ATTACHMENT_MAX_MB: z.coerce.number().int().min(1).max(2048).default(25),
+  ATTACHMENT_QUOTA_MB: z.coerce.number().int().min(1).max(10_000_000).default(2048),
+  ATTACHMENT_UPLOADS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(120),
   MESSAGE_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
@@ -103,6 +107,14 @@ export type Config = Readonly<{
   messageWritesInFlight: number;
   /** "Sign in with Google": present only when both the client id and secret are configured. */
   google: GoogleConfig | undefined;
+  attachments: Readonly<{
+    /** Largest file, in bytes. */
+    maxBytes: number;
+    /** Bytes of attachments one user may have stored. */
+    quotaBytes: number;
+    /** Uploads started per user per hour, across instances. */
+    uploadsPerHour: number;
+  }>;
 }>;
 
 export type GoogleConfig = Readonly<{
@@ -217,6 +229,11 @@ export function loadConfig(env: Env): LoadedConfig {
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
     messageWritesInFlight: e.MESSAGE_WRITES_IN_FLIGHT,
     google,
+    attachments: Object.freeze({
+      maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,
+      quotaBytes: e.ATTACHMENT_QUOTA_MB * 1024 * 1024,
+      uploadsPerHour: e.ATTACHMENT_UPLOADS_PER_HOUR,
+    }),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return { config, warnings };

@@ -211,6 +211,10 @@ export const ROUTES: readonly FuzzRoute[] = [
   // Sent signed out: the member's own room is what every other attack talks in, and a success
   // here destroys it (integration tests cover the member's and the stranger's deletions).
   { method: "POST", path: "/chat/:room/delete", fields: {}, as: "visitor" },
+  // Uploads need their client id in the query, which the fuzzer does not set: every one is a 400.
+  { method: "POST", path: "/api/rooms/:room/attachments", fields: {}, as: "member", multipart: true },
+  { method: "GET", path: "/api/rooms/:room/attachments/:from/:id", fields: {}, as: "member" },
+  { method: "GET", path: "/api/rooms/:room/attachments/:from/:id/preview", fields: {}, as: "member" },
   { method: "GET", path: "/profile/export", fields: {}, as: "member" },
   {
     method: "POST",

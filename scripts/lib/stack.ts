@@ -80,6 +80,10 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     MASTER_KEYS: secrets.masterKeys,
     TRUSTED_PROXIES: "127.0.0.1,::1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    // Attachment limits (the app's defaults unless set); nginx reads ATTACHMENT_MAX_MB too.
+    ATTACHMENT_MAX_MB: process.env.ATTACHMENT_MAX_MB ?? "25",
+    ATTACHMENT_QUOTA_MB: process.env.ATTACHMENT_QUOTA_MB ?? "2048",
+    ATTACHMENT_UPLOADS_PER_HOUR: process.env.ATTACHMENT_UPLOADS_PER_HOUR ?? "120",
     // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
     // inserts in flight per instance stalled deliveries for tens of seconds (decision 004).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
@@ -209,6 +213,8 @@ export function nginxEnv(s: StackSettings): NodeJS.ProcessEnv {
     // The browser tests sign up and in from 127.0.0.1 many times a minute; the rate-limit
     // tests send from other loopback addresses (127.x.y.z), which stay limited.
     RATE_LIMIT_EXEMPT: "127.0.0.1 ::1",
+    // The app's attachment limit, which nginx's body limit for uploads follows.
+    ATTACHMENT_MAX_MB: process.env.ATTACHMENT_MAX_MB ?? "25",
   };
 }
 

@@ -11,6 +11,8 @@ describe("what a backup holds", () => {
   it("every model the app registers is backed up", () => {
     assert.deepEqual([...DUET_MODELS.map((m) => m.modelName)].sort(), [...mongoose.modelNames()].sort());
     assert.deepEqual([...DUET_COLLECTIONS.keys()].sort(), [
+      "attachmentchunks",
+      "attachments",
       "avatars",
       "emailcodes",
       "knowndevices",

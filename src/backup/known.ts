@@ -15,6 +15,7 @@ import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
 import { TwoFactorModel } from "../accounts/two-factor.js";
 import { UserModel } from "../accounts/user.model.js";
+import { AttachmentChunkModel, AttachmentModel } from "../chat/attachments/model.js";
 import { MessageModel } from "../chat/message.model.js";
 import { RoomModel } from "../chat/room.model.js";
 
@@ -38,6 +39,8 @@ export const DUET_MODELS = [
   // Two-factor secrets are sealed (sealed-secrets.ts): a backup holds them as unreadable as the database does.
   TwoFactorModel,
   KnownDeviceModel,
+  AttachmentModel,
+  AttachmentChunkModel,
 ] as const;
 
 function modelIndexes(model: (typeof DUET_MODELS)[number]): DuetIndex[] {

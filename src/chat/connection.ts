@@ -15,6 +15,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "../logger.js";
 import type { Heartbeat } from "../realtime/heartbeat.js";
 import type { RoomBlocks } from "./blocks.js";
+import { attachmentMessage, noteAttachmentSent } from "./attachments/send.js";
 import { openMessage } from "./cipher.js";
 import { createFeed } from "./feed.js";
 import { LONGEST_GAP, settleNumbers } from "./gaps.js";
@@ -42,6 +43,8 @@ export type ChatDeps = {
   keyFor(roomId: string): Promise<RoomKey>;
   /** Pings every socket of the instance from one timer; drops peers that stopped answering. */
   heartbeat: Heartbeat;
+  /** Removes the file of a deleted attachment message. */
+  removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
   activity: RoomActivity;
   /** A socket with more than this waiting to be sent is too slow and is closed (1013). */
   maxBufferedBytes: number;
@@ -133,16 +136,17 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     }
   };
 
-  const open = (seq: number, senderId: string, sealed: SealedWire, editedAt?: string) =>
+  const open = (seq: number, senderId: string, sealed: SealedWire, editedAt?: string, kind?: string) =>
     openOrUnreadable(
       () =>
         openMessage(
           openingKey(key, sealed.keyId),
-          { roomId, seq, senderId, ...(editedAt ? { editedAt: Date.parse(editedAt) } : {}) },
+          { roomId, seq, senderId, ...(editedAt ? { editedAt: Date.parse(editedAt) } : {}), ...(kind ? { kind } : {}) },
           fromWire(sealed),
         ),
       { roomId, seq },
       deps.unreadable,
+      kind,
     );
 
   const hasKey = (keyId: number) => key.versions.some((v) => v.keyId === keyId);
@@ -178,7 +182,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
             from: event.from,
             clientId: event.clientId,
             at: event.at,
-            ...open(event.seq, event.from, event.sealed),
+            ...open(event.seq, event.from, event.sealed, undefined, event.kind),
           });
         case "edited":
           if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
@@ -237,15 +241,17 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     );
     if (!parsed.ok) return void refuse(parsed);
     const frame = parsed.frame;
-    const done = frame.type === "send" ? sends.then(() => handleSend(frame)) : handle(frame);
-    if (frame.type === "send") sends = done.catch(() => undefined);
+    // Attachments ride in the same queue as texts: they keep their place in the order sent.
+    const queued = frame.type === "send" || frame.type === "attach";
+    const done = queued ? sends.then(() => handleSend(frame)) : handle(frame);
+    if (queued) sends = done.catch(() => undefined);
     done.catch((err: unknown) => {
       log.error({ err }, "frame failed");
       send({
         type: "error",
         code: "unavailable",
         message: "That didn't go through. It will be retried.",
-        ...(frame.type === "send" ? { clientId: frame.clientId } : {}),
+        ...(queued ? { clientId: frame.clientId } : {}),
       });
     });
   };
@@ -299,7 +305,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     });
   }
 
-  async function handleSend(frame: Extract<ClientFrame, { type: "send" }>): Promise<void> {
+  async function handleSend(frame: Extract<ClientFrame, { type: "send" | "attach" }>): Promise<void> {
     // Still waiting for its turn when the socket closed: never acknowledged, so the client sends
     // it again on its next socket. Storing it anyway doubles the work (a resent stored message
     // costs a lookup and a void number); after a database stall such dead queues kept FerretDB
@@ -312,12 +318,15 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
       );
     ownInFlight.add(frame.clientId);
     try {
-      const result = await sendMessage(messagesDeps, actor, frame);
+      const prepared = frame.type === "attach" ? await attachmentMessage(actor, frame) : { ok: true as const, send: frame };
+      if (!prepared.ok) return refused(prepared, frame.clientId);
+      const result = await sendMessage(messagesDeps, actor, prepared.send);
       if (!result.ok) {
         if (result.retryAfterMs !== undefined) refusedFrom ??= frame.clientId;
         return refused(result, frame.clientId);
       }
       if (refusedFrom === frame.clientId) refusedFrom = undefined;
+      if (frame.type === "attach") await noteAttachmentSent(actor, frame.clientId, result.seq);
       feed.pass(result.seq);
       send({ type: "ack", clientId: frame.clientId, seq: result.seq, at: result.at });
     } finally {
@@ -325,7 +334,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     }
   }
 
-  async function handle(frame: Exclude<ClientFrame, { type: "send" }>): Promise<void> {
+  async function handle(frame: Exclude<ClientFrame, { type: "send" | "attach" }>): Promise<void> {
     switch (frame.type) {
       case "read":
         return markRead(messagesDeps, actor, frame.seq);

@@ -66,7 +66,7 @@ export async function listConversations(
         roomId: room._id,
         seq: { $gt: reads[me] ?? 0 },
         senderId: { $ne: myId },
-        kind: "text",
+        kind: { $in: ["text", "attachment"] },
       });
       return {
         roomId: room._id,
@@ -78,7 +78,9 @@ export async function listConversations(
             ? "Message deleted"
             : preview.unreadable
               ? "This message could not be read"
-              : preview.text.slice(0, 120)
+              : preview.attachment
+                ? `📎 ${preview.text || preview.attachment.name}`.slice(0, 120)
+                : preview.text.slice(0, 120)
           : "",
         previewFromMe: preview?.from === me,
         // The room's own field is written behind the messages (room-activity.ts); the last message is current.

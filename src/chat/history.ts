@@ -4,6 +4,7 @@
  * reported; it never takes the rest of the room down with it.
  */
 import type { Logger } from "../logger.js";
+import { readContent } from "./attachments/content.js";
 import { CipherError, openMessage } from "./cipher.js";
 import type { PlainMessage } from "./protocol.js";
 
@@ -29,14 +30,15 @@ export function reportUnreadable(log: Logger): Unreadable {
   };
 }
 
-/** Opens one message, or marks it unreadable when it fails authentication. */
+/** Opens one message (of `kind`), or marks it unreadable when it fails authentication. */
 export function openOrUnreadable(
   open: () => string,
   where: { roomId: string; seq: number },
   unreadable: Unreadable,
-): { text: string; unreadable?: true } {
+  kind?: string,
+): { text: string; unreadable?: true; attachment?: PlainMessage["attachment"] } {
   try {
-    return { text: open() };
+    return readContent(kind, open());
   } catch (err) {
     if (!(err instanceof CipherError)) throw err;
     unreadable(where);
@@ -73,6 +75,7 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
     },
     { roomId, seq: doc.seq },
     unreadable,
+    doc.kind,
   );
   return { ...base, ...opened, ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}) };
 }

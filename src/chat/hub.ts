@@ -16,7 +16,17 @@ import type { Logger } from "../logger.js";
 export type SealedWire = { v: number; keyId: number; iv: string; ct: string; mac: string };
 
 export type HubEvent =
-  | { type: "message"; roomId: string; seq: number; from: string; clientId: string; at: string; sealed: SealedWire }
+  | {
+      type: "message";
+      roomId: string;
+      seq: number;
+      from: string;
+      clientId: string;
+      at: string;
+      sealed: SealedWire;
+      /** Absent for text; "attachment" for a file (the MAC binds it). */
+      kind?: string;
+    }
   | { type: "edited"; roomId: string; seq: number; from: string; at: string; sealed: SealedWire }
   | { type: "deleted"; roomId: string; seq: number }
   | { type: "typing"; roomId: string; from: string }

@@ -10,10 +10,11 @@ import type { RoomActivity } from "./room-activity.js";
 
 /** A message document as the store builds it, with its sealed form kept for the publish. */
 export type Doc = { _id: string; roomId: string; seq: number; sealed: SealedMessage } & Record<string, unknown>;
-export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage };
+export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage; kind?: string };
 /** One send waiting for its write. */
 export type Pending = {
-  request: { roomId: string; senderId: string; clientId: string; text: string };
+  /** `kind` "attachment": `text` is the attachment message's content (attachments/content.ts). */
+  request: { roomId: string; senderId: string; clientId: string; text: string; kind?: "attachment" };
   resolve: (stored: Stored) => void;
   reject: (err: unknown) => void;
   attempts: number;
@@ -57,7 +58,7 @@ export async function outcomeOf(
 
   function stored(): () => void {
     activity.note(doc.roomId, doc.seq, createdAt);
-    return () => pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed });
+    return () => pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed, kind: String(doc.kind) });
   }
 
   async function settleRefused(): Promise<(() => void) | "again"> {
@@ -81,13 +82,13 @@ export async function outcomeOf(
       // the retry carries it, and receivers drop what they already have.
       const { kind, v, keyId, iv, ct, mac } = original;
       const sealed =
-        kind === "text" && v && keyId !== undefined && keyId !== null && iv && ct && mac
+        (kind === "text" || kind === "attachment") && v && keyId !== undefined && keyId !== null && iv && ct && mac
           ? { v, keyId, iv: bytes(iv), ct: bytes(ct), mac: bytes(mac) }
           : undefined;
       // The number this attempt reserved stays unused: say so now, so receivers waiting for it
       // need not wait out the grace period (gaps.ts). Best effort.
       voidNumbers(doc.roomId, [doc.seq]).catch(() => undefined);
-      return () => pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed });
+      return () => pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed, kind });
     } catch (err) {
       return () => pending.reject(err);
     }

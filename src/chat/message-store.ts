@@ -156,14 +156,14 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
     const reservation = reservations[i];
     if (!reservation || !("seq" in reservation))
       return pending.reject(new SendLimited(reservation?.retryAfterMs ?? deps.sendLimit?.windowMs ?? 1000));
-    const { roomId, senderId, clientId, text } = pending.request;
+    const { roomId, senderId, clientId, text, kind = "text" } = pending.request;
     const key = keys.get(roomId);
     if (!key) return pending.reject(new Error("message was not stored"));
     const { seq } = reservation;
     let sealed;
     try {
       const sealing = sealingKey(key);
-      sealed = sealMessage(sealing.dataKey, { roomId, seq, keyId: sealing.keyId, senderId }, text);
+      sealed = sealMessage(sealing.dataKey, { roomId, seq, keyId: sealing.keyId, senderId, kind }, text);
     } catch (err) {
       return pending.reject(err); // its number stays unused: receivers settle it (gaps.ts)
     }
@@ -175,7 +175,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
       seq,
       senderId: new mongoose.Types.ObjectId(senderId),
       clientId,
-      kind: "text",
+      kind,
       v,
       keyId,
       iv,

@@ -20,8 +20,9 @@ const messageSchema = new Schema({
   /**
    * "deleted" keeps the number (so clients see no gap) but no longer any content. "void" marks a
    * number whose write never came (see gaps.ts): it has no sender and is never shown.
+   * "attachment" is a file with its caption (chat/attachments/).
    */
-  kind: { type: String, required: true, enum: ["text", "deleted", "void"], default: "text" },
+  kind: { type: String, required: true, enum: ["text", "attachment", "deleted", "void"], default: "text" },
   v: { type: Number },
   keyId: { type: Number },
   iv: { type: Buffer },

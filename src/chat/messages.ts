@@ -17,7 +17,14 @@ import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
 
-export type MessagesDeps = { log: Logger; hub: Hub; store: MessageStore; blocks: RoomBlocks };
+export type MessagesDeps = {
+  log: Logger;
+  hub: Hub;
+  store: MessageStore;
+  blocks: RoomBlocks;
+  /** Removes the file of a deleted attachment message (chat/attachments/); best effort. */
+  removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
+};
 
 /** Who acts where: a member of `roomId`, with the room's key. */
 export type Actor = { roomId: string; userId: string; key: RoomKey };
@@ -47,7 +54,7 @@ async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal
 export async function sendMessage(
   deps: MessagesDeps,
   actor: Actor,
-  input: { clientId: string; text: string },
+  input: { clientId: string; text: string; kind?: "attachment" },
 ): Promise<{ ok: true; seq: number; at: string } | Refusal> {
   const { roomId, userId } = actor;
   const unavailable: Refusal = {
@@ -67,7 +74,13 @@ export async function sendMessage(
   let stored;
   try {
     // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
-    stored = await deps.store.store({ roomId, senderId: userId, clientId: input.clientId, text: input.text });
+    stored = await deps.store.store({
+      roomId,
+      senderId: userId,
+      clientId: input.clientId,
+      text: input.text,
+      ...(input.kind ? { kind: input.kind } : {}),
+    });
   } catch (err) {
     if (err instanceof SendLimited)
       return {
@@ -89,6 +102,7 @@ export async function sendMessage(
       clientId: input.clientId,
       at,
       sealed: toWire(stored.sealed),
+      ...(stored.kind && stored.kind !== "text" ? { kind: stored.kind } : {}),
     });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
@@ -135,12 +149,25 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
   );
   if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only delete your own messages." };
   await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
+  // Gone for both already: its file follows (after the announcement, which must not wait for it).
+  await deps
+    .removeAttachmentOf?.(roomId, input.seq)
+    .catch((err: unknown) =>
+      deps.log.warn(
+        { err: err instanceof Error ? err.message : err, roomId, seq: input.seq },
+        "attachment of a deleted message not removed",
+      ),
+    );
   return { ok: true };
 }
 
 /** Removes the content of every message `userId` wrote (their account is being deleted). */
 export async function eraseMessagesOf(userId: string): Promise<void> {
-  await MessageModel.updateMany({ senderId: new mongoose.Types.ObjectId(userId), kind: "text" }, TOMBSTONE, DURABLE);
+  await MessageModel.updateMany(
+    { senderId: new mongoose.Types.ObjectId(userId), kind: { $in: ["text", "attachment"] } },
+    TOMBSTONE,
+    DURABLE,
+  );
 }
 
 /** Records that the actor has read everything up to `seq`, and tells the other member. */

@@ -5,6 +5,8 @@
  *
  * Client → server
  *   send     { clientId, text }        store and deliver a message (retry with the same clientId)
+ *   attach   { clientId, caption }     send the attachment uploaded with this clientId
+ *                                      (POST /api/rooms/:room/attachments?clientId=), with a caption
  *   edit     { seq, text }             replace the text of one of your own messages
  *   delete   { seq }                   remove one of your own messages
  *   typing   {}                        you are typing (at most every few seconds)
@@ -14,9 +16,10 @@
  *   inbox    { rooms }                 these conversations changed ("*": any may have); [] on connect
  *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
  *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
- *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable? }   a message: the
+ *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable?, attachment? }   a message: the
  *                                      peer's, or yours from another tab (the sending socket has its
- *                                      ack only); `unreadable` when it failed authentication at rest
+ *                                      ack only); `unreadable` when it failed authentication at rest;
+ *                                      `attachment` for a file (text is then its caption, maybe empty)
  *   edited   { seq, text, at }     deleted { seq }
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }
@@ -43,12 +46,35 @@ const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 export const clientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("send"), clientId, text }).strict(),
+  z
+    .object({
+      type: z.literal("attach"),
+      clientId,
+      caption: z.string().max(MAX_MESSAGE_LENGTH, `a caption can be at most ${MAX_MESSAGE_LENGTH} characters`),
+    })
+    .strict(),
   z.object({ type: z.literal("edit"), seq, text }).strict(),
   z.object({ type: z.literal("delete"), seq }).strict(),
   z.object({ type: z.literal("typing") }).strict(),
   z.object({ type: z.literal("read"), seq }).strict(),
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
+
+/** A file sent in a conversation, as members see it (name and type are stored encrypted). */
+export type AttachmentInfo = {
+  /** The client id it was uploaded and sent with: with the sender, it names the file's URL. */
+  id: string;
+  name: string;
+  type: string;
+  /** Bytes. */
+  size: number;
+  /** Images only: the original's dimensions and the inline preview's (a re-encoded WebP). */
+  image?: { width: number; height: number; previewWidth: number; previewHeight: number };
+};
+
+/** Where an attachment is fetched: its preview (images) is `${url}/preview`. */
+export const attachmentUrl = (roomId: string, from: string, id: string) =>
+  `/api/rooms/${encodeURIComponent(roomId)}/attachments/${encodeURIComponent(from)}/${encodeURIComponent(id)}`;
 
 /** A message as both ends see it: decrypted, in its place in the room. */
 export type PlainMessage = {
@@ -61,6 +87,8 @@ export type PlainMessage = {
   deleted?: boolean;
   /** Stored, but it failed authentication: shown as "this message could not be read". */
   unreadable?: boolean;
+  /** A file; `text` is its caption. */
+  attachment?: AttachmentInfo;
 };
 
 export type ServerFrame =
@@ -108,7 +136,7 @@ export function parseClientFrame(raw: string): ParseResult {
     typeof data === "object" && data !== null && "clientId" in data && typeof data.clientId === "string"
       ? data.clientId.slice(0, 64)
       : undefined;
-  const tooLong = issue?.code === "too_big" && issue.path[0] === "text";
+  const tooLong = issue?.code === "too_big" && (issue.path[0] === "text" || issue.path[0] === "caption");
   return {
     ok: false,
     code: tooLong ? "too_long" : "bad_frame",

@@ -5,6 +5,7 @@
  * the room are removed. A deletion that stops half-way leaves a room marked deleted, invisible to
  * both members and finished by the next attempt (or by either starting a new conversation).
  */
+import { removeAttachmentsOfRoom } from "./attachments/removal.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
 import type { Hub } from "./hub.js";
@@ -15,9 +16,10 @@ export async function deleteConversation(hub: Hub, roomId: string, by: string): 
   await finishDeletion(roomId);
 }
 
-/** Removes what is left of a room whose keys are gone: its messages, then the room. */
+/** Removes what is left of a room whose keys are gone: its messages and files, then the room. */
 export async function finishDeletion(roomId: string): Promise<void> {
   await MessageModel.deleteMany({ roomId });
+  await removeAttachmentsOfRoom(roomId);
   await RoomModel.deleteOne({ _id: roomId, deletedAt: { $exists: true } });
   // A send already being written when the keys went (its socket closes with the room) can land
   // after the first sweep; a second one takes it in all but the slowest case, and anything left

@@ -136,8 +136,10 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       closedReason: peer.deleted ? PEER_DELETED_MESSAGE : undefined,
       me: { id: userId },
       maxLength: MAX_MESSAGE_LENGTH,
+      maxFileBytes: config.attachments.maxBytes,
       scripts: ["js/chat.js"],
       bodyClass: "app-page",
+      styles: ["css/attachments.css"],
     });
   });
 

@@ -6,6 +6,7 @@ import type { UpgradeRoute } from "../realtime/upgrade.js";
 import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../http/session-store.js";
 import type { ChatDeps } from "./connection.js";
+import { removeAttachmentOf } from "./attachments/removal.js";
 import { roomBlocks } from "./blocks.js";
 import { createPresence, type Presence } from "./presence.js";
 import { createHub, type Hub } from "./hub.js";
@@ -76,6 +77,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     store,
     sequencer,
     keyFor: keys.keyFor,
+    removeAttachmentOf,
     activity,
     heartbeat,
     maxBufferedBytes: 1024 * 1024,

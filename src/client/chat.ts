@@ -6,6 +6,8 @@
  * Bundled by esbuild into /static/js/chat.js.
  */
 import type { PlainMessage, ServerFrame } from "../chat/protocol.js";
+import { createAttachmentComposer } from "./attachment-composer.js";
+import { showAttachment } from "./attachment-view.js";
 import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
@@ -86,6 +88,7 @@ function start(root: HTMLElement): void {
   }
 
   const list = createMessageList(messageList, messages, me, {
+    decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
     edit(item, text) {
       if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
     },
@@ -104,14 +107,29 @@ function start(root: HTMLElement): void {
       );
     },
     retry(item) {
+      if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
       outbox.retry(item.clientId);
       list.upsert({ ...item, state: "sending", failure: undefined });
       flush();
     },
     discard(item) {
+      if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
       outbox.remove(item.clientId);
       list.drop(item.clientId);
     },
+  });
+
+  const attachments = createAttachmentComposer({
+    root,
+    form,
+    input,
+    roomId,
+    me,
+    maxBytes: Number(root.dataset.maxFileBytes ?? 0),
+    send: (frame) => socket.send(frame),
+    canSend: () => Date.now() >= holdUntil,
+    show: (item) => list.upsert(item),
+    drop: (clientId) => list.drop(clientId),
   });
 
   function showState(state: SocketState, info: StateInfo = {}): void {
@@ -149,6 +167,7 @@ function start(root: HTMLElement): void {
       return;
     }
     for (const item of outbox.all()) if (!item.failed) socket.send({ type: "send", clientId: item.clientId, text: item.text });
+    attachments.resend();
   }
 
   function note(text: string): void {
@@ -206,9 +225,10 @@ function start(root: HTMLElement): void {
       case "ack": {
         const pending = outbox.all().find((o) => o.clientId === frame.clientId);
         outbox.remove(frame.clientId);
+        const caption = attachments.acked(frame.clientId);
         if (Date.now() >= holdUntil) note("");
         position.acked(frame.seq);
-        const mine = { clientId: frame.clientId, from: me, text: pending?.text ?? "", at: frame.at, seq: frame.seq };
+        const mine = { clientId: frame.clientId, from: me, text: pending?.text ?? caption ?? "", at: frame.at, seq: frame.seq };
         if (atEdge) {
           const stick = nearBottom();
           list.upsert({ ...mine, state: "sent" });
@@ -265,6 +285,8 @@ function start(root: HTMLElement): void {
           holdUntil = Math.max(holdUntil, Date.now() + frame.retryAfterMs);
           if (frame.code !== "out_of_order") note(frame.message);
           flush();
+        } else if (frame.clientId && attachments.failed(frame.clientId, frame.message)) {
+          break;
         } else if (frame.clientId) {
           outbox.fail(frame.clientId, frame.message);
           const pending = outbox.all().find((o) => o.clientId === frame.clientId);
@@ -383,6 +405,8 @@ function start(root: HTMLElement): void {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    attachments.sendTray();
+    toBottom();
     const text = input.value;
     if (!text.trim()) return;
     const item = { clientId: newClientId(), text, at: new Date().toISOString() };

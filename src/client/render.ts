@@ -8,6 +8,7 @@
  * scan of the DOM per message. Keyboard: the list is one tab stop (role="log"); the arrow keys
  * move between messages, Enter opens a message's actions, Escape closes them.
  */
+import type { AttachmentInfo } from "../chat/protocol.js";
 import { dayLabel, linkify, timeLabel } from "./format.js";
 import { insertionIndex } from "./room-state.js";
 
@@ -24,6 +25,8 @@ export type Item = {
   /** For my own messages: where they are on the way to the other person. */
   state?: "sending" | "sent" | "failed";
   failure?: string;
+  /** A file; `text` is its caption. */
+  attachment?: AttachmentInfo;
 };
 
 export type ListActions = {
@@ -31,6 +34,8 @@ export type ListActions = {
   remove(item: Item): void;
   retry(item: Item): void;
   discard(item: Item): void;
+  /** Adds what the bubble of a message with an attachment shows (attachment-view.ts). */
+  decorate?(item: Item & { attachment: AttachmentInfo }, bubble: HTMLElement): void;
 };
 
 type Entry = { item: Item; li: HTMLLIElement; dayLi?: HTMLLIElement };
@@ -128,6 +133,10 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       meta.append(badge);
     }
     bubble.append(text, meta);
+    if (item.attachment && !placeholder) {
+      text.hidden = item.text === "";
+      actions.decorate?.({ ...item, attachment: item.attachment }, bubble);
+    }
     li.append(bubble);
     if (item.state === "failed") li.append(failedActions(item));
     else if (item.seq !== undefined && !item.deleted && !item.unreadable) li.append(menuButton(item));
@@ -185,7 +194,9 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
     menu.setAttribute("role", "menu");
     menu.setAttribute("aria-label", "Message actions");
     const choices: Array<[string, () => void]> = [["Copy text", () => void navigator.clipboard?.writeText(item.text)]];
-    if (item.from === me) choices.push(["Edit", () => startEdit(entry)], ["Delete", () => actions.remove(item)]);
+    // An attachment's caption cannot be edited (the server refuses it): only deleted.
+    if (item.from === me && !item.attachment) choices.push(["Edit", () => startEdit(entry)]);
+    if (item.from === me) choices.push(["Delete", () => actions.remove(item)]);
     for (const [label, run] of choices) {
       const b = el("button", "msg-menu-item", label);
       b.type = "button";

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import busboy from "busboy";
 import type { Context } from "koa";
 import { AppError, badRequest, payloadTooLarge } from "../errors.js";
@@ -47,6 +48,64 @@ export function readUpload(ctx: Context, maxFileBytes: number): Promise<Upload> 
     parser.on("error", () => fail(badRequest("bad_multipart", "That upload could not be read.")));
     parser.on("close", () => {
       if (!failed) resolve(upload);
+    });
+    ctx.req.pipe(parser);
+  });
+}
+
+export type StreamedFile = { stream: Readable & { truncated?: boolean }; name: string; type: string };
+
+/**
+ * Reads a multipart request whose one part is a file, handing the file to `consume` as a stream
+ * (never held whole): the upload flows at the pace `consume` reads it. Passing `maxFileBytes`
+ * fails the stream with `fileTooLarge`, so `consume` stops and cleans up.
+ */
+export function streamUpload<T>(ctx: Context, maxFileBytes: number, consume: (file: StreamedFile) => Promise<T>): Promise<T> {
+  if (!ctx.is("multipart")) return Promise.reject(badRequest("not_multipart", "Send the file as multipart/form-data."));
+  return new Promise<T>((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      // Browsers send file names in UTF-8; busboy reads them as Latin-1 unless told.
+      parser = busboy({
+        headers: ctx.req.headers,
+        defParamCharset: "utf8",
+        limits: { files: 1, fileSize: maxFileBytes, fields: 0, parts: 2 },
+      });
+    } catch {
+      reject(badRequest("bad_multipart", "That upload could not be read."));
+      return;
+    }
+    let file: Readable | undefined;
+    const fail = (err: AppError) => {
+      ctx.req.unpipe(parser);
+      ctx.req.resume();
+      reject(err);
+    };
+    parser.on("file", (_field, stream, info) => {
+      file = stream;
+      stream.on("limit", () => stream.destroy(fileTooLarge(maxFileBytes)));
+      consume({ stream, name: info.filename ?? "file", type: info.mimeType }).then(resolve, (err: unknown) => {
+        stream.resume();
+        ctx.req.unpipe(parser);
+        ctx.req.resume();
+        reject(err);
+      });
+    });
+    parser.on("fieldsLimit", () => fail(badRequest("bad_multipart", "Send the file alone.")));
+    parser.on("partsLimit", () => fail(badRequest("bad_multipart", "Send one file at a time.")));
+    parser.on("filesLimit", () => fail(badRequest("bad_multipart", "Send one file at a time.")));
+    // A request cut off midway (the browser's cancel) ends the file stream with an error too, so
+    // `consume` stops and removes what it stored.
+    parser.on("error", () => {
+      const err = badRequest("bad_multipart", "That upload could not be read.");
+      if (file) file.destroy(err);
+      else fail(err);
+    });
+    ctx.req.once("close", () => {
+      if (!ctx.req.complete) file?.destroy(badRequest("upload_cut_off", "The upload was cut off."));
+    });
+    parser.on("close", () => {
+      if (!file) fail(badRequest("no_file", "Choose a file to send."));
     });
     ctx.req.pipe(parser);
   });

@@ -107,7 +107,7 @@ export function openBrowser(base: string, ip = `203.0.${randomInt(0, 255)}.${ran
       const body = new FormData();
       for (const [k, v] of Object.entries(fields)) body.append(k, v);
       body.append(file.field, new Blob([new Uint8Array(file.data)], { type: file.type }), file.name);
-      return send(`${path}?_csrf=${encodeURIComponent(csrf)}`, { method: "POST", body });
+      return send(`${path}${path.includes("?") ? "&" : "?"}_csrf=${encodeURIComponent(csrf)}`, { method: "POST", body });
     },
     cookie: (name) => jar.get(name),
     setCookie: (name, value) => void jar.set(name, value),
