@@ -9,7 +9,9 @@ import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { CipherError, openMessage, unwrapDataKey } from "./cipher.js";
+import { randomBytes } from "node:crypto";
+import mongoose from "mongoose";
+import { CipherError, generateDataKey, openMessage, unwrapDataKey, wrapDataKey } from "./cipher.js";
 import { readMessages } from "./history.js";
 import { MessageModel } from "./message.model.js";
 import { announceRekeys, rekeyDueRooms, rekeyRoom } from "./room-rekey.js";
@@ -168,10 +170,20 @@ describe("re-keying a room", () => {
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (err: { code: number; stdout: string; stderr: string }) => err,
       );
-    const ok = await run(["--rekey-rooms", roomId]);
+    // Room ids are base64url: one may start with "-" and must not be read as an option.
+    const dashed = `-${randomBytes(16).toString("base64url").slice(1)}`;
+    await RoomModel.create({
+      _id: dashed,
+      members: [new mongoose.Types.ObjectId(), new mongoose.Types.ObjectId()],
+      pairKey: `test:${dashed}`,
+      key: wrapDataKey(master, dashed, generateDataKey()),
+    });
+    const ok = await run(["--rekey-rooms", dashed, roomId]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /re-keyed 1 rooms/);
+    assert.match(ok.stdout, /re-keyed 2 rooms/);
     assert.equal((await dataKeys(roomId)).size, 2);
+    assert.equal((await dataKeys(dashed)).size, 2);
+    await RoomModel.deleteOne({ _id: dashed });
     const missing = await run(["--rekey-rooms", "no-such-room"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /room no-such-room: no such room/);

@@ -7,7 +7,6 @@
  * named) a new data key for its new messages, and tells the running instances. Exits 1 if a
  * named room does not exist or has no key.
  */
-import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { rewrapRoomKeys } from "../chat/key-rotation.js";
@@ -15,11 +14,10 @@ import { announceRekeys, rekeyRoom } from "../chat/room-rekey.js";
 import { RoomModel } from "../chat/room.model.js";
 import { readConfig, redact, scrub } from "../config.js";
 
-const { values, positionals } = parseArgs({
-  options: { "rekey-rooms": { type: "boolean", default: false } },
-  allowPositionals: true,
-});
-if (positionals.length > 0 && !values["rekey-rooms"]) {
+// Read by hand, not with parseArgs: a room id is base64url and may start with "-".
+const [flag, ...positionals] = process.argv.slice(2);
+const rekeyRooms = flag === "--rekey-rooms";
+if (flag !== undefined && !rekeyRooms) {
   process.stderr.write("usage: rotate-keys [--rekey-rooms [ROOM_ID ...]]\n");
   process.exit(64);
 }
@@ -33,7 +31,7 @@ await mongoose.connect(config.mongodbUri, { serverSelectionTimeoutMS: 10_000 }).
 });
 const master = config.masterKeys[0];
 
-if (!values["rekey-rooms"]) {
+if (!rekeyRooms) {
   const report = await rewrapRoomKeys(config.masterKeys);
   await mongoose.disconnect();
   process.stdout.write(`rewrapped ${report.rewrapped} room keys under "${master?.id}"; ${report.alreadyCurrent} already were\n`);
