@@ -90,9 +90,11 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
 
     // Alice deletes the PDF: Bob sees it go, and its file is gone.
     const sentPdf = alice.locator("li.msg-me").filter({ has: alice.locator(".att-file") });
-    alice.once("dialog", (dialog) => void dialog.accept());
-    await sentPdf.hover();
-    await sentPdf.getByRole("button", { name: "Delete" }).click();
+    await sentPdf.getByRole("button", { name: "Message actions" }).click();
+    const menu = alice.getByRole("menu", { name: "Message actions" });
+    await expect(menu.getByRole("menuitem", { name: "Edit" })).toHaveCount(0); // a caption is not edited
+    await menu.getByRole("menuitem", { name: "Delete" }).click();
+    await alice.getByRole("dialog", { name: "Delete this message?" }).getByRole("button", { name: "Delete" }).click();
     await expect(bob.locator("li.msg-them .att-file")).toHaveCount(0);
     const href = await alice.evaluate(() => location.pathname);
     expect(href).toMatch(/^\/chat\//);

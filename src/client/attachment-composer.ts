@@ -90,7 +90,8 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   form.prepend(picker, button);
 
   function syncTray(): void {
-    trayList.hidden = tray.length === 0;
+    // Shown while it lists anything, a refused file included (its reason is in the tray).
+    trayList.hidden = trayList.children.length === 0;
     // A file alone may be sent without a message.
     input.required = tray.length === 0;
   }
@@ -111,7 +112,8 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       remove.setAttribute("aria-label", `Remove ${file.name || "pasted file"}`);
       const entry = { file, caption, li };
       remove.addEventListener("click", () => {
-        tray.splice(tray.indexOf(entry), 1);
+        // A refused file was never queued: only a queued one leaves the queue.
+        if (tray.includes(entry)) tray.splice(tray.indexOf(entry), 1);
         li.remove();
         syncTray();
         input.focus();
