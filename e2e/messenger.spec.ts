@@ -109,8 +109,11 @@ test.describe("the messenger", () => {
     await expect(alice.locator("li.msg-me .state-sent, li.msg-me .state-read")).toHaveCount(30, { timeout: 20_000 });
     await expect(bob.locator("li.msg-them")).toHaveCount(30);
 
-    // Shift+Tab from the composer lands on the message list: a focusable log.
+    // Shift+Tab from the composer passes the attach button, then lands on the message list: a
+    // focusable log.
     await composer.focus();
+    await alice.keyboard.press("Shift+Tab");
+    await expect(alice.getByRole("button", { name: "Attach files" })).toBeFocused();
     await alice.keyboard.press("Shift+Tab");
     const log = alice.getByRole("log");
     await expect(log).toBeFocused();
