@@ -20,7 +20,10 @@ async function acceptedSockets(): Promise<SocketCounts> {
   const counts: SocketCounts = new Map();
   for (const replica of await appReplicas()) {
     const log = await logOf(replica);
-    counts.set(replica, log.split("\n").filter((line) => line.includes('"msg":"websocket accepted"')).length);
+    // Chat sockets only: the page also opens the conversation list's socket (/ws/inbox), which
+    // nginx may send to the other replica.
+    const chat = (line: string) => line.includes('"msg":"websocket accepted"') && line.includes('"path":"/ws/chat/');
+    counts.set(replica, log.split("\n").filter(chat).length);
   }
   return counts;
 }
