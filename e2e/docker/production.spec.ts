@@ -166,7 +166,10 @@ test("the certbot service renews the certificate and nginx reloads onto it witho
   const carol = recall("carol");
   await signIn(page, carol.email);
   const sockets: WebSocket[] = [];
-  page.on("websocket", (ws) => sockets.push(ws));
+  // The conversation's socket (the page also opens the list's, /ws/inbox).
+  page.on("websocket", (ws) => {
+    if (new URL(ws.url()).pathname.startsWith("/ws/chat/")) sockets.push(ws);
+  });
   await navigate(() => page.goto(carol.room));
   await expect(page.locator('[data-state="live"]')).toBeVisible();
   await expect(page.locator("li.msg-me")).toContainText("Kept in the backup");
