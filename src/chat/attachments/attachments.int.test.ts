@@ -11,24 +11,9 @@ import type { TestBrowser } from "../../test/browser.js";
 import { instances, PASSWORD, signedUpUser, startConversation } from "../../test/factories.js";
 import { buildApp, connectServices, eventually, stack, type Services } from "../../test/support.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
+import { fetchAs, upload } from "../../test/attachments.js";
 
 const [instanceA = "", instanceB = ""] = instances;
-
-/** What a browser fetches: bytes and headers, with the browser's session cookies. */
-async function fetchAs(browser: TestBrowser, base: string, path: string): Promise<Response> {
-  const cookie = ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${browser.cookie(n) ?? ""}`).join("; ");
-  return fetch(`${base}${path}`, { headers: { Cookie: cookie, "X-Forwarded-Proto": "https", "X-Forwarded-For": browser.ip } });
-}
-
-async function upload(
-  browser: TestBrowser,
-  roomId: string,
-  clientId: string,
-  file: { name: string; type: string; data: Buffer },
-): Promise<{ status: number; body: { attachment?: AttachmentInfo; error?: { code: string; message: string } } }> {
-  const page = await browser.upload(`/api/rooms/${roomId}/attachments?clientId=${clientId}`, {}, { field: "file", ...file });
-  return { status: page.status, body: JSON.parse(page.html) as never };
-}
 
 async function photoWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 1600, height: 900, channels: 3, background: { r: 200, g: 80, b: 40 } } })
