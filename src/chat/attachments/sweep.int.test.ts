@@ -18,12 +18,15 @@ describe("uploads that never became a message", () => {
   };
   const records = () => db().collection("attachments");
   const chunksOf = async (uploadId: unknown) =>
-    db().collection("attachmentchunks").countDocuments({ _id: { $regex: `^${String(uploadId)}:` } as never });
+    db()
+      .collection("attachmentchunks")
+      .countDocuments({ _id: { $regex: `^${String(uploadId)}:` } as never });
 
   it("are removed once old enough, with their chunks; sent files stay, and so do fresh uploads", async () => {
     const { alice, bob, roomId } = await twoInARoom("sweep", [instanceA, instanceB]);
     const tab = await suite.connect(alice.browser, roomId, instanceA);
-    for (const id of ["sent", "abandoned", "crashed"]) assert.equal((await upload(alice.browser, roomId, id, file(id))).status, 201);
+    for (const id of ["sent", "abandoned", "crashed"])
+      assert.equal((await upload(alice.browser, roomId, id, file(id))).status, 201);
     tab.send({ type: "attach", clientId: "sent", caption: "kept" });
     await tab.next("ack", (f) => f.clientId === "sent");
     tab.send({ type: "attach", clientId: "crashed", caption: "sent, its number never noted" });
