@@ -269,4 +269,28 @@ describe("Alice and Bob send each other files", () => {
     assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
     if (got) assert.ok(!got.includes(data.subarray(2 * 64 * 1024, 2 * 64 * 1024 + 64)));
   });
+
+  it("a file whose chunks vanish mid-download (deleted meanwhile) ends that download; the instance keeps serving", async () => {
+    const alice = await signedUpUser("alice", instanceA);
+    const bob = await signedUpUser("bob", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const data = randomBytes(2200 * 1024);
+    const sent = await upload(alice.browser, roomId, "gone", { name: "g.bin", type: "application/octet-stream", data });
+    assert.equal(sent.status, 201);
+    const [doc] = await stored(roomId);
+    // The second of three chunk documents is gone, as when the message is deleted during a download.
+    await mongoose.connection.db?.collection("attachmentchunks").deleteOne({ _id: `${String(doc?.uploadId)}:1` as never });
+    const response = await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, String(doc?.senderId), "gone"));
+    const got = await response.arrayBuffer().then(
+      (b) => Buffer.from(b),
+      () => undefined,
+    );
+    assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
+    // The same instance answers the next request.
+    const health = await fetch(`${instanceB}/healthz`).then(
+      (r) => r.status,
+      (err: unknown) => String(err),
+    );
+    assert.equal(health, 200, "the instance that served it is still up");
+  });
 });

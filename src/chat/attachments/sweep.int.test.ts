@@ -36,12 +36,14 @@ describe("uploads that never became a message", () => {
     const abandoned = await records().findOne({ roomId, clientId: "abandoned" });
     assert.ok(abandoned && (await chunksOf(abandoned.uploadId)) > 0);
 
-    // Nothing is old enough yet: nothing changes.
-    assert.deepEqual(await sweepUnsentAttachments(new Date(Date.now() - 60_000)), { removed: 0, repaired: 0 });
+    // Nothing of this room is old enough yet: nothing of it changes. (Earlier tests' leftovers
+    // in other rooms may be swept too: the counts are at least this room's.)
+    await sweepUnsentAttachments(new Date(Date.now() - 60_000));
     assert.equal(await records().countDocuments({ roomId }), 3);
+    assert.equal(await records().countDocuments({ roomId, seq: { $exists: true } }), 1);
 
     const swept = await sweepUnsentAttachments(new Date(Date.now() + 1000));
-    assert.deepEqual(swept, { removed: 1, repaired: 1 });
+    assert.ok(swept.removed >= 1 && swept.repaired >= 1, JSON.stringify(swept));
     assert.equal(await records().countDocuments({ roomId, clientId: "abandoned" }), 0);
     assert.equal(await chunksOf(abandoned.uploadId), 0, "its chunks went with it");
     assert.equal((await records().findOne({ roomId, clientId: "crashed" }))?.seq, crashedAck.seq);
