@@ -82,6 +82,8 @@ export function createNotifier(deps: {
     const room = await RoomModel.findById(roomId, { members: 1, mutedBy: 1 }).lean();
     const to = room?.members.map(String).find((m) => m !== from);
     if (!room || !to || isMutedBy(room, to)) return;
+    // Already notified and not read since: the common case in a busy conversation, one Redis read.
+    if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
     if (await deps.presence.hasOpenPage(to)) return;
     // Only browsers that are still signed in to this account: signing out stops notifications.
     const signedIn = new Set((await listUserSessions(redis, to)).map((s) => s.device));
