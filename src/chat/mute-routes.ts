@@ -1,4 +1,5 @@
 import type Router from "@koa/router";
+import type { Context } from "koa";
 import { requireUser, signedInUser } from "../accounts/current-user.js";
 import { notFound } from "../errors.js";
 import { createRouter } from "../http/router.js";
@@ -8,14 +9,14 @@ import { setMuted } from "./mute.js";
 /** Mute and unmute a conversation's notifications, from its header menu (plain forms). */
 export function muteRoutes(): Router {
   const router = createRouter();
-  for (const action of ["mute", "unmute"] as const) {
-    router.post(`/chat/:room/${action}`, requireUser, async (ctx) => {
-      const userId = String(signedInUser(ctx)._id);
-      const room = await roomForMember(ctx.params.room ?? "", userId);
-      if (!room) throw notFound();
-      await setMuted(room._id, userId, action === "mute");
-      ctx.redirect(`/chat/${room._id}`);
-    });
-  }
+  const toggle = (muted: boolean) => async (ctx: Context) => {
+    const userId = String(signedInUser(ctx)._id);
+    const room = await roomForMember(String(ctx.params.room ?? ""), userId);
+    if (!room) throw notFound();
+    await setMuted(room._id, userId, muted);
+    ctx.redirect(`/chat/${room._id}`);
+  };
+  router.post("/chat/:room/mute", requireUser, toggle(true));
+  router.post("/chat/:room/unmute", requireUser, toggle(false));
   return router;
 }

@@ -38,20 +38,20 @@ export async function turnOn(info: PushInfo): Promise<string | undefined> {
   } catch {
     return "This browser could not reach its push service. Try again later.";
   }
-  return send("POST", subscription.toJSON());
+  return send("/api/push/subscription", subscription.toJSON());
 }
 
 export async function turnOff(): Promise<string | undefined> {
   const registration = await navigator.serviceWorker.getRegistration("/");
   await (await registration?.pushManager.getSubscription())?.unsubscribe().catch(() => false);
-  return send("DELETE");
+  return send("/api/push/subscription/remove");
 }
 
-async function send(method: "POST" | "DELETE", body?: unknown): Promise<string | undefined> {
-  const response = await fetch("/api/push/subscription", {
-    method,
+async function send(path: string, body?: unknown): Promise<string | undefined> {
+  const response = await fetch(path, {
+    method: "POST",
     headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrfToken() },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: JSON.stringify(body ?? {}),
   });
   if (response.ok) return undefined;
   const answer = (await response.json().catch(() => ({}))) as { error?: { message?: string } };

@@ -41,7 +41,7 @@ export function pushRoutes(deps: AccountRoutesDeps): Router {
     ctx.body = { subscribed: true };
   });
 
-  router.delete("/api/push/subscription", requireUser, async (ctx) => {
+  router.post("/api/push/subscription/remove", requireUser, async (ctx) => {
     await removeSubscription(uid(ctx), deviceOf(ctx));
     ctx.body = { subscribed: false };
   });
