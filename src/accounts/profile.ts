@@ -9,6 +9,7 @@ import { hashPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
 import { KnownDeviceModel } from "./devices.js";
+import { removeSubscriptionsOf } from "./push-subscriptions.js";
 import { TwoFactorModel } from "./two-factor.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
@@ -107,6 +108,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string): Promise
     ResetTokenModel.deleteMany({ userId }),
     TwoFactorModel.deleteOne({ userId }),
     KnownDeviceModel.deleteMany({ userId }),
+    removeSubscriptionsOf(userId),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);

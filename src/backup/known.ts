@@ -10,6 +10,7 @@
 import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
 import { KnownDeviceModel } from "../accounts/devices.js";
+import { PushSubscriptionModel } from "../accounts/push-subscriptions.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
@@ -39,6 +40,8 @@ export const DUET_MODELS = [
   // Two-factor secrets are sealed (sealed-secrets.ts): a backup holds them as unreadable as the database does.
   TwoFactorModel,
   KnownDeviceModel,
+  // Sealed like two-factor secrets: a backup holds each browser's push endpoint unreadable.
+  PushSubscriptionModel,
   AttachmentModel,
   AttachmentChunkModel,
 ] as const;
