@@ -1,7 +1,8 @@
 /**
- * Reading a room's stored messages back, decrypted, for catch-up and history pages. A message
- * that fails authentication (damaged or altered at rest) reads as "could not be read" and is
- * reported; it never takes the rest of the room down with it.
+ * Reading a room's stored messages back, decrypted, for catch-up and history pages, with what
+ * replies quote and the reactions on them. A message that fails authentication (damaged or
+ * altered at rest) reads as "could not be read" and is reported; it never takes the rest of the
+ * room down with it.
  */
 import type { Logger } from "../logger.js";
 import { readContent } from "./attachments/content.js";
@@ -10,6 +11,8 @@ import type { PlainMessage } from "./protocol.js";
 
 export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
+import { reactionsOn } from "./reactions.js";
+import { fillQuotes, quotedOutside } from "./replies.js";
 import { bytes, ensureKeys, openingKey, type RoomKey } from "./rooms.js";
 
 /** Told of each message that cannot be opened. */
@@ -58,6 +61,7 @@ type StoredDoc = {
   mac?: Buffer | { buffer: Uint8Array } | null;
   createdAt: Date;
   editedAt?: Date | null;
+  replyTo?: number | null;
 };
 
 export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unreadable: Unreadable): PlainMessage {
@@ -77,7 +81,41 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
     unreadable,
     doc.kind,
   );
-  return { ...base, ...opened, ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}) };
+  return {
+    ...base,
+    ...opened,
+    ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}),
+    ...(typeof doc.replyTo === "number" ? { replyTo: { seq: doc.replyTo } } : {}),
+  };
+}
+
+/** Fills in what the replies among `messages` quote, and the reactions on each (in place). */
+export async function addQuotesAndReactions(
+  key: RoomKey,
+  roomId: string,
+  messages: PlainMessage[],
+  unreadable: Unreadable,
+): Promise<void> {
+  const outside = quotedOutside(messages);
+  const [originals, reactions] = await Promise.all([
+    outside.length > 0
+      ? MessageModel.find({ roomId, seq: { $in: outside }, kind: { $ne: "void" } }).lean<StoredDoc[]>()
+      : Promise.resolve([]),
+    reactionsOn(
+      key,
+      roomId,
+      messages.filter((m) => !m.deleted && !m.unreadable).map((m) => m.seq),
+    ),
+  ]);
+  await ensureKeys(key, new Set(originals.map((doc) => doc.keyId)));
+  fillQuotes(
+    messages,
+    originals.map((doc) => decryptStored(key, roomId, doc, unreadable)),
+  );
+  for (const message of messages) {
+    const on = reactions.get(message.seq);
+    if (on) message.reactions = on;
+  }
 }
 
 /** Messages with seq in (after, before), oldest first, at most `limit`. */
@@ -96,5 +134,6 @@ export async function readMessages(
     .lean<StoredDoc[]>();
   await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
   const messages = docs.map((doc) => decryptStored(key, roomId, doc, unreadable));
+  await addQuotesAndReactions(key, roomId, messages, unreadable);
   return range.newestFirst ? messages.reverse() : messages;
 }

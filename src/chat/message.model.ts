@@ -28,6 +28,11 @@ const messageSchema = new Schema({
   iv: { type: Buffer },
   ct: { type: Buffer },
   mac: { type: Buffer },
+  /**
+   * The number of the message this one answers (a reply). A number, like `seq`: what the quote
+   * shows is read from that message when it is sent, never stored twice (docs/decisions/012).
+   */
+  replyTo: { type: Number },
   createdAt: { type: Date, required: true },
   editedAt: { type: Date },
 });

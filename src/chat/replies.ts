@@ -1,0 +1,44 @@
+/**
+ * Replies: a message may name an earlier message of its room (`replyTo`, a number). Only the
+ * number is stored; what the reply shows of the original (author, the start of its text, or that
+ * it is a file or was deleted) is read from the original whenever the reply is sent to a client,
+ * so a quote never holds a second copy of anyone's text, and an original deleted later shows as
+ * deleted in every quote of it.
+ */
+import { MessageModel } from "./message.model.js";
+import type { PlainMessage, Quote } from "./protocol.js";
+
+/** How much of the original a quote shows. */
+export const EXCERPT_LENGTH = 120;
+
+/** Whether `seq` is a message of `roomId` that can be answered (sent, not deleted). */
+export async function canReplyTo(roomId: string, seq: number): Promise<boolean> {
+  return (await MessageModel.exists({ roomId, seq, kind: { $in: ["text", "attachment"] } })) !== null;
+}
+
+/** What a reply shows of `original` (absent: it could not be found). */
+export function quoteOf(seq: number, original: PlainMessage | undefined): Quote {
+  if (!original) return { seq };
+  const quote: Quote = { seq, from: original.from };
+  if (original.deleted) return { ...quote, deleted: true };
+  if (original.unreadable) return { ...quote, unreadable: true };
+  const text = original.text.replace(/\s+/g, " ").trim();
+  const excerpt = text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : text;
+  return {
+    ...quote,
+    ...(excerpt ? { excerpt } : {}),
+    ...(original.attachment ? { attachment: true, ...(excerpt ? {} : { excerpt: original.attachment.name }) } : {}),
+  };
+}
+
+/** The numbers `messages` answer that are not among them (to be read to fill their quotes). */
+export function quotedOutside(messages: readonly PlainMessage[]): number[] {
+  const here = new Set(messages.map((m) => m.seq));
+  return [...new Set(messages.flatMap((m) => (m.replyTo && !here.has(m.replyTo.seq) ? [m.replyTo.seq] : [])))];
+}
+
+/** Fills the quote of every reply in `messages` from the originals in `messages` and `others`. */
+export function fillQuotes(messages: PlainMessage[], others: readonly PlainMessage[]): void {
+  const bySeq = new Map([...others, ...messages].map((m) => [m.seq, m]));
+  for (const message of messages) if (message.replyTo) message.replyTo = quoteOf(message.replyTo.seq, bySeq.get(message.replyTo.seq));
+}
