@@ -30,7 +30,9 @@ function tagOf(key: RoomKey, roomId: string, seq: number, userId: string, emoji:
     tagKey = Buffer.from(hkdfSync("sha256", first.dataKey, "", "duet reaction id", 32));
     tagKeys.set(first.dataKey, tagKey);
   }
-  return createHmac("sha256", tagKey).update(JSON.stringify([roomId, seq, userId, emoji])).digest("base64url");
+  return createHmac("sha256", tagKey)
+    .update(JSON.stringify([roomId, seq, userId, emoji]))
+    .digest("base64url");
 }
 
 const isReaction = (emoji: string): emoji is Reaction => Object.hasOwn(REACTIONS, emoji);
@@ -138,4 +140,3 @@ export async function reactionsOn(key: RoomKey, roomId: string, seqs: readonly n
   }
   return found;
 }
-

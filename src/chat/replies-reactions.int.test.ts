@@ -101,7 +101,12 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     await bobTab.next("deleted", (f) => f.seq === first);
     bobTab.send({ type: "send", clientId: "bad3", text: "too late", replyTo: first });
     assert.equal((await bobTab.next("error", (f) => f.clientId === "bad3")).code, "not_found");
-    assert.equal(await db().collection("messages").countDocuments({ roomId, kind: { $ne: "void" } }), 1);
+    assert.equal(
+      await db()
+        .collection("messages")
+        .countDocuments({ roomId, kind: { $ne: "void" } }),
+      1,
+    );
     // The socket still works, in order.
     assert.equal(await say(aliceTab, "x2", "still here"), first + 1);
   });
@@ -170,7 +175,9 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     bobTab.send({ type: "react", seq: next, emoji: emoji[0] ?? "👍", on: true });
     await aliceTab.next(
       "reaction",
-      (f) => f.seq === next && aliceTab.frames.filter((g) => g.type === "reaction" && g.seq === next).length > MAX_REACTIONS_PER_MESSAGE,
+      (f) =>
+        f.seq === next &&
+        aliceTab.frames.filter((g) => g.type === "reaction" && g.seq === next).length > MAX_REACTIONS_PER_MESSAGE,
     );
     assert.equal(await db().collection("reactions").countDocuments({ roomId, seq: next }), MAX_REACTIONS_PER_MESSAGE);
   });
@@ -189,7 +196,12 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     await eventually("published", async () => traffic.some((t) => t.includes('"type":"reaction"')));
     spy.disconnect();
 
-    const forms = ["🔥", JSON.stringify("🔥").slice(1, -1), "\\ud83d\\udd25", Buffer.from("🔥").toString("base64").replace(/=+$/, "")];
+    const forms = [
+      "🔥",
+      JSON.stringify("🔥").slice(1, -1),
+      "\\ud83d\\udd25",
+      Buffer.from("🔥").toString("base64").replace(/=+$/, ""),
+    ];
     const seen = [
       traffic.join("\n"),
       JSON.stringify(await db().collection("reactions").find({ roomId }).toArray()),

@@ -40,5 +40,6 @@ export function quotedOutside(messages: readonly PlainMessage[]): number[] {
 /** Fills the quote of every reply in `messages` from the originals in `messages` and `others`. */
 export function fillQuotes(messages: PlainMessage[], others: readonly PlainMessage[]): void {
   const bySeq = new Map([...others, ...messages].map((m) => [m.seq, m]));
-  for (const message of messages) if (message.replyTo) message.replyTo = quoteOf(message.replyTo.seq, bySeq.get(message.replyTo.seq));
+  for (const message of messages)
+    if (message.replyTo) message.replyTo = quoteOf(message.replyTo.seq, bySeq.get(message.replyTo.seq));
 }
