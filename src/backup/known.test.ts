@@ -18,6 +18,7 @@ describe("what a backup holds", () => {
       "knowndevices",
       "messages",
       "pendingsignups",
+      "reactions",
       "resettokens",
       "rooms",
       "twofactors",
