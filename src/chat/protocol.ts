@@ -140,6 +140,24 @@ export type Quote = {
   unreadable?: boolean;
 };
 
+/** How much of the original a quote shows. */
+export const EXCERPT_LENGTH = 120;
+
+/** What a reply shows of `original` (absent: not found). Shared: the page quotes what it holds. */
+export function quoteOf(
+  seq: number,
+  original: Pick<PlainMessage, "from" | "text" | "deleted" | "unreadable" | "attachment"> | undefined,
+): Quote {
+  if (!original) return { seq };
+  const quote: Quote = { seq, from: original.from };
+  if (original.deleted) return { ...quote, deleted: true };
+  if (original.unreadable) return { ...quote, unreadable: true };
+  const text = original.text.replace(/\s+/g, " ").trim();
+  const excerpt = text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : text;
+  if (original.attachment) return { ...quote, attachment: true, excerpt: excerpt || original.attachment.name };
+  return excerpt ? { ...quote, excerpt } : quote;
+}
+
 /** One emoji on a message and who put it there. */
 export type ReactionCount = { emoji: Reaction; by: string[] };
 

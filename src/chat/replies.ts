@@ -6,29 +6,11 @@
  * deleted in every quote of it.
  */
 import { MessageModel } from "./message.model.js";
-import type { PlainMessage, Quote } from "./protocol.js";
-
-/** How much of the original a quote shows. */
-export const EXCERPT_LENGTH = 120;
+import { quoteOf, type PlainMessage } from "./protocol.js";
 
 /** Whether `seq` is a message of `roomId` that can be answered (sent, not deleted). */
 export async function canReplyTo(roomId: string, seq: number): Promise<boolean> {
   return (await MessageModel.exists({ roomId, seq, kind: { $in: ["text", "attachment"] } })) !== null;
-}
-
-/** What a reply shows of `original` (absent: it could not be found). */
-export function quoteOf(seq: number, original: PlainMessage | undefined): Quote {
-  if (!original) return { seq };
-  const quote: Quote = { seq, from: original.from };
-  if (original.deleted) return { ...quote, deleted: true };
-  if (original.unreadable) return { ...quote, unreadable: true };
-  const text = original.text.replace(/\s+/g, " ").trim();
-  const excerpt = text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : text;
-  return {
-    ...quote,
-    ...(excerpt ? { excerpt } : {}),
-    ...(original.attachment ? { attachment: true, ...(excerpt ? {} : { excerpt: original.attachment.name }) } : {}),
-  };
 }
 
 /** The numbers `messages` answer that are not among them (to be read to fill their quotes). */
