@@ -22,7 +22,9 @@ async function audit(page: Page, name: string): Promise<string[]> {
     await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
     await page.getByRole("log").evaluate((log) => (log.scrollTop = log.scrollHeight));
     await page.screenshot({ path: test.info().outputPath(`${name}-${scheme}.png`) });
-    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
+    const results = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+      .analyze();
     const bad = results.violations.filter((v) => v.impact === "critical" || v.impact === "serious");
     console.log(`[axe] ${test.info().project.name} ${scheme} ${name}: critical/serious ${bad.length}`);
     found.push(...bad.map((v) => `${name} (${scheme}): ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`));
@@ -46,7 +48,8 @@ async function openMenuOf(page: Page, text: string): Promise<void> {
 async function choose(page: Page, item: string): Promise<void> {
   const menu = page.getByRole("menu", { name: "Message actions" });
   const wanted = menu.getByRole("menuitem", { name: item, exact: true });
-  for (let i = 0; i < 8 && !(await wanted.evaluate((b) => b === document.activeElement)); i++) await page.keyboard.press("ArrowDown");
+  for (let i = 0; i < 8 && !(await wanted.evaluate((b) => b === document.activeElement)); i++)
+    await page.keyboard.press("ArrowDown");
   await expect(wanted).toBeFocused();
   await page.keyboard.press("Enter");
 }
@@ -65,14 +68,25 @@ test("reply by keyboard with a quote that jumps back through history, react live
   const services = await connectServices();
   try {
     const store = messageStore(services.redis, roomKeyCache(parseMasterKeys(stack.MASTER_KEYS)).keyFor);
-    const question = await store.store({ roomId, senderId: peer, clientId: randomUUID(), text: "Where is the picnic on Sunday?" });
+    const question = await store.store({
+      roomId,
+      senderId: peer,
+      clientId: randomUUID(),
+      text: "Where is the picnic on Sunday?",
+    });
     // One batch: the store numbers a batch in the order its sends were made.
     await Promise.all(
       Array.from({ length: FILLERS }, (_, i) =>
         store.store({ roomId, senderId: i % 2 ? peer : me, clientId: randomUUID(), text: `chatter ${i + 1}` }),
       ),
     );
-    await store.store({ roomId, senderId: peer, clientId: randomUUID(), text: "Answering myself: by the lake", replyTo: question.seq });
+    await store.store({
+      roomId,
+      senderId: peer,
+      clientId: randomUUID(),
+      text: "Answering myself: by the lake",
+      replyTo: question.seq,
+    });
     await store.drain();
   } finally {
     await services.close();
@@ -104,7 +118,8 @@ test("reply by keyboard with a quote that jumps back through history, react live
   await expect(atBob.locator(".quote")).toContainText("chatter 60");
 
   // The seeded reply quotes a message that is not on the first page: tapping the quote pages it in.
-  const question = (page: Page) => page.locator("li.msg").filter({ has: page.locator("p.text", { hasText: "Where is the picnic" }) });
+  const question = (page: Page) =>
+    page.locator("li.msg").filter({ has: page.locator("p.text", { hasText: "Where is the picnic" }) });
   expect(await question(alice).count()).toBe(0);
   const seeded = alice.locator("li.msg").filter({ hasText: "Answering myself" });
   await expect(seeded.locator(".quote")).toContainText("Where is the picnic on Sunday?");
