@@ -17,6 +17,7 @@ import { attachmentRoutes } from "./chat/attachments/routes.js";
 import { uploadLimits } from "./chat/attachments/limits.js";
 import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
+import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
 import { exportRoutes } from "./export/routes.js";
@@ -82,6 +83,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       sharesRoom: shareRoom,
       async eraseMessagesOf(userId) {
         await eraseMessagesOf(userId);
+        await eraseReactionsOf(userId);
         await removeAttachmentsOf(userId);
       },
       accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),

@@ -18,7 +18,6 @@ describe("what a backup holds", () => {
       "knowndevices",
       "messages",
       "pendingsignups",
-      "reactions",
       "resettokens",
       "rooms",
       "twofactors",

@@ -17,7 +17,6 @@ import { TwoFactorModel } from "../accounts/two-factor.js";
 import { UserModel } from "../accounts/user.model.js";
 import { AttachmentChunkModel, AttachmentModel } from "../chat/attachments/model.js";
 import { MessageModel } from "../chat/message.model.js";
-import { ReactionModel } from "../chat/reaction.model.js";
 import { RoomModel } from "../chat/room.model.js";
 
 /** The index options Duet's models use and both MongoDB 7 and FerretDB accept. */
@@ -42,8 +41,6 @@ export const DUET_MODELS = [
   KnownDeviceModel,
   AttachmentModel,
   AttachmentChunkModel,
-  // Emoji sealed like message text (chat/reactions.ts).
-  ReactionModel,
 ] as const;
 
 function modelIndexes(model: (typeof DUET_MODELS)[number]): DuetIndex[] {

@@ -19,7 +19,7 @@ import { attachmentMessage, noteAttachmentSent } from "./attachments/send.js";
 import { openMessage } from "./cipher.js";
 import { createFeed } from "./feed.js";
 import { LONGEST_GAP, settleNumbers } from "./gaps.js";
-import { addQuotesAndReactions, openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
+import { addQuotes, openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
@@ -227,7 +227,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   // it knows of that message.
   function arrived(message: PlainMessage): void {
     if (!message.replyTo) return feed.push(message);
-    void addQuotesAndReactions(key, roomId, [message], deps.unreadable)
+    void addQuotes(key, roomId, [message], deps.unreadable)
       .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "could not read a quoted message"))
       .finally(() => feed.push(message));
   }
@@ -242,6 +242,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   const waiting: Array<{ data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean }> = [];
   let accepting = false;
   let sends: Promise<void> = Promise.resolve();
+  // A socket's reactions are written one after another: each is a compare-and-swap on its
+  // message's list, and twenty at once on one message would mostly lose the race to each other.
+  let reactions: Promise<void> = Promise.resolve();
   let refusedFrom: string | undefined;
 
   const onFrame = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
@@ -261,7 +264,12 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     const frame = parsed.frame;
     // Attachments ride in the same queue as texts: they keep their place in the order sent.
     const queued = frame.type === "send" || frame.type === "attach";
-    const done = queued ? sends.then(() => handleSend(frame)) : handle(frame);
+    const done = queued
+      ? sends.then(() => handleSend(frame))
+      : frame.type === "react"
+        ? reactions.then(() => handle(frame))
+        : handle(frame);
+    if (frame.type === "react") reactions = done.catch(() => undefined);
     if (queued) sends = done.catch(() => undefined);
     done.catch((err: unknown) => {
       log.error({ err }, "frame failed");

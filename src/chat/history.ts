@@ -11,7 +11,7 @@ import type { PlainMessage } from "./protocol.js";
 
 export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
-import { reactionsOn } from "./reactions.js";
+import { countReactions, type StoredReaction } from "./reactions.js";
 import { fillQuotes, quotedOutside } from "./replies.js";
 import { bytes, ensureKeys, openingKey, type RoomKey } from "./rooms.js";
 
@@ -62,6 +62,7 @@ type StoredDoc = {
   createdAt: Date;
   editedAt?: Date | null;
   replyTo?: number | null;
+  reactions?: StoredReaction[] | null;
 };
 
 export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unreadable: Unreadable): PlainMessage {
@@ -86,37 +87,25 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
     ...opened,
     ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}),
     ...(typeof doc.replyTo === "number" ? { replyTo: { seq: doc.replyTo } } : {}),
+    ...(doc.reactions?.length && !opened.unreadable ? { reactions: countReactions(key, roomId, doc.seq, doc.reactions) } : {}),
   };
 }
 
-/** Fills in what the replies among `messages` quote, and the reactions on each (in place). */
-export async function addQuotesAndReactions(
-  key: RoomKey,
-  roomId: string,
-  messages: PlainMessage[],
-  unreadable: Unreadable,
-): Promise<void> {
+/** Fills in what the replies among `messages` quote (in place), reading originals not among them. */
+export async function addQuotes(key: RoomKey, roomId: string, messages: PlainMessage[], unreadable: Unreadable): Promise<void> {
   const outside = quotedOutside(messages);
-  const [originals, reactions] = await Promise.all([
-    outside.length > 0
-      ? MessageModel.find({ roomId, seq: { $in: outside }, kind: { $ne: "void" } }).lean<StoredDoc[]>()
-      : Promise.resolve([]),
-    reactionsOn(
-      key,
-      roomId,
-      messages.filter((m) => !m.deleted && !m.unreadable).map((m) => m.seq),
-    ),
-  ]);
-  await ensureKeys(key, new Set(originals.map((doc) => doc.keyId)));
+  if (outside.length === 0) return fillQuotes(messages, []);
+  const originals = await MessageModel.find({ roomId, seq: { $in: outside }, kind: { $ne: "void" } }).lean<StoredDoc[]>();
+  await ensureKeys(key, keyIdsOf(originals));
   fillQuotes(
     messages,
     originals.map((doc) => decryptStored(key, roomId, doc, unreadable)),
   );
-  for (const message of messages) {
-    const on = reactions.get(message.seq);
-    if (on) message.reactions = on;
-  }
 }
+
+/** The key versions `docs` name, their reactions' included. */
+const keyIdsOf = (docs: readonly StoredDoc[]) =>
+  new Set(docs.flatMap((doc) => [doc.keyId, ...(doc.reactions ?? []).map((r) => r.keyId)]));
 
 /** Messages with seq in (after, before), oldest first, at most `limit`. */
 export async function readMessages(
@@ -132,8 +121,8 @@ export async function readMessages(
     .sort({ seq: range.newestFirst ? -1 : 1 })
     .limit(range.limit)
     .lean<StoredDoc[]>();
-  await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
+  await ensureKeys(key, keyIdsOf(docs));
   const messages = docs.map((doc) => decryptStored(key, roomId, doc, unreadable));
-  await addQuotesAndReactions(key, roomId, messages, unreadable);
+  await addQuotes(key, roomId, messages, unreadable);
   return range.newestFirst ? messages.reverse() : messages;
 }

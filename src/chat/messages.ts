@@ -13,7 +13,6 @@ import type { Hub } from "./hub.js";
 import { MessageModel, messageId } from "./message.model.js";
 import { SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
-import { ReactionModel } from "./reaction.model.js";
 import { canReplyTo } from "./replies.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
@@ -41,7 +40,10 @@ const PUBLISH_WAIT_MS = 1_000;
 const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
 
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
-const TOMBSTONE = { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1, replyTo: 1 } };
+const TOMBSTONE = {
+  $set: { kind: "deleted" },
+  $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1, replyTo: 1, reactions: 1 },
+};
 
 /** Why the actor may not write in the room now (a block), if they may not. */
 export async function refusedByBlock(deps: Pick<MessagesDeps, "blocks">, actor: Actor): Promise<Refusal | undefined> {
@@ -171,8 +173,6 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
     DURABLE,
   );
   if (updated.matchedCount === 0) return { ok: false, code: "not_yours", message: "You can only delete your own messages." };
-  // Its reactions are content about it: they go with it (clients drop them on "deleted").
-  await ReactionModel.deleteMany({ roomId, seq: input.seq });
   await deps.hub.publish({ type: "deleted", roomId, seq: input.seq });
   // Gone for both already: its file follows (after the announcement, which must not wait for it).
   await deps
@@ -188,15 +188,6 @@ export async function deleteMessage(deps: MessagesDeps, actor: Actor, input: { s
 
 /** Removes the content of every message `userId` wrote (their account is being deleted). */
 export async function eraseMessagesOf(userId: string): Promise<void> {
-  // Their reactions, and everyone's reactions on their messages, go with their content.
-  const theirs = await MessageModel.find(
-    { senderId: new mongoose.Types.ObjectId(userId), kind: { $in: ["text", "attachment"] } },
-    { _id: 0, roomId: 1, seq: 1 },
-  ).lean();
-  const byRoom = new Map<string, number[]>();
-  for (const { roomId, seq } of theirs) byRoom.set(roomId, [...(byRoom.get(roomId) ?? []), seq]);
-  await ReactionModel.deleteMany({ userId: new mongoose.Types.ObjectId(userId) });
-  for (const [roomId, seqs] of byRoom) await ReactionModel.deleteMany({ roomId, seq: { $in: seqs } });
   await MessageModel.updateMany(
     { senderId: new mongoose.Types.ObjectId(userId), kind: { $in: ["text", "attachment"] } },
     TOMBSTONE,

@@ -1,11 +1,13 @@
 /**
  * Emoji reactions: one per member per emoji per message, said with an explicit on or off, so a
- * frame sent twice (a retry, a second tab) changes nothing the second time. The emoji is content
- * and is stored as content is: sealed with the room's key, bound by the MAC to the room, the
- * message, the member and the kind "reaction", so a sealed emoji moved to another message or member
- * does not open. The document's id is a keyed hash of the same, which makes "the same reaction" a
- * primary-key collision without storing which emoji it is. Reactions go out through the hub like
- * edits, and are removed with their message (and with the room).
+ * frame sent twice (a retry, a second tab) changes nothing the second time. They are kept on the
+ * message itself (message.model.ts), each emoji sealed as text is: bound by the MAC to the room,
+ * the message, the member and the kind "reaction", so a sealed emoji moved to another message or
+ * member does not open. An entry's id is a keyed hash of the same, so "is this one there already"
+ * needs no decryption and says nothing about which emoji it is. A change is written over the
+ * version of the list it was made from (compare and swap), so two members reacting at once cannot
+ * lose one another's reaction, and the cap holds. Reactions go out through the hub like edits,
+ * and go with their message's content (the tombstone drops them).
  */
 import { createHmac, hkdfSync } from "node:crypto";
 import mongoose from "mongoose";
@@ -13,31 +15,34 @@ import { CipherError, openMessage, sealMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
 import { refusedByBlock, type Actor, type MessagesDeps, type Refusal } from "./messages.js";
 import { MAX_REACTIONS_PER_MESSAGE, REACTIONS, type Reaction, type ReactionCount } from "./protocol.js";
-import { ReactionModel } from "./reaction.model.js";
-import { bytes, ensureKeys, openingKey, sealingKey, type RoomKey } from "./rooms.js";
+import { bytes, openingKey, sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
 
 export const REACTION_KIND = "reaction";
+const ATTEMPTS = 5;
+const REACTABLE = { $in: ["text", "attachment"] as Array<"text" | "attachment"> };
 
-// The tag key comes from the room's first data key, which a room keeps until it is deleted
-// (docs/decisions/004): re-keying must not change which document "Alice's 👍 on 7" is.
-const tagKeys = new WeakMap<Buffer, Buffer>();
-function tagOf(key: RoomKey, roomId: string, seq: number, userId: string, emoji: string): string {
+type Binary = Buffer | { buffer: Uint8Array };
+/** A reaction as the message stores it. */
+export type StoredReaction = { id: string; userId: unknown; v: number; keyId: number; iv: Binary; ct: Binary; mac: Binary };
+
+// The id key comes from the room's first data key, which a room keeps until it is deleted
+// (docs/decisions/004): re-keying must not change which entry "Alice's 👍 on 7" is.
+const idKeys = new WeakMap<Buffer, Buffer>();
+function reactionId(key: RoomKey, roomId: string, seq: number, userId: string, emoji: string): string {
   const first = key.versions[0];
   if (!first) throw new CipherError("the room has no data key");
-  let tagKey = tagKeys.get(first.dataKey);
-  if (!tagKey) {
-    tagKey = Buffer.from(hkdfSync("sha256", first.dataKey, "", "duet reaction id", 32));
-    tagKeys.set(first.dataKey, tagKey);
+  let idKey = idKeys.get(first.dataKey);
+  if (!idKey) {
+    idKey = Buffer.from(hkdfSync("sha256", first.dataKey, "", "duet reaction id", 32));
+    idKeys.set(first.dataKey, idKey);
   }
-  return createHmac("sha256", tagKey)
+  return createHmac("sha256", idKey)
     .update(JSON.stringify([roomId, seq, userId, emoji]))
     .digest("base64url");
 }
 
 const isReaction = (emoji: string): emoji is Reaction => Object.hasOwn(REACTIONS, emoji);
-const reactable = (roomId: string, seq: number) =>
-  MessageModel.exists({ roomId, seq, kind: { $in: ["text", "attachment"] } }).then((found) => found !== null);
 
 /** Adds (`on`) or takes back the actor's `emoji` on message `seq`; saying it twice is harmless. */
 export async function react(
@@ -48,53 +53,59 @@ export async function react(
   const { roomId, userId, key } = actor;
   const blocked = await refusedByBlock(deps, actor);
   if (blocked) return blocked;
-  const notFound: Refusal = { ok: false, code: "not_found", message: "That message is not in this conversation (any more)." };
-  const _id = tagOf(key, roomId, input.seq, userId, input.emoji);
+  const id = reactionId(key, roomId, input.seq, userId, input.emoji);
   const sealing = sealingKey(key);
   const sealed = sealMessage(
     sealing.dataKey,
     { roomId, seq: input.seq, keyId: sealing.keyId, senderId: userId, kind: REACTION_KIND },
     input.emoji,
   );
-  if (input.on) {
-    if (!(await reactable(roomId, input.seq))) return notFound;
-    const already = await ReactionModel.exists({ _id });
-    if (!already && (await ReactionModel.countDocuments({ roomId, seq: input.seq })) >= MAX_REACTIONS_PER_MESSAGE)
-      return {
-        ok: false,
-        code: "too_many",
-        message: `A message can carry at most ${MAX_REACTIONS_PER_MESSAGE} reactions.`,
-      };
-    const { v, keyId, iv, ct, mac } = sealed;
-    await ReactionModel.updateOne(
-      { _id },
-      {
-        $setOnInsert: {
-          roomId,
-          seq: input.seq,
-          userId: new mongoose.Types.ObjectId(userId),
-          v,
-          keyId,
-          iv,
-          ct,
-          mac,
-          createdAt: new Date(),
-        },
-      },
-      { upsert: true },
-    );
-    // Deleted while this was being written: its reactions went with it, this one goes too.
-    if (!(await reactable(roomId, input.seq))) {
-      await ReactionModel.deleteOne({ _id });
-      return notFound;
-    }
-  } else {
-    await ReactionModel.deleteOne({ _id });
-  }
+  const written = await writeReaction(roomId, input.seq, id, input.on, () => ({
+    id,
+    userId: new mongoose.Types.ObjectId(userId),
+    v: sealed.v,
+    keyId: sealed.keyId,
+    iv: sealed.iv,
+    ct: sealed.ct,
+    mac: sealed.mac,
+  }));
+  if (written !== "ok") return written;
   // Announced even when nothing changed: a retry after a lost announcement must still reach the
-  // other side, and clients hold reactions as sets, so a repeat changes nothing there either.
+  // other side, and pages hold reactions as sets, so a repeat changes nothing there.
   await deps.hub.publish({ type: "reaction", roomId, seq: input.seq, from: userId, on: input.on, sealed: toWire(sealed) });
   return { ok: true };
+}
+
+async function writeReaction(
+  roomId: string,
+  seq: number,
+  id: string,
+  on: boolean,
+  entry: () => StoredReaction,
+): Promise<"ok" | Refusal> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const doc = await MessageModel.findOne({ roomId, seq, kind: REACTABLE }, { reactions: 1, reactionsVersion: 1 }).lean<{
+      reactions?: StoredReaction[];
+      reactionsVersion?: number;
+    }>();
+    if (!doc) return { ok: false, code: "not_found", message: "That message is not in this conversation (any more)." };
+    const list = doc.reactions ?? [];
+    if (list.some((r) => r.id === id) === on) return "ok";
+    if (on && list.length >= MAX_REACTIONS_PER_MESSAGE)
+      return { ok: false, code: "too_many", message: `A message can carry at most ${MAX_REACTIONS_PER_MESSAGE} reactions.` };
+    const next = on ? [...list, entry()] : list.filter((r) => r.id !== id);
+    const version = doc.reactionsVersion;
+    // The driver, not mongoose: the entries read back are written back as they are.
+    const updated = await MessageModel.collection.updateOne(
+      { roomId, seq, kind: REACTABLE, reactionsVersion: version === undefined ? { $exists: false } : version },
+      next.length > 0
+        ? { $set: { reactions: next, reactionsVersion: (version ?? 0) + 1 } }
+        : { $set: { reactionsVersion: (version ?? 0) + 1 }, $unset: { reactions: "" } },
+      { writeConcern: { w: "majority", j: true } },
+    );
+    if (updated.matchedCount === 1) return "ok";
+  }
+  return { ok: false, code: "unavailable", message: "That reaction didn't go through (the message was busy). Try again." };
 }
 
 /** Opens a sealed emoji; undefined when it fails authentication or is not a reaction Duet offers. */
@@ -116,27 +127,31 @@ export function openReaction(
   }
 }
 
-/** The reactions on messages `seqs` of the room, by message number, oldest first per emoji. */
-export async function reactionsOn(key: RoomKey, roomId: string, seqs: readonly number[]): Promise<Map<number, ReactionCount[]>> {
-  const found = new Map<number, ReactionCount[]>();
-  if (seqs.length === 0) return found;
-  const docs = await ReactionModel.find({ roomId, seq: { $in: [...seqs] } })
-    .sort({ createdAt: 1 })
-    .lean();
-  await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
-  for (const doc of docs) {
-    const userId = String(doc.userId);
+/** A message's stored reactions as the page shows them (one that does not open is left out). */
+export function countReactions(key: RoomKey, roomId: string, seq: number, stored: readonly StoredReaction[]): ReactionCount[] {
+  const counts: ReactionCount[] = [];
+  for (const r of stored) {
+    const userId = String(r.userId);
     const emoji = openReaction(
       key,
-      { roomId, seq: doc.seq, userId },
-      { v: doc.v, keyId: doc.keyId, iv: bytes(doc.iv), ct: bytes(doc.ct), mac: bytes(doc.mac) },
+      { roomId, seq, userId },
+      { v: r.v, keyId: r.keyId, iv: bytes(r.iv), ct: bytes(r.ct), mac: bytes(r.mac) },
     );
     if (!emoji) continue;
-    const counts = found.get(doc.seq) ?? [];
     const count = counts.find((c) => c.emoji === emoji);
     if (count) count.by.push(userId);
     else counts.push({ emoji, by: [userId] });
-    found.set(doc.seq, counts);
   }
-  return found;
+  return counts;
+}
+
+/** Takes back every reaction `userId` made (their account is being deleted). */
+export async function eraseReactionsOf(userId: string): Promise<void> {
+  const oid = new mongoose.Types.ObjectId(userId);
+  const docs = await MessageModel.find({ "reactions.userId": oid }, { roomId: 1, seq: 1, reactions: 1 }).lean<
+    Array<{ roomId: string; seq: number; reactions?: StoredReaction[] }>
+  >();
+  for (const doc of docs)
+    for (const r of doc.reactions ?? [])
+      if (String(r.userId) === userId) await writeReaction(doc.roomId, doc.seq, r.id, false, () => r);
 }

@@ -7,7 +7,6 @@
  */
 import { removeAttachmentsOfRoom } from "./attachments/removal.js";
 import { MessageModel } from "./message.model.js";
-import { ReactionModel } from "./reaction.model.js";
 import { RoomModel } from "./room.model.js";
 import type { Hub } from "./hub.js";
 
@@ -20,7 +19,6 @@ export async function deleteConversation(hub: Hub, roomId: string, by: string): 
 /** Removes what is left of a room whose keys are gone: its messages and files, then the room. */
 export async function finishDeletion(roomId: string): Promise<void> {
   await MessageModel.deleteMany({ roomId });
-  await ReactionModel.deleteMany({ roomId });
   await removeAttachmentsOfRoom(roomId);
   await RoomModel.deleteOne({ _id: roomId, deletedAt: { $exists: true } });
   // A send already being written when the keys went (its socket closes with the room) can land
