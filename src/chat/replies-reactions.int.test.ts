@@ -172,8 +172,10 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     const emoji = Object.keys(REACTIONS) as Reaction[];
     for (const e of emoji.slice(0, MAX_REACTIONS_PER_MESSAGE)) bobTab.send({ type: "react", seq: next, emoji: e, on: true });
     await eventually(
-      "the cap reached",
+      `the cap reached ${JSON.stringify(bobTab.frames.filter((f) => f.type === "error").slice(-3))}`,
       async () => aliceTab.frames.filter((f) => f.type === "reaction" && f.seq === next).length === MAX_REACTIONS_PER_MESSAGE,
+      // Twenty durable writes one after another: seconds on FerretDB under load.
+      60_000,
     );
     aliceTab.send({ type: "react", seq: next, emoji: emoji[MAX_REACTIONS_PER_MESSAGE] ?? "👍", on: true });
     assert.match((await aliceTab.next("error", (f) => f.code === "too_many")).message, /at most 20 reactions/);
