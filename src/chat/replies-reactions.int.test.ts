@@ -4,12 +4,13 @@
  * MongoDB or Redis in the clear.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { openChat, type ChatClient } from "../test/chat-client.js";
-import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { connectServices, eventually, stack, type Services } from "../test/support.js";
+import { instances } from "../test/factories.js";
+import { chatSuite, twoInARoom } from "../test/chat-suite.js";
+import type { ChatClient } from "../test/chat-client.js";
+import { eventually, stack } from "../test/support.js";
 import type { TestBrowser } from "../test/browser.js";
 import { MAX_REACTIONS_PER_MESSAGE, REACTIONS, type PlainMessage, type Reaction } from "./protocol.js";
 
@@ -34,32 +35,18 @@ async function history(browser: TestBrowser, roomId: string): Promise<PlainMessa
 }
 
 describe("replies and reactions between Alice and Bob on two instances", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => {
-    services = await connectServices();
-  });
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
 
   /** Alice on instance A and Bob on instance B, in one room, both live. */
   async function room() {
-    const alice = await signedUpUser("alice", instanceA);
-    const bob = await signedUpUser("bob", instanceB);
-    const roomId = await startConversation(alice.browser, bob.email);
-    const aliceTab = await openChat(alice.browser, roomId, { base: instanceA });
-    const bobTab = await openChat(bob.browser, roomId, { base: instanceB });
-    open.push(aliceTab, bobTab);
-    await Promise.all([aliceTab.next("ready"), bobTab.next("ready")]);
-    const aliceId = String((await db().collection("users").findOne({ email: alice.email }))?._id);
-    const bobId = String((await db().collection("users").findOne({ email: bob.email }))?._id);
+    const { alice, bob, roomId } = await twoInARoom("react", [instanceA, instanceB]);
+    const aliceTab = await suite.connect(alice.browser, roomId, instanceA);
+    const bobTab = await suite.connect(bob.browser, roomId, instanceB);
     const say = async (tab: ChatClient, clientId: string, text: string, replyTo?: number) => {
       tab.send({ type: "send", clientId, text, ...(replyTo ? { replyTo } : {}) });
       return (await tab.next("ack", (f) => f.clientId === clientId)).seq;
     };
-    return { alice, bob, roomId, aliceTab, bobTab, aliceId, bobId, say };
+    return { alice, bob, roomId, aliceTab, bobTab, aliceId: alice.id, bobId: bob.id, say };
   }
 
   it("a reply stores the number it answers and reaches the other side with a quote of the original", async () => {
@@ -134,8 +121,7 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
       assert.deepEqual(counts, { "❤️": [bobId], "👍": [aliceId, bobId].sort() });
     }
     // A socket opened later gets them with the message (catch-up).
-    const late = await openChat(alice.browser, roomId, { base: instanceB });
-    open.push(late);
+    const late = await suite.connect(alice.browser, roomId, instanceB);
     const caught = await late.next("message", (f) => f.seq === seq);
     assert.equal(caught.reactions?.find((r) => r.emoji === "👍")?.by.length, 2);
 
