@@ -382,7 +382,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         return;
       }
       case "react": {
-        const result = await react(messagesDeps, actor, frame);
+        const result = await react({ ...messagesDeps, redis: deps.redis }, actor, frame);
         if (!result.ok) refused(result);
         return;
       }

@@ -6,10 +6,14 @@
  * member does not open. An entry's id is a keyed hash of the same, so "is this one there already"
  * needs no decryption and says nothing about which emoji it is. A change is written over the
  * version of the list it was made from (compare and swap), so two members reacting at once cannot
- * lose one another's reaction, and the cap holds. Reactions go out through the hub like edits,
+ * lose one another's reaction, and the cap holds. FerretDB (the native stack's stand-in) does not
+ * apply a conditional update atomically (ten concurrent compare-and-swaps all "won", three
+ * entries stayed), so a change also holds a short per-message lock in Redis, which every instance
+ * shares; without Redis it goes ahead on the compare-and-swap alone (atomic on MongoDB). Reactions go out through the hub like edits,
  * and go with their message's content (the tombstone drops them).
  */
-import { createHmac, hkdfSync } from "node:crypto";
+import { createHmac, hkdfSync, randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { CipherError, openMessage, sealMessage } from "./cipher.js";
 import { MessageModel } from "./message.model.js";
@@ -20,6 +24,29 @@ import { toWire } from "./wire.js";
 
 export const REACTION_KIND = "reaction";
 const ATTEMPTS = 5;
+const LOCK_TTL_MS = 5_000;
+const LOCK_WAIT_MS = 3_000;
+const LOCK_POLL_MS = 15;
+
+/** Runs `change` holding the lock `name` (waiting up to LOCK_WAIT_MS for it); without Redis, runs it anyway. */
+async function holding<T>(redis: Redis | undefined, name: string, change: () => Promise<T>): Promise<T> {
+  if (!redis) return change();
+  const key = `duet:reaction-lock:${name}`;
+  const token = randomBytes(8).toString("hex");
+  const until = Date.now() + LOCK_WAIT_MS;
+  let held: boolean;
+  for (;;) {
+    const answer = await redis.set(key, token, "PX", LOCK_TTL_MS, "NX").catch(() => "unavailable");
+    held = answer === "OK";
+    if (held || answer === "unavailable" || Date.now() >= until) break;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+  try {
+    return await change();
+  } finally {
+    if (held) await redis.del(key).catch(() => undefined);
+  }
+}
 const REACTABLE = { $in: ["text", "attachment"] as Array<"text" | "attachment"> };
 
 type Binary = Buffer | { buffer: Uint8Array };
@@ -46,7 +73,7 @@ const isReaction = (emoji: string): emoji is Reaction => Object.hasOwn(REACTIONS
 
 /** Adds (`on`) or takes back the actor's `emoji` on message `seq`; saying it twice is harmless. */
 export async function react(
-  deps: Pick<MessagesDeps, "hub" | "blocks">,
+  deps: Pick<MessagesDeps, "hub" | "blocks"> & { redis?: Redis },
   actor: Actor,
   input: { seq: number; emoji: Reaction; on: boolean },
 ): Promise<{ ok: true } | Refusal> {
@@ -60,15 +87,17 @@ export async function react(
     { roomId, seq: input.seq, keyId: sealing.keyId, senderId: userId, kind: REACTION_KIND },
     input.emoji,
   );
-  const written = await writeReaction(roomId, input.seq, id, input.on, () => ({
-    id,
-    userId: new mongoose.Types.ObjectId(userId),
-    v: sealed.v,
-    keyId: sealed.keyId,
-    iv: sealed.iv,
-    ct: sealed.ct,
-    mac: sealed.mac,
-  }));
+  const written = await holding(deps.redis, `${roomId}:${input.seq}`, () =>
+    writeReaction(roomId, input.seq, id, input.on, () => ({
+      id,
+      userId: new mongoose.Types.ObjectId(userId),
+      v: sealed.v,
+      keyId: sealed.keyId,
+      iv: sealed.iv,
+      ct: sealed.ct,
+      mac: sealed.mac,
+    })),
+  );
   if (written !== "ok") return written;
   // Announced even when nothing changed: a retry after a lost announcement must still reach the
   // other side, and pages hold reactions as sets, so a repeat changes nothing there.
