@@ -18,6 +18,7 @@ import { attachmentRoutes } from "./chat/attachments/routes.js";
 import { uploadLimits } from "./chat/attachments/limits.js";
 import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
+import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
 import { muteRoutes } from "./chat/mute-routes.js";
@@ -87,6 +88,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       sharesRoom: shareRoom,
       async eraseMessagesOf(userId) {
         await eraseMessagesOf(userId);
+        await eraseReactionsOf(userId);
         await removeAttachmentsOf(userId);
       },
       accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),

@@ -10,10 +10,11 @@ import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
-import { MessageModel } from "./message.model.js";
+import { MessageModel, messageId } from "./message.model.js";
 import type { MessageNotices } from "./notify/notifier.js";
 import { SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
+import { canReplyTo } from "./replies.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
@@ -42,9 +43,13 @@ const PUBLISH_WAIT_MS = 1_000;
 const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
 
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
-const TOMBSTONE = { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1 } };
+const TOMBSTONE = {
+  $set: { kind: "deleted" },
+  $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1, replyTo: 1, reactions: 1 },
+};
 
-async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal | undefined> {
+/** Why the actor may not write in the room now (a block), if they may not. */
+export async function refusedByBlock(deps: Pick<MessagesDeps, "blocks">, actor: Actor): Promise<Refusal | undefined> {
   const by = await deps.blocks.blockedBy(actor.roomId);
   if (by.length === 0) return undefined;
   const message = by.includes(actor.userId)
@@ -57,7 +62,7 @@ async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal
 export async function sendMessage(
   deps: MessagesDeps,
   actor: Actor,
-  input: { clientId: string; text: string; kind?: "attachment" },
+  input: { clientId: string; text: string; kind?: "attachment"; replyTo?: number },
 ): Promise<{ ok: true; seq: number; at: string } | Refusal> {
   const { roomId, userId } = actor;
   const unavailable: Refusal = {
@@ -74,6 +79,24 @@ export async function sendMessage(
     return unavailable;
   }
   if (blocked) return blocked;
+  if (input.replyTo !== undefined) {
+    let answerable;
+    try {
+      // A resend of a reply stored before its original was deleted is still that reply.
+      answerable =
+        (await canReplyTo(roomId, input.replyTo)) ||
+        (await MessageModel.exists({ _id: messageId(roomId, userId, input.clientId) })) !== null;
+    } catch (err) {
+      deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "could not look up a reply's original");
+      return unavailable;
+    }
+    if (!answerable)
+      return {
+        ok: false,
+        code: "not_found",
+        message: `Not sent: message ${input.replyTo} is not in this conversation (any more), so it can't be replied to.`,
+      };
+  }
   let stored;
   try {
     // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
@@ -83,6 +106,7 @@ export async function sendMessage(
       clientId: input.clientId,
       text: input.text,
       ...(input.kind ? { kind: input.kind } : {}),
+      ...(input.replyTo !== undefined ? { replyTo: input.replyTo } : {}),
     });
   } catch (err) {
     if (err instanceof SendLimited)
@@ -106,6 +130,7 @@ export async function sendMessage(
       at,
       sealed: toWire(stored.sealed),
       ...(stored.kind && stored.kind !== "text" ? { kind: stored.kind } : {}),
+      ...(stored.replyTo !== undefined ? { replyTo: stored.replyTo } : {}),
     });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);

@@ -141,7 +141,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       maxFileBytes: config.attachments.maxBytes,
       scripts: ["js/chat.js"],
       bodyClass: "app-page",
-      styles: ["css/attachments.css"],
+      styles: ["css/attachments.css", "css/replies-reactions.css"],
     });
   });
 
