@@ -11,6 +11,7 @@ import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
+import { passkeyRoutes } from "./accounts/routes/passkeys.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { attachmentRoutes } from "./chat/attachments/routes.js";
@@ -106,6 +107,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     signUpRoutes(accounts),
     signInRoutes(accounts),
     twoFactorRoutes(accounts),
+    passkeyRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
     // Only when Google is configured: otherwise /auth/google answers 404.

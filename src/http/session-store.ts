@@ -28,6 +28,11 @@ export type SessionData = {
   reauthAt?: number;
   /** An authenticator secret being set up, sealed (accounts/two-factor.ts), until it is confirmed. */
   totpSetup?: { sealed: string; until: number };
+  /**
+   * The passkey ceremony this browser started (accounts/passkey-challenges.ts): the SHA-256 of
+   * its challenge, what it is for, whose it is, until when. Single use: taken by the answer.
+   */
+  passkeyChallenge?: { hash: string; purpose: string; userId?: string; until: number };
   _expire?: number;
   _maxAge?: number;
 };

@@ -11,6 +11,7 @@ import { spend } from "../../http/rate-limit.js";
 import { confirmIdentity } from "../reauth.js";
 import type { User } from "../user.model.js";
 import { hasTwoFactor } from "../two-factor.js";
+import { hasPasskey } from "../passkeys.js";
 
 export type AccountRoutesDeps = AccountsDeps & { config: Config; views: Views; limits: AccountLimits };
 
@@ -109,5 +110,8 @@ export async function reauthProblem(
     return undefined;
   }
   if (check.reason === "wrong") return "That isn't your current password.";
-  return user.passwordHash ? "Enter your current password." : "Confirm it's you with Google first (it counts for 10 minutes).";
+  if (user.passwordHash) return "Enter your current password.";
+  return (await hasPasskey(userId))
+    ? "Confirm it's you with a passkey first (it counts for 10 minutes)."
+    : "Confirm it's you with Google first (it counts for 10 minutes).";
 }
