@@ -23,7 +23,13 @@ export type SessionData = {
    * Half signed in: the password (or Google) was right, the second factor is still to come.
    * Holds no `uid`, so nothing that needs a signed-in user (pages, sockets) accepts this session.
    */
-  secondFactor?: { userId: string; until: number; next: string };
+  secondFactor?: {
+    userId: string;
+    until: number;
+    next: string;
+    /** A Google account whose link waits for the second factor (the password alone proved too little). */
+    linkGoogleSub?: string;
+  };
   /** When this session last proved its user again (password, Google): sensitive changes need it recent. */
   reauthAt?: number;
   /** An authenticator secret being set up, sealed (accounts/two-factor.ts), until it is confirmed. */

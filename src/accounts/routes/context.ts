@@ -12,6 +12,7 @@ import { confirmIdentity } from "../reauth.js";
 import type { User } from "../user.model.js";
 import { hasTwoFactor } from "../two-factor.js";
 import { hasPasskey } from "../passkeys.js";
+import { linkGoogle } from "../google-link.js";
 
 export type AccountRoutesDeps = AccountsDeps & { config: Config; views: Views; limits: AccountLimits };
 
@@ -54,17 +55,39 @@ export const SECOND_FACTOR_PATH = "/signin/two-factor";
  * the account has two-factor on, leaves this browser half signed in (no `uid`: nothing but the
  * code page accepts it) and sends it to the code page. The session id changes either way.
  */
-export async function afterFirstFactor(ctx: Context, deps: AccountRoutesDeps, userId: string, next: string): Promise<void> {
+export async function afterFirstFactor(
+  ctx: Context,
+  deps: AccountRoutesDeps,
+  userId: string,
+  next: string,
+  then: { linkGoogleSub?: string } = {},
+): Promise<void> {
   if (await hasTwoFactor(userId)) {
     const session = sessionOf(ctx);
     delete session.pending;
     delete session.uid;
-    session.secondFactor = { userId, until: Date.now() + SECOND_FACTOR_WINDOW_MS, next };
+    session.secondFactor = { userId, until: Date.now() + SECOND_FACTOR_WINDOW_MS, next, ...then };
     await session.regenerate();
     return ctx.redirect(SECOND_FACTOR_PATH);
   }
+  if (then.linkGoogleSub && !(await linkGoogle(userId, then.linkGoogleSub))) next = "/profile";
   await beginSession(ctx, deps, userId);
   ctx.redirect(next);
+}
+
+/**
+ * The second factor passed (an app code, a recovery code or a passkey): finishes what the first
+ * factor started (a Google link waiting for it) and signs in. Returns where to go.
+ */
+export async function afterSecondFactor(
+  ctx: Context,
+  deps: AccountRoutesDeps,
+  pending: NonNullable<KoaSession["secondFactor"]>,
+): Promise<string> {
+  // Linked meanwhile to another Google account: signed in all the same, without the link.
+  const linked = pending.linkGoogleSub ? await linkGoogle(pending.userId, pending.linkGoogleSub) : true;
+  await beginSession(ctx, deps, pending.userId);
+  return linked ? pending.next : "/profile";
 }
 
 /** The submitted form as a plain object (empty for a missing or non-form body). */

@@ -26,7 +26,7 @@ import {
   type PasskeyProblem,
 } from "../passkeys.js";
 import { recentlyConfirmed } from "../reauth.js";
-import { beginSession, formBody, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { afterSecondFactor, beginSession, formBody, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
 const PAGE = "/profile/passkeys";
@@ -158,8 +158,7 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
       pending.userId,
     );
     if (!result.ok) return refusePasskey(ctx, result.reason);
-    await beginSession(ctx, deps, pending.userId);
-    ctx.body = { ok: true, redirect: pending.next };
+    ctx.body = { ok: true, redirect: await afterSecondFactor(ctx, deps, pending) };
   });
 
   // ---- A passkey as the proof before a sensitive change ----

@@ -22,7 +22,7 @@ import {
   turnOffTwoFactor,
   twoFactorStatus,
 } from "../two-factor.js";
-import { beginSession, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { afterSecondFactor, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 const SETUP_WINDOW_MS = 15 * 60_000;
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
@@ -82,8 +82,8 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
       checkSecondFactor(deps, pending.userId, input),
     );
     if (result.ok) {
-      await beginSession(ctx, deps, pending.userId);
-      return ctx.redirect(result.via === "recovery" ? `${MANAGE_PATH}?recoveryLeft=${result.recoveryCodesLeft}` : pending.next);
+      const next = await afterSecondFactor(ctx, deps, pending);
+      return ctx.redirect(result.via === "recovery" ? `${MANAGE_PATH}?recoveryLeft=${result.recoveryCodesLeft}` : next);
     }
     // Two-factor was turned off meanwhile: the session is not signed in; start again.
     if (result.reason === "off") return expired(ctx);
