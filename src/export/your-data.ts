@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { ZipFile } from "yazl";
 import { storedAvatar } from "../accounts/avatars.js";
+import { listPasskeys } from "../accounts/passkeys.js";
 import { UserModel, type User } from "../accounts/user.model.js";
 import { readMessages, type Unreadable } from "../chat/history.js";
 import { RoomModel } from "../chat/room.model.js";
@@ -50,6 +51,12 @@ export async function exportYourData(deps: ExportDeps, userId: string, now = new
       displayName: user.displayName,
       status: user.status ?? "",
       signInWith: { password: Boolean(user.passwordHash), google: Boolean(user.googleSub) },
+      // Their names and dates; the public keys say nothing to a person.
+      passkeys: (await listPasskeys(userId)).map(({ name, createdAt, lastUsedAt }) => ({
+        name,
+        createdAt,
+        lastUsedAt: lastUsedAt ?? null,
+      })),
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
       lastSeenAt: user.lastSeenAt ?? null,
