@@ -48,6 +48,8 @@ async function signOut(page: Page) {
 
 test.describe("passkeys, in a real browser through nginx", () => {
   test("add from the profile, sign in with it alone, rename, confirm it's you, remove @responsive", async ({ page }) => {
+    // Sign-up, six axe runs and three ceremonies: 20 s alone, much more on a loaded machine.
+    test.setTimeout(120_000);
     const { cdp, authenticatorId } = await virtualAuthenticator(page);
     await signUpInBrowser(page, "Pat Key");
     await page.getByRole("link", { name: "Add a passkey" }).click();
