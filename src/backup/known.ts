@@ -11,6 +11,7 @@ import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
 import { KnownDeviceModel } from "../accounts/devices.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
+import { PasskeyModel } from "../accounts/passkeys.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
 import { TwoFactorModel } from "../accounts/two-factor.js";
@@ -39,6 +40,8 @@ export const DUET_MODELS = [
   // Two-factor secrets are sealed (sealed-secrets.ts): a backup holds them as unreadable as the database does.
   TwoFactorModel,
   KnownDeviceModel,
+  // Passkeys hold public keys only: a backup restores them working.
+  PasskeyModel,
   AttachmentModel,
   AttachmentChunkModel,
 ] as const;
