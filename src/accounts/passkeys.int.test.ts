@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { uniqueEmail } from "../../scripts/lib/mailbox.js";
+import { inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
 import { sessionHandle } from "../http/session-store.js";
 import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { instances, signedUpUser } from "../test/factories.js";
@@ -74,7 +74,10 @@ describe("passkeys", () => {
     assert.equal(unasked.status, 422);
     assert.equal(await PasskeyModel.countDocuments({ _id: device.passkeys[0]?.id }), 0);
 
+    const since = await inboxMark(stack.MAIL_URL, email);
     await addPasskey(browser, device, password, "Work laptop");
+    const told = await waitForEmail(stack.MAIL_URL, email, { subject: /A passkey was added to your Duet account/, since });
+    assert.match(told.text, /a passkey named "Work laptop" was added/);
     const page = await browser.get("/profile/passkeys?added=1");
     assert.match(page.text, /Your passkey was added/);
     assert.match(page.text, /Work laptop/);

@@ -26,6 +26,7 @@ import {
   type PasskeyProblem,
 } from "../passkeys.js";
 import { recentlyConfirmed } from "../reauth.js";
+import { sendInBackground } from "../deps.js";
 import { afterSecondFactor, beginSession, formBody, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
@@ -87,6 +88,15 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
     const body = formBody(ctx);
     const result = await registerPasskey(passkeys, session, uid(ctx), { response: body.response, name: passkeyName(body.name) });
     if (!result.ok) return refusePasskey(ctx, result.reason);
+    // A new way into the account: its owner hears of it, in case it was not them.
+    const user = signedInUser(ctx);
+    sendInBackground(deps, user.email, "passkey-added", {
+      displayName: user.displayName,
+      name: result.name,
+      changedAt: new Date(),
+      passkeysLink: `${deps.publicUrl}${PAGE}`,
+      sessionsLink: `${deps.publicUrl}/profile#sessions`,
+    });
     ctx.body = { ok: true, redirect: `${PAGE}?added=1` };
   });
 
