@@ -12,6 +12,7 @@ import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
 import { passkeyRoutes } from "./accounts/routes/passkeys.js";
+import { pushRoutes } from "./accounts/routes/push.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { attachmentRoutes } from "./chat/attachments/routes.js";
@@ -20,6 +21,7 @@ import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
+import { muteRoutes } from "./chat/mute-routes.js";
 import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
@@ -38,6 +40,7 @@ import type { Logger } from "./logger.js";
 import type { Mailer } from "./mail/mailer.js";
 import { googleRoutes, withGoogleFlag } from "./oauth/routes.js";
 import { pageRoutes } from "./pages/routes.js";
+import { appShellRoutes } from "./pages/app-shell.js";
 import { loadViews, type Views } from "./views.js";
 
 export type AppDeps = {
@@ -61,6 +64,8 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
   app.use(requestLog(log));
   app.use(handleErrors(views));
   app.use(staticFiles());
+  // The manifest, the service worker and the offline page: the same for everyone, no session.
+  app.use(appShellRoutes(baseViews).routes());
   // Probes come before sessions and CSRF: they must answer even when Redis does not.
   app.use(healthRoutes(config.instanceName, readiness, directCaller(config.trustedProxies)));
 
@@ -110,9 +115,11 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     passkeyRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
+    pushRoutes(accounts),
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    muteRoutes(),
     attachmentRoutes({
       log,
       keyFor: chat.keyFor,

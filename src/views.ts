@@ -18,6 +18,13 @@ function readManifest(): Record<string, string> {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
 }
 
+let builtAssets: Record<string, string> | undefined;
+/** `/static/<fingerprinted name>` of a static file (its plain name before the first build). */
+export function assetPath(name: string): string {
+  builtAssets ??= readManifest();
+  return `/static/${builtAssets[name] ?? name}`;
+}
+
 export type Views = {
   /** Renders `pages/<page>.hbs` inside `layouts/<layout>.hbs`. */
   render(page: string, data: Record<string, unknown>, layout?: string): string;

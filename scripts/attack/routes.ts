@@ -238,6 +238,29 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/chat/:room/block", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/unblock", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/hide", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "POST", path: "/chat/:room/mute", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  { method: "POST", path: "/chat/:room/unmute", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+
+  // Notifications and the installable app (decision 010). The subscription takes JSON only.
+  { method: "GET", path: "/sw.js", fields: {}, as: "visitor" },
+  { method: "GET", path: "/manifest.webmanifest", fields: {}, as: "visitor" },
+  { method: "GET", path: "/offline", fields: {}, as: "visitor" },
+  { method: "GET", path: "/api/push", fields: {}, as: "member" },
+  {
+    method: "POST",
+    path: "/api/push/subscription",
+    fields: { endpoint: "text" },
+    as: "member",
+    success: (page) => page.status === 201,
+  },
+  { method: "POST", path: "/api/push/subscription/remove", fields: {}, as: "member", success: (page) => page.status === 200 },
+  {
+    method: "POST",
+    path: "/profile/sessions/:handle/notifications-off",
+    fields: {},
+    as: "member",
+    success: redirectTo(/^\/profile\?notificationsOff=1#sessions$/),
+  },
   { method: "GET", path: "/chat/:room/delete", fields: {}, as: "member" },
   // Sent signed out: the member's own room is what every other attack talks in, and a success
   // here destroys it (integration tests cover the member's and the stranger's deletions).
@@ -246,6 +269,7 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/api/rooms/:room/attachments", fields: {}, as: "member", multipart: true },
   { method: "GET", path: "/api/rooms/:room/attachments/:from/:id", fields: {}, as: "member" },
   { method: "GET", path: "/api/rooms/:room/attachments/:from/:id/preview", fields: {}, as: "member" },
+  { method: "GET", path: "/api/rooms/:room/attachments/:from/:id/audio", fields: {}, as: "member" },
   { method: "GET", path: "/profile/export", fields: {}, as: "member" },
   {
     method: "POST",

@@ -9,6 +9,7 @@ import { hashPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
 import { KnownDeviceModel } from "./devices.js";
+import { removeSubscriptionsOf } from "./push-subscriptions.js";
 import { TwoFactorModel } from "./two-factor.js";
 import { removePasskeysOf } from "./passkeys.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
@@ -109,6 +110,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string): Promise
     TwoFactorModel.deleteOne({ userId }),
     removePasskeysOf(userId),
     KnownDeviceModel.deleteMany({ userId }),
+    removeSubscriptionsOf(userId),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);

@@ -19,6 +19,7 @@ describe("what a backup holds", () => {
       "messages",
       "passkeys",
       "pendingsignups",
+      "pushsubscriptions",
       "resettokens",
       "rooms",
       "twofactors",

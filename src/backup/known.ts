@@ -10,6 +10,7 @@
 import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
 import { KnownDeviceModel } from "../accounts/devices.js";
+import { PushSubscriptionModel } from "../accounts/push-subscriptions.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
 import { PasskeyModel } from "../accounts/passkeys.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
@@ -42,6 +43,8 @@ export const DUET_MODELS = [
   KnownDeviceModel,
   // Passkeys hold public keys only: a backup restores them working.
   PasskeyModel,
+  // Sealed like two-factor secrets: a backup holds each browser's push endpoint unreadable.
+  PushSubscriptionModel,
   AttachmentModel,
   AttachmentChunkModel,
 ] as const;

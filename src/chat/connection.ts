@@ -23,6 +23,7 @@ import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } fr
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
+import type { MessageNotices } from "./notify/notifier.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
@@ -45,6 +46,8 @@ export type ChatDeps = {
   heartbeat: Heartbeat;
   /** Removes the file of a deleted attachment message. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
+  /** Push notifications for the recipient of a send (notify/notifier.ts); absent when off. */
+  notices?: MessageNotices;
   activity: RoomActivity;
   /** A socket with more than this waiting to be sent is too slow and is closed (1013). */
   maxBufferedBytes: number;

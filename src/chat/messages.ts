@@ -11,6 +11,7 @@ import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
 import { MessageModel } from "./message.model.js";
+import type { MessageNotices } from "./notify/notifier.js";
 import { SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
@@ -24,6 +25,8 @@ export type MessagesDeps = {
   blocks: RoomBlocks;
   /** Removes the file of a deleted attachment message (chat/attachments/); best effort. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
+  /** Push notifications (notify/notifier.ts): told of sends and reads, never waited for. */
+  notices?: MessageNotices;
 };
 
 /** Who acts where: a member of `roomId`, with the room's key. */
@@ -107,6 +110,7 @@ export async function sendMessage(
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
     clearTimeout(timer);
+    deps.notices?.stored({ roomId, from: userId, seq: stored.seq });
   }
   return { ok: true, seq: stored.seq, at };
 }
@@ -174,4 +178,5 @@ export async function eraseMessagesOf(userId: string): Promise<void> {
 export async function markRead(deps: MessagesDeps, actor: Actor, seq: number): Promise<void> {
   await RoomModel.updateOne({ _id: actor.roomId }, { $max: { [`readUpTo.${actor.userId}`]: seq } });
   await deps.hub.publish({ type: "read", roomId: actor.roomId, from: actor.userId, seq });
+  deps.notices?.read(actor.roomId, actor.userId);
 }

@@ -13,6 +13,7 @@ import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
 import { createRoomPosition, overflow } from "./room-state.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
+import { offerInConversation } from "./push.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -434,12 +435,7 @@ function start(root: HTMLElement): void {
   retryButton.addEventListener("click", () => socket.retryNow());
   document.addEventListener("visibilitychange", markRead);
 
-  if (notifyToggle && "Notification" in window && Notification.permission === "default") {
-    notifyToggle.hidden = false;
-    notifyToggle.addEventListener("click", () => {
-      void Notification.requestPermission().then(() => (notifyToggle.hidden = true));
-    });
-  }
+  if (notifyToggle) void offerInConversation(notifyToggle);
 
   try {
     const draft = localStorage.getItem(draftKey);
