@@ -11,6 +11,7 @@ import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
+import { passkeyRoutes } from "./accounts/routes/passkeys.js";
 import { pushRoutes } from "./accounts/routes/push.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
@@ -113,6 +114,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     signUpRoutes(accounts),
     signInRoutes(accounts),
     twoFactorRoutes(accounts),
+    passkeyRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
     pushRoutes(accounts),

@@ -47,6 +47,8 @@ export function loadViews(dir: string = VIEWS_DIR): Views {
   for (const [name, source] of templatesIn(join(dir, "partials"))) hbs.registerPartial(name, source);
   hbs.registerHelper("year", () => new Date().getFullYear());
   hbs.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  // For ids made per list item ("rename-0"): the last argument is Handlebars' options object.
+  hbs.registerHelper("concat", (...parts: unknown[]) => parts.slice(0, -1).map(String).join(""));
   const manifest = readManifest();
   hbs.registerHelper("asset", (name: unknown) => `/static/${manifest[String(name)] ?? String(name)}`);
   hbs.registerHelper("date", (value: unknown) => formatDate(value));

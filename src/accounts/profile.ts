@@ -11,6 +11,7 @@ import { revokeUserSessions } from "../http/session-store.js";
 import { KnownDeviceModel } from "./devices.js";
 import { removeSubscriptionsOf } from "./push-subscriptions.js";
 import { TwoFactorModel } from "./two-factor.js";
+import { removePasskeysOf } from "./passkeys.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
@@ -107,6 +108,7 @@ export async function deleteAccount(deps: AccountsDeps, userId: string): Promise
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
     TwoFactorModel.deleteOne({ userId }),
+    removePasskeysOf(userId),
     KnownDeviceModel.deleteMany({ userId }),
     removeSubscriptionsOf(userId),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".

@@ -17,6 +17,7 @@ describe("what a backup holds", () => {
       "emailcodes",
       "knowndevices",
       "messages",
+      "passkeys",
       "pendingsignups",
       "pushsubscriptions",
       "resettokens",

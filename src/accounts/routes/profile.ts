@@ -21,6 +21,7 @@ import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
 import { twoFactorStatus } from "../two-factor.js";
+import { listPasskeys } from "../passkeys.js";
 import { firstSeen } from "../devices.js";
 import { subscribedDevices } from "../push-subscriptions.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
@@ -70,6 +71,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       firstSeenAt: (s.device && seen.get(s.device)) || s.createdAt,
     }));
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
+    const passkeys = await listPasskeys(String(user._id));
     renderPage(ctx, views, "accounts/profile", {
       title: "Your profile",
       profile: {
@@ -79,6 +81,9 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
         googleLinked: Boolean(user.googleSub),
       },
       twoFactor: await twoFactorStatus(String(user._id)),
+      passkeyCount: passkeys.length,
+      hasPasskey: passkeys.length > 0,
+      scripts: ["js/passkeys.js"],
       // For the re-authentication field of the sensitive forms (partials/reauth-field.hbs).
       hasPassword: Boolean(user.passwordHash),
       googleLinked: Boolean(user.googleSub),
