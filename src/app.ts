@@ -19,6 +19,8 @@ import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
+import { searchRoutes } from "./chat/routes/search.js";
+import { archiveRoutes } from "./chat/routes/archive.js";
 import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
@@ -111,6 +113,13 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    archiveRoutes({ hub: chat.hub }),
+    searchRoutes({
+      keyFor: chat.keyFor,
+      unreadable: chat.unreadable,
+      // A search page opens up to 500 messages: 30 a minute pages through 15,000 of them.
+      limiter: createLimiter(redis, "search", 30, 60),
+    }),
     attachmentRoutes({
       log,
       keyFor: chat.keyFor,

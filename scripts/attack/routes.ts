@@ -66,7 +66,7 @@ export const ROUTES: readonly FuzzRoute[] = [
     path: "/signup/verify",
     fields: { code: "code" },
     as: "pending",
-    success: redirectTo(/^\/profile\?welcome=1$/),
+    success: redirectTo(/^\/chat\?welcome=1$/),
   },
   { method: "POST", path: "/signup/resend", fields: {}, as: "pending", success: redirectTo(/^\/signup\/verify\?resent=1$/) },
 

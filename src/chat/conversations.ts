@@ -29,6 +29,8 @@ export type ConversationSummary = {
   previewFromMe: boolean;
   lastMessageAt: string | null;
   blocked: boolean;
+  /** Archived by me: listed under "Archived". */
+  archived: boolean;
 };
 
 /** The user's conversations, most recent first, with unread counts and a decrypted preview. */
@@ -86,6 +88,7 @@ export async function listConversations(
         // The room's own field is written behind the messages (room-activity.ts); the last message is current.
         lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,
         blocked: room.blockedBy.length > 0,
+        archived: (room.archivedBy ?? []).map(String).includes(me),
       };
     }),
   );

@@ -92,3 +92,31 @@ describe("the conversation list's socket (/ws/inbox)", () => {
     );
   });
 });
+
+describe("presence on the conversation list", () => {
+  it("the list's socket tells of the other member coming online and going offline, and the list says so", async () => {
+    const alice = await signedUpUser("inbox-presence", instanceA);
+    const bob = await signedUpUser("inbox-present", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const inbox = await openInbox(alice.browser, instanceA);
+    try {
+      await inbox.next((f) => f.type === "inbox" && f.rooms.length === 0);
+      const presenceOf = async () => /data-presence="(\w+)"/.exec((await alice.browser.get("/chat")).html)?.[1];
+      assert.equal(await presenceOf(), "offline");
+      assert.match((await alice.browser.get("/chat")).text, /\(offline\)/);
+
+      const bobTab = await openChat(bob.browser, roomId, { base: instanceB });
+      await bobTab.next("ready");
+      await inbox.next((f) => f.type === "inbox" && f.rooms.includes(roomId));
+      assert.equal(await presenceOf(), "online");
+      assert.match((await alice.browser.get("/chat")).text, /\(online\)/);
+
+      const told = inbox.frames.length;
+      bobTab.ws.close();
+      await inbox.next((f) => inbox.frames.indexOf(f) >= told && f.type === "inbox" && f.rooms.includes(roomId));
+      assert.equal(await presenceOf(), "offline");
+    } finally {
+      inbox.ws.terminate();
+    }
+  });
+});

@@ -108,6 +108,10 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
         case "block":
         case "room-deleted":
           return tell(event.roomId);
+        case "presence":
+          // The other member came or went: the list's presence dot changes.
+          if (event.userId !== userId) tell(event.roomId);
+          return;
         case "read":
           // Only my own reads change my list (the unread badge); the other member's change nothing here.
           if (event.from === userId) tell(event.roomId);

@@ -41,6 +41,8 @@ const roomSchema = new Schema(
     seq: { type: Number, required: true, default: 0 },
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },
     hiddenFor: { type: [Schema.Types.ObjectId], default: [] },
+    /** Members who archived the conversation: it shows under "Archived" in their list, new messages or not. */
+    archivedBy: { type: [Schema.Types.ObjectId], default: [] },
     lastMessageAt: { type: Date },
     /** Per member (user id → seq): everything up to seq has been read. Drives unread counts and receipts. */
     readUpTo: { type: Map, of: Number, default: {} },

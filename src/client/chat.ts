@@ -12,6 +12,8 @@ import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
 import { createRoomPosition, overflow } from "./room-state.js";
+import { setupSearch } from "./search.js";
+import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
@@ -51,6 +53,10 @@ function start(root: HTMLElement): void {
   const confirmDialog = part<HTMLDialogElement>("#confirm-delete");
   messageList.dataset.maxLength = String(maxLength);
 
+  const announcer = part<HTMLElement>("#announcer");
+  /** The first of the other member's messages not yet read when the page opened: the marker goes above it. */
+  let markerAt: number | undefined;
+  let markerCount = 0;
   const outbox = createOutbox(roomId);
   const position = createRoomPosition();
   // Live once the newest page of history is in (below); until then nothing can be sent.
@@ -88,6 +94,7 @@ function start(root: HTMLElement): void {
   }
 
   const list = createMessageList(messageList, messages, me, {
+    above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
     decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
     edit(item, text) {
       if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
@@ -244,6 +251,8 @@ function start(root: HTMLElement): void {
         const { type: _type, ...message } = frame;
         arrived(message);
         if (frame.from !== me) {
+          // Only messages arriving now are read out: history is drawn with the log's announcements off.
+          announceMessage(announcer, peerName, message);
           typing.textContent = "";
           notify(fromServer(message));
         }
@@ -325,6 +334,30 @@ function start(root: HTMLElement): void {
     const newest = list.newestSeq() ?? 0;
     for (const m of buffered.splice(0)) if (m.seq > newest) list.upsert(fromServer(m));
     toBottom();
+  }
+
+  /** Shows message `seq` (a search result): its part of history is loaded if it is not on screen. */
+  async function jumpTo(seq: number): Promise<void> {
+    let li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    if (!li) {
+      const [older, newer] = await Promise.all([fetchPage(`&before=${seq + 1}`), fetchPage(`&after=${seq}`)]);
+      list.clearStored();
+      for (const m of [...older.messages, ...newer.messages]) list.upsert(fromServer(m));
+      hasOlder = older.hasMore;
+      atEdge = !newer.hasMore;
+      if (atEdge) {
+        for (const m of newer.messages) position.received(m.seq);
+        const newest = list.newestSeq() ?? 0;
+        for (const m of buffered.splice(0)) if (m.seq > newest) list.upsert(fromServer(m));
+      }
+      li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    }
+    for (const old of messageList.querySelectorAll(".msg-found")) old.classList.remove("msg-found");
+    if (!li) return;
+    li.classList.add("msg-found");
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+    showJump();
   }
 
   async function loadOlder(): Promise<void> {
@@ -456,7 +489,19 @@ function start(root: HTMLElement): void {
   // Open at the newest page of history, then go live from its last number, so the socket sends
   // only what is newer (it used to replay up to 5,000 messages on every open). If the page
   // cannot be fetched, the socket's catch-up brings the recent messages instead.
+  setupSearch({ root, roomId, me, peerName, jumpTo });
   void loadNewest()
+    .then(() => {
+      // "New messages" above the first unread one of the other member's, once, as the page opens.
+      const unread = firstUnread(messageList, Number(root.dataset.readUpTo ?? 0));
+      if (!unread) return;
+      markerAt = unread.seq;
+      markerCount = unread.count;
+      const item = list.bySeq(unread.seq);
+      if (item) list.upsert(item);
+      const li = messageList.querySelector<HTMLElement>(`li[data-seq="${unread.seq}"]`);
+      if (li && li.offsetTop < messages.scrollTop) li.scrollIntoView({ block: "start" });
+    })
     .catch(() => undefined)
     .finally(() => {
       root.dataset.loaded = "true";
