@@ -73,6 +73,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       archived,
       empty: all.length === 0,
       welcome: ctx.query.welcome === "1",
+      styles: ["css/conversation-tools.css"],
       ...extra,
     });
   }
@@ -151,7 +152,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       maxFileBytes: config.attachments.maxBytes,
       scripts: ["js/chat.js"],
       bodyClass: "app-page",
-      styles: ["css/attachments.css"],
+      styles: ["css/attachments.css", "css/conversation-tools.css"],
     });
   });
 

@@ -5,6 +5,7 @@
  */
 import type { InboxFrame } from "../chat/protocol.js";
 import { listTimeLabel } from "./format.js";
+import { setupListFilter } from "./list-filter.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -89,7 +90,7 @@ function restoreScroll(): void {
 const REFRESH_GAP_MS = 1000;
 
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
-function setupLiveList(region: HTMLElement): void {
+function setupLiveList(region: HTMLElement, refiltered: () => void): void {
   let fetching: Promise<void> | undefined;
   let again = false;
   const refresh = async (): Promise<void> => {
@@ -110,7 +111,12 @@ function setupLiveList(region: HTMLElement): void {
         // (the room page's composer must never lose it to a refresh of the side list).
         const active = document.activeElement;
         const focused = active && region.contains(active) ? active.closest<HTMLElement>("[data-room]")?.dataset.room : undefined;
+        // The Archived section stays as open (or closed) as the reader left it.
+        const archivedOpen = region.querySelector<HTMLDetailsElement>("details.archived")?.open;
         region.replaceChildren(...fresh.childNodes);
+        const archived = region.querySelector<HTMLDetailsElement>("details.archived");
+        if (archived && archivedOpen !== undefined) archived.open = archivedOpen;
+        refiltered();
         relabelTimes(region);
         markCurrent(region);
         restoreScroll();
@@ -159,17 +165,18 @@ setupMenus();
 relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {
+  const refilter = setupListFilter(region);
   // The room page's side list shows only on wide screens: on a phone it starts when it would show.
   const wide = window.matchMedia("(min-width: 901px)");
   const start = () => {
     // Beside a conversation, the list waits until the conversation's own history is in: each list
     // fetch costs the server a query per conversation, and the open one comes first.
     const chat = document.getElementById("chat");
-    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region);
+    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region, refilter);
     const watch = new MutationObserver(() => {
       if (chat.dataset.loaded !== "true") return;
       watch.disconnect();
-      setupLiveList(region);
+      setupLiveList(region, refilter);
     });
     watch.observe(chat, { attributes: true, attributeFilter: ["data-loaded"] });
   };
