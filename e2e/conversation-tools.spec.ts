@@ -19,7 +19,9 @@ async function audit(page: Page, name: string): Promise<string[]> {
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"));
-    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
+    const results = await new AxeBuilder({ page })
+      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+      .analyze();
     await page.screenshot({ path: test.info().outputPath(`${name}-${scheme}.png`), fullPage: true });
     found.push(
       ...results.violations
@@ -30,7 +32,9 @@ async function audit(page: Page, name: string): Promise<string[]> {
   return found;
 }
 
-test("search and jump, new-messages marker, presence, list filter and archive, sign-up landing @responsive", async ({ browser }, info) => {
+test("search and jump, new-messages marker, presence, list filter and archive, sign-up landing @responsive", async ({
+  browser,
+}, info) => {
   test.setTimeout(240_000);
   const phone = info.project.name === "phone";
   const violations: string[] = [];
@@ -55,7 +59,9 @@ test("search and jump, new-messages marker, presence, list filter and archive, s
 
     // History far back: 120 messages through the app's own store, one of them with the word.
     const roomId = roomUrl.split("/").pop() ?? "";
-    const { me, peer } = await alice.locator("#chat").evaluate((el) => ({ me: el.dataset.me ?? "", peer: el.dataset.peer ?? "" }));
+    const { me, peer } = await alice
+      .locator("#chat")
+      .evaluate((el) => ({ me: el.dataset.me ?? "", peer: el.dataset.peer ?? "" }));
     const services = await connectServices();
     try {
       const store = messageStore(services.redis, roomKeyCache(parseMasterKeys(stack.MASTER_KEYS)).keyFor);

@@ -54,16 +54,21 @@ describe("searching a conversation", () => {
     );
     for (let i = 0; i < COUNT; i += 200)
       await Promise.all(
-        texts.slice(i, i + 200).map((text, j) =>
-          store.store({ roomId, senderId: (i + j) % 2 ? me : peer, clientId: randomUUID(), text }),
-        ),
+        texts
+          .slice(i, i + 200)
+          .map((text, j) => store.store({ roomId, senderId: (i + j) % 2 ? me : peer, clientId: randomUUID(), text })),
       );
     await store.drain();
-    const stored = await mongoose.connection.collection("messages").find({ roomId }, { projection: { seq: 1 } }).toArray();
+    const stored = await mongoose.connection
+      .collection("messages")
+      .find({ roomId }, { projection: { seq: 1 } })
+      .toArray();
     assert.equal(stored.length, COUNT);
     // Which numbers the lanterns got (the store numbers them in its own order): read them back.
-    for (let after = 0; ; ) {
-      const { messages, hasMore } = JSON.parse((await alice.browser.get(`/api/rooms/${roomId}/messages?limit=100&after=${after}`)).html) as {
+    for (let after = 0; ;) {
+      const { messages, hasMore } = JSON.parse(
+        (await alice.browser.get(`/api/rooms/${roomId}/messages?limit=100&after=${after}`)).html,
+      ) as {
         messages: Array<{ seq: number; text: string }>;
         hasMore: boolean;
       };
@@ -92,7 +97,11 @@ describe("searching a conversation", () => {
       pages++;
     } while (cursor !== null);
     assert.equal(pages, 3, "1,100 messages take three windows of 500");
-    assert.deepEqual(found, [...lanterns].sort((a, b) => b - a), "every match once, newest first");
+    assert.deepEqual(
+      found,
+      [...lanterns].sort((a, b) => b - a),
+      "every match once, newest first",
+    );
     // Markup in a message is its text: it comes back as sent, for the page to show as text.
     const tagged = answer(await search(bob.browser, roomId, { q: "<b>not" }));
     assert.equal(tagged.results[0]?.text.includes("<b>not bold</b>"), true);
@@ -145,7 +154,8 @@ describe("searching a conversation", () => {
     const look = (where: string, bytes: Buffer | string) => {
       if ((typeof bytes === "string" ? bytes : bytes.toString("latin1")).includes(marker)) holders.push(where);
     };
-    for (const file of filesUnder(stackSettings().dir)) if (statSync(file).size < 512 * 1024 * 1024) look(file, readFileSync(file));
+    for (const file of filesUnder(stackSettings().dir))
+      if (statSync(file).size < 512 * 1024 * 1024) look(file, readFileSync(file));
     const admin = new Redis(stack.REDIS_ADMIN_URL);
     try {
       for (const key of await admin.keys("*")) {
@@ -157,7 +167,8 @@ describe("searching a conversation", () => {
     }
     const db = mongoose.connection.db;
     for (const { name } of (await db?.listCollections({}, { nameOnly: true }).toArray()) ?? [])
-      for await (const doc of db?.collection(name).find() ?? []) look(`MongoDB ${name}`, Buffer.from(mongoose.mongo.BSON.serialize(doc)));
+      for await (const doc of db?.collection(name).find() ?? [])
+        look(`MongoDB ${name}`, Buffer.from(mongoose.mongo.BSON.serialize(doc)));
     assert.deepEqual(holders, []);
   });
 

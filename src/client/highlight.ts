@@ -9,7 +9,7 @@ export type Part = { text: string; hit?: true };
 function fold(text: string): { folded: string; from: number[] } {
   let folded = "";
   const from: number[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const char = String.fromCodePoint(text.codePointAt(i) ?? 0);
     const lower = char.toLowerCase();
     folded += lower;
