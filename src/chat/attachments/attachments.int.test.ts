@@ -11,24 +11,9 @@ import type { TestBrowser } from "../../test/browser.js";
 import { instances, PASSWORD, signedUpUser, startConversation } from "../../test/factories.js";
 import { buildApp, connectServices, eventually, stack, type Services } from "../../test/support.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
+import { fetchAs, upload } from "../../test/attachments.js";
 
 const [instanceA = "", instanceB = ""] = instances;
-
-/** What a browser fetches: bytes and headers, with the browser's session cookies. */
-async function fetchAs(browser: TestBrowser, base: string, path: string): Promise<Response> {
-  const cookie = ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${browser.cookie(n) ?? ""}`).join("; ");
-  return fetch(`${base}${path}`, { headers: { Cookie: cookie, "X-Forwarded-Proto": "https", "X-Forwarded-For": browser.ip } });
-}
-
-async function upload(
-  browser: TestBrowser,
-  roomId: string,
-  clientId: string,
-  file: { name: string; type: string; data: Buffer },
-): Promise<{ status: number; body: { attachment?: AttachmentInfo; error?: { code: string; message: string } } }> {
-  const page = await browser.upload(`/api/rooms/${roomId}/attachments?clientId=${clientId}`, {}, { field: "file", ...file });
-  return { status: page.status, body: JSON.parse(page.html) as never };
-}
 
 async function photoWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 1600, height: 900, channels: 3, background: { r: 200, g: 80, b: 40 } } })
@@ -283,5 +268,29 @@ describe("Alice and Bob send each other files", () => {
     );
     assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
     if (got) assert.ok(!got.includes(data.subarray(2 * 64 * 1024, 2 * 64 * 1024 + 64)));
+  });
+
+  it("a file whose chunks vanish mid-download (deleted meanwhile) ends that download; the instance keeps serving", async () => {
+    const alice = await signedUpUser("alice", instanceA);
+    const bob = await signedUpUser("bob", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const data = randomBytes(2200 * 1024);
+    const sent = await upload(alice.browser, roomId, "gone", { name: "g.bin", type: "application/octet-stream", data });
+    assert.equal(sent.status, 201);
+    const [doc] = await stored(roomId);
+    // The second of three chunk documents is gone, as when the message is deleted during a download.
+    await mongoose.connection.db?.collection("attachmentchunks").deleteOne({ _id: `${String(doc?.uploadId)}:1` as never });
+    const response = await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, String(doc?.senderId), "gone"));
+    const got = await response.arrayBuffer().then(
+      (b) => Buffer.from(b),
+      () => undefined,
+    );
+    assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
+    // The same instance answers the next request.
+    const health = await fetch(`${instanceB}/healthz`).then(
+      (r) => r.status,
+      (err: unknown) => String(err),
+    );
+    assert.equal(health, 200, "the instance that served it is still up");
   });
 });
