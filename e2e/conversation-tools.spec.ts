@@ -65,13 +65,15 @@ test("search and jump, new-messages marker, presence, list filter and archive, s
     const services = await connectServices();
     try {
       const store = messageStore(services.redis, roomKeyCache(parseMasterKeys(stack.MASTER_KEYS)).keyFor);
-      for (let i = 0; i < 120; i++)
-        await store.store({
+      const seed = (i: number) =>
+        store.store({
           roomId,
           senderId: i % 2 ? me : peer,
           clientId: randomUUID(),
           text: i === 5 ? "where is the Needle? <b>here</b>" : `filler ${i}`,
         });
+      await Promise.all(Array.from({ length: 119 }, (_, i) => seed(i)));
+      await seed(119);
       await store.drain();
     } finally {
       await services.close();
