@@ -89,6 +89,22 @@ function restoreScroll(): void {
 
 const REFRESH_GAP_MS = 1000;
 
+/** The other member of `room` came online or went offline: its row's dot and label follow. */
+function showPresence(region: HTMLElement, room: string, online: boolean): void {
+  for (const wrap of region.querySelectorAll<HTMLElement>(`[data-room="${CSS.escape(room)}"] .avatar-wrap`)) {
+    wrap.dataset.presence = online ? "online" : "offline";
+    const label = wrap.querySelector(".presence-label");
+    if (label) label.textContent = online ? "(online)" : "(offline)";
+    const dot = wrap.querySelector(".online-dot");
+    if (online && !dot) {
+      const fresh = document.createElement("span");
+      fresh.className = "online-dot";
+      fresh.title = "Online";
+      wrap.querySelector("img")?.after(fresh);
+    } else if (!online) dot?.remove();
+  }
+}
+
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
 function setupLiveList(region: HTMLElement, refiltered: () => void): void {
   let fetching: Promise<void> | undefined;
@@ -142,6 +158,7 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
     const ws = new WebSocket(url);
     ws.addEventListener("message", (event) => {
       const frame = JSON.parse(String(event.data)) as InboxFrame;
+      if (frame.type === "presence") return showPresence(region, frame.room, frame.online);
       if (frame.type !== "inbox") return;
       attempt = 0;
       region.dataset.live = "true";
