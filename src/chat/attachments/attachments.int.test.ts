@@ -12,6 +12,7 @@ import { instances, PASSWORD, signedUpUser, startConversation } from "../../test
 import { buildApp, connectServices, eventually, stack, type Services } from "../../test/support.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
 import { fetchAs, upload } from "../../test/attachments.js";
+import { twoInARoom } from "../../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -268,6 +269,31 @@ describe("Alice and Bob send each other files", () => {
     );
     assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
     if (got) assert.ok(!got.includes(data.subarray(2 * 64 * 1024, 2 * 64 * 1024 + 64)));
+  });
+
+  it("audio plays from /audio with its own audio type (and nothing else does); only members reach it", async () => {
+    const { alice, bob, roomId } = await twoInARoom("voice", [instanceA, instanceB]);
+    const carol = await signedUpUser("voice-c", instanceA);
+    const voice = Buffer.concat([Buffer.from("1a45dfa3", "hex"), randomBytes(40 * 1024)]);
+    assert.equal(
+      (await upload(alice.browser, roomId, "v1", { name: "Voice note.webm", type: "audio/webm", data: voice })).status,
+      201,
+    );
+    // Declared audio, but HTML inside: served as audio, which a browser never renders as a page.
+    const html = Buffer.from("<html><script>alert(1)</script></html>");
+    assert.equal((await upload(alice.browser, roomId, "v2", { name: "x.html", type: "audio/ogg", data: html })).status, 201);
+    assert.equal((await upload(alice.browser, roomId, "t1", { name: "a.html", type: "text/html", data: html })).status, 201);
+    const url = (id: string) => `${attachmentUrl(roomId, alice.id, id)}/audio`;
+
+    const played = await fetchAs(bob.browser, stack.APP_URL, url("v1"));
+    assert.equal(played.status, 200);
+    assert.equal(played.headers.get("content-type"), "audio/webm");
+    assert.match(played.headers.get("x-content-type-options") ?? "", /^nosniff/);
+    assert.match(played.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.deepEqual(Buffer.from(await played.arrayBuffer()), voice);
+    assert.equal((await fetchAs(bob.browser, instanceB, url("v2"))).headers.get("content-type"), "audio/ogg");
+    assert.equal((await fetchAs(bob.browser, instanceB, url("t1"))).status, 404, "not audio: no player URL");
+    assert.equal((await fetchAs(carol.browser, instanceA, url("v1"))).status, 404, "not a member");
   });
 
   it("a file whose chunks vanish mid-download (deleted meanwhile) ends that download; the instance keeps serving", async () => {
