@@ -207,6 +207,10 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/chat/:room/block", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/unblock", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/hide", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "POST", path: "/chat/:room/archive", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "POST", path: "/chat/:room/unarchive", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  // Searching changes nothing (the query is kept nowhere): no success to look for.
+  { method: "POST", path: "/api/rooms/:room/search", fields: { q: "text", before: "number" }, as: "member" },
   { method: "GET", path: "/chat/:room/delete", fields: {}, as: "member" },
   // Sent signed out: the member's own room is what every other attack talks in, and a success
   // here destroys it (integration tests cover the member's and the stranger's deletions).
