@@ -37,6 +37,8 @@ export type ListActions = {
   remove(item: Item): void;
   retry(item: Item): void;
   discard(item: Item): void;
+  /** Something drawn above a message inside its row (the "new messages" marker). */
+  above?(item: Item): HTMLElement | undefined;
   /** Adds what the bubble of a message with an attachment shows (attachment-view.ts). */
   decorate?(item: Item & { attachment: AttachmentInfo }, bubble: HTMLElement): void;
   /** The quote at the top of a reply's bubble (reply-view.ts). */
@@ -148,6 +150,8 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       text.hidden = item.text === "";
       actions.decorate?.({ ...item, attachment: item.attachment }, bubble);
     }
+    const above = actions.above?.(item);
+    if (above) li.append(above);
     li.append(bubble);
     const under = placeholder ? undefined : actions.under?.(item);
     if (under) li.append(under);
