@@ -20,6 +20,7 @@ import { setupSearch } from "./search.js";
 import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
 import { offerInConversation } from "./push.js";
+import { required } from "./dom.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -35,11 +36,7 @@ if (root) start(root);
 function start(root: HTMLElement): void {
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const maxLength = Number(root.dataset.maxLength ?? 4000);
-  const part = <T extends Element>(selector: string): T => {
-    const found = root.querySelector<T>(selector);
-    if (!found) throw new Error(`chat page lacks ${selector}`);
-    return found;
-  };
+  const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
   /** The scrolling log; the list of messages inside it. */
   const messages = part<HTMLElement>("#messages");
   const messageList = part<HTMLOListElement>("#message-list");

@@ -11,6 +11,7 @@
 import type { AttachmentInfo, Quote, ReactionCount } from "../chat/protocol.js";
 import { dayLabel, linkify, timeLabel } from "./format.js";
 import { insertionIndex } from "./room-state.js";
+import { el } from "./dom.js";
 
 export type Item = {
   clientId: string;
@@ -54,13 +55,6 @@ type Entry = { item: Item; li: HTMLLIElement; dayLi?: HTMLLIElement };
 const PENDING = Number.MAX_SAFE_INTEGER;
 // Messages from one sender within this long of the one before are drawn as one group.
 const GROUP_MS = 2 * 60_000;
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 // Receipt icons (16×16, stroked in the text colour): no emoji font is needed to draw them.
 const ICONS = {
