@@ -26,7 +26,7 @@ test.describe("Continue with Google, against the stack's own OpenID provider, th
 
     await expect(page).toHaveURL(`${stack.APP_URL}/profile?googleWelcome=1`);
     await expect(page.getByRole("heading", { level: 1, name: "Grace Hopper" })).toBeVisible();
-    await expect(page.getByRole("status")).toContainText("You're signed in with Google");
+    await expect(page.getByRole("status").filter({ hasText: "You're signed in with Google" })).toBeVisible();
     await expect(page.getByText(`No status yet · ${email}`)).toBeVisible();
     await expect(page.getByText("Your Google account is linked")).toBeVisible();
     // The provider's picture, re-encoded and served by Duet.
