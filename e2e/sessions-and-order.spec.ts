@@ -74,7 +74,7 @@ test.describe("order and sessions in the browser", () => {
     await laptop.goto("/signin");
     await laptop.getByLabel("Email", { exact: true }).fill(aliceEmail);
     await laptop.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await laptop.getByRole("button", { name: "Sign in" }).click();
+    await laptop.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(laptop).toHaveURL(/\/profile/);
     await laptop.goto(roomUrl);
     await expect(laptop.locator("#chat")).toHaveAttribute("data-state", "live");

@@ -87,7 +87,7 @@ test.describe("two-factor sign-in, in a real browser through nginx", () => {
     await passwordStep(page, email);
     await page.getByRole("link", { name: "Lost your phone? Use a recovery code" }).click();
     await page.getByLabel("Recovery code", { exact: true }).fill(codes[0] ?? "");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(
       page.getByRole("status").filter({ hasText: "You signed in with a recovery code. 9 codes are left" }),
     ).toBeVisible();
@@ -96,7 +96,7 @@ test.describe("two-factor sign-in, in a real browser through nginx", () => {
     await passwordStep(page, email);
     await page.getByRole("link", { name: "Lost your phone? Use a recovery code" }).click();
     await page.getByLabel("Recovery code", { exact: true }).fill(codes[0] ?? "");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByText("That code isn't right.")).toBeVisible();
     await shot(page, "05-recovery-reused");
   });
