@@ -2,6 +2,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
+import { twoInARoom } from "./support/rooms.js";
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
@@ -103,17 +104,8 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await bobContext.close();
   });
 
-  test("a file over the limit is refused in the tray, before any upload; cancel stops an upload", async ({ browser }) => {
-    const context = await browser.newContext();
-    const alice = await context.newPage();
-    const bobContext = await browser.newContext();
-    const bob = await bobContext.newPage();
-    await signUpInBrowser(alice, "Alice Example");
-    const bobEmail = await signUpInBrowser(bob, "Bob Example");
-    await alice.goto("/chat");
-    await alice.getByLabel("Their email").fill(bobEmail);
-    await alice.getByRole("button", { name: "Open chat" }).click();
-    await expect(alice).toHaveURL(/\/chat\/[A-Za-z0-9_-]{22}$/);
+  test("a file over the limit is refused in the tray, before any upload; cancel stops an upload", async ({ browser }, info) => {
+    const { alice, aliceContext: context, close } = await twoInARoom(browser, info, ["Alice Example", "Bob Example"]);
     let uploads = 0;
     alice.on("request", (request) => {
       if (request.url().includes("/attachments")) uploads++;
@@ -143,7 +135,6 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await shot(alice, "04-uploading");
     await pending.getByRole("button", { name: "Cancel" }).click();
     await expect(pending).toHaveCount(0);
-    await context.close();
-    await bobContext.close();
+    await close();
   });
 });

@@ -9,7 +9,7 @@ import { sizeLabel, type UploadProgress } from "./attachment-view.js";
 import { newClientId } from "./format.js";
 import type { Item } from "./render.js";
 import { createVoiceRecorder } from "./voice-recorder.js";
-import { el } from "./dom.js";
+import { el, strokeIcon } from "./dom.js";
 
 type Pending = {
   clientId: string;
@@ -37,24 +37,8 @@ export type AttachmentComposerDeps = {
 };
 
 /** A paper-clip icon (no emoji font is needed, and it takes the button's colour). */
-function paperclip(): SVGSVGElement {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute(
-    "d",
-    "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.9-8.9a3.7 3.7 0 0 1 5.2 5.2l-8.9 8.9a1.8 1.8 0 0 1-2.6-2.6l8.2-8.2",
-  );
-  path.setAttribute("fill", "none");
-  path.setAttribute("stroke", "currentColor");
-  path.setAttribute("stroke-width", "2");
-  path.setAttribute("stroke-linecap", "round");
-  path.setAttribute("stroke-linejoin", "round");
-  svg.append(path);
-  return svg;
-}
+const paperclip = () =>
+  strokeIcon(["M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.9-8.9a3.7 3.7 0 0 1 5.2 5.2l-8.9 8.9a1.8 1.8 0 0 1-2.6-2.6l8.2-8.2"]);
 
 export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   const { root, form, input, roomId, me, maxBytes } = deps;

@@ -18,3 +18,22 @@ export function required<T extends Element>(root: ParentNode, selector: string, 
   if (!found) throw new Error(`${what} lacks ${selector}`);
   return found;
 }
+
+/** A line icon (24×24, drawn in the current colour), hidden from assistive technology: its button has the label. */
+export function strokeIcon(paths: readonly string[]): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of paths) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "none");
+    path.setAttribute("stroke", "currentColor");
+    path.setAttribute("stroke-width", "2");
+    path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("stroke-linejoin", "round");
+    svg.append(path);
+  }
+  return svg;
+}

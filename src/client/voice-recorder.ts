@@ -5,7 +5,7 @@
  * MediaRecorder get no button.
  */
 
-import { el } from "./dom.js";
+import { el, strokeIcon } from "./dom.js";
 
 export type VoiceRecorderDeps = {
   /** The button goes after this one (the paper clip). */
@@ -27,22 +27,7 @@ const FORMATS = [
 /** Ten minutes: a voice note, not a podcast. */
 const MAX_SECONDS = 600;
 
-function microphone(): SVGSVGElement {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  for (const d of ["M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z", "M5 11a7 7 0 0 0 14 0", "M12 18v3"]) {
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", d);
-    path.setAttribute("fill", "none");
-    path.setAttribute("stroke", "currentColor");
-    path.setAttribute("stroke-width", "2");
-    path.setAttribute("stroke-linecap", "round");
-    svg.append(path);
-  }
-  return svg;
-}
+const microphone = () => strokeIcon(["M12 3a3 3 0 0 0-3 3v6a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z", "M5 11a7 7 0 0 0 14 0", "M12 18v3"]);
 
 const clock = (seconds: number) => `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 
