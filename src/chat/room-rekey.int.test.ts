@@ -17,7 +17,7 @@ import { MessageModel } from "./message.model.js";
 import { announceRekeys, rekeyDueRooms, rekeyRoom } from "./room-rekey.js";
 import { RoomModel } from "./room.model.js";
 import { bytes, roomKeyCache, wrappedVersions } from "./rooms.js";
-import { hubPayload, type HubEvent } from "./hub.js";
+import { hubMembersKey, instanceChannel, type HubEvent } from "./hub.js";
 import { toWire } from "./wire.js";
 import { UserModel } from "../accounts/user.model.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
@@ -130,7 +130,9 @@ describe("re-keying a room", () => {
       at: stored.createdAt.toISOString(),
       sealed: toWire(stored.sealed),
     };
-    await services.redis.publish(`duet:room:${roomId}`, hubPayload("test-instance-00", event));
+    // As another instance publishes it: to every instance that holds the room.
+    for (const instance of await services.redis.smembers(hubMembersKey(roomId)))
+      await services.redis.publish(instanceChannel(instance), JSON.stringify(event));
     const live = await onB.next("message", (m) => m.clientId === "unannounced");
     assert.equal(live.text, "sealed with key 2");
     assert.notEqual(live.unreadable, true);
