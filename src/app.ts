@@ -84,7 +84,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
         await eraseMessagesOf(userId);
         await removeAttachmentsOf(userId);
       },
-      accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),
+      accountDeleted: (userId) => announceAccountDeleted(chat.hub, redis, userId),
     },
   };
   const conversations = chatRoutes({

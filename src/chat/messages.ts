@@ -11,7 +11,7 @@ import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
 import { MessageModel } from "./message.model.js";
-import { SendLimited, type MessageStore } from "./message-store.js";
+import { SendBlocked, SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
@@ -41,13 +41,17 @@ const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
 const TOMBSTONE = { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1 } };
 
+const blockedRefusal = (by: readonly string[], actor: Actor): Refusal => ({
+  ok: false,
+  code: "blocked",
+  message: by.includes(actor.userId)
+    ? "You blocked this person. Unblock them to send messages."
+    : "You can't send messages in this conversation.",
+});
+
 async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal | undefined> {
   const by = await deps.blocks.blockedBy(actor.roomId);
-  if (by.length === 0) return undefined;
-  const message = by.includes(actor.userId)
-    ? "You blocked this person. Unblock them to send messages."
-    : "You can't send messages in this conversation.";
-  return { ok: false, code: "blocked", message };
+  return by.length === 0 ? undefined : blockedRefusal(by, actor);
 }
 
 /** Stores and announces one message; answers its number, or why it was not sent. */
@@ -63,17 +67,10 @@ export async function sendMessage(
     message: "Not sent yet: the server can't store messages right now. It will be retried.",
     retryAfterMs: 3_000,
   };
-  let blocked;
-  try {
-    blocked = await refusedByBlock(deps, actor);
-  } catch (err) {
-    deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "could not check blocks; message not sent");
-    return unavailable;
-  }
-  if (blocked) return blocked;
   let stored;
   try {
-    // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
+    // Blocks are checked and the send limit spent in the same Redis call that numbers the
+    // message (message-store.ts, blocks.ts).
     stored = await deps.store.store({
       roomId,
       senderId: userId,
@@ -82,6 +79,7 @@ export async function sendMessage(
       ...(input.kind ? { kind: input.kind } : {}),
     });
   } catch (err) {
+    if (err instanceof SendBlocked) return blockedRefusal(err.blockedBy, actor);
     if (err instanceof SendLimited)
       return {
         ok: false,
