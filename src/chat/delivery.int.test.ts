@@ -64,6 +64,25 @@ describe("every stored message reaches the other member once, in order, whatever
     assert.deepEqual(seqsOf(bobTab), [1, second.seq]);
   });
 
+  it("a socket that connects on the other instance just as a message goes out gets it, with nothing sent after it", async () => {
+    const { alice, bob, roomId } = await room();
+    const aliceTab = await connect(alice.browser, roomId, instanceA);
+    const missed: number[] = [];
+    for (let round = 1; round <= 12; round++) {
+      // The send and the connect race: either the new socket's instance is in the room when the
+      // message is published (live), or the message was stored before the socket caught up.
+      const opening = openChat(bob.browser, roomId, { base: instanceB, after: round - 1 });
+      aliceTab.send({ type: "send", clientId: `race-${round}`, text: `race ${round}` });
+      const bobTab = await opening;
+      open.push(bobTab);
+      const got = await bobTab.next("message", (f) => f.seq === round, 5_000).catch(() => undefined);
+      if (!got) missed.push(round);
+      await aliceTab.next("ack", (f) => f.clientId === `race-${round}`);
+      bobTab.ws.close();
+    }
+    assert.deepEqual(missed, [], "every round's message reached the socket that connected as it went out");
+  });
+
   it("a stored message nobody published is filled in before a later one", async () => {
     const { alice, bob, roomId, aliceId } = await room();
     const bobTab = await connect(bob.browser, roomId, instanceA);
