@@ -62,6 +62,7 @@ const schema = z.object({
   ATTACHMENT_MAX_MB: z.coerce.number().int().min(1).max(2048).default(25),
   ATTACHMENT_QUOTA_MB: z.coerce.number().int().min(1).max(10_000_000).default(2048),
   ATTACHMENT_UPLOADS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(120),
+  ATTACHMENT_UNSENT_HOURS: z.coerce.number().min(1).max(720).default(24),
   MESSAGE_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
   GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
@@ -114,6 +115,8 @@ export type Config = Readonly<{
     quotaBytes: number;
     /** Uploads started per user per hour, across instances. */
     uploadsPerHour: number;
+    /** An upload no message carries is removed once it is this old. */
+    unsentMaxAgeMs: number;
   }>;
 }>;
 
@@ -233,6 +236,7 @@ export function loadConfig(env: Env): LoadedConfig {
       maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,
       quotaBytes: e.ATTACHMENT_QUOTA_MB * 1024 * 1024,
       uploadsPerHour: e.ATTACHMENT_UPLOADS_PER_HOUR,
+      unsentMaxAgeMs: Math.round(e.ATTACHMENT_UNSENT_HOURS * 3_600_000),
     }),
   });
   if (problems.length > 0) throw new ConfigError(problems);

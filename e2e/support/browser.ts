@@ -18,6 +18,10 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
   "--disable-quic",
   "--no-first-run",
+  // A fake microphone (a beep), its permission granted without a prompt: voice notes are recorded
+  // for real by MediaRecorder with no sound card here.
+  "--use-fake-device-for-media-stream",
+  "--use-fake-ui-for-media-stream",
 ];
 
 /** Creates `<home>/.pki/nssdb` trusting `caFile` for TLS servers; returns the HOME to launch with. */

@@ -215,6 +215,7 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/api/rooms/:room/attachments", fields: {}, as: "member", multipart: true },
   { method: "GET", path: "/api/rooms/:room/attachments/:from/:id", fields: {}, as: "member" },
   { method: "GET", path: "/api/rooms/:room/attachments/:from/:id/preview", fields: {}, as: "member" },
+  { method: "GET", path: "/api/rooms/:room/attachments/:from/:id/audio", fields: {}, as: "member" },
   { method: "GET", path: "/profile/export", fields: {}, as: "member" },
   {
     method: "POST",

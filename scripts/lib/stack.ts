@@ -84,6 +84,7 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     ATTACHMENT_MAX_MB: process.env.ATTACHMENT_MAX_MB ?? "25",
     ATTACHMENT_QUOTA_MB: process.env.ATTACHMENT_QUOTA_MB ?? "2048",
     ATTACHMENT_UPLOADS_PER_HOUR: process.env.ATTACHMENT_UPLOADS_PER_HOUR ?? "120",
+    ATTACHMENT_UNSENT_HOURS: process.env.ATTACHMENT_UNSENT_HOURS ?? "24",
     // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
     // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",

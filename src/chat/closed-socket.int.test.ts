@@ -8,25 +8,21 @@
  * void markers.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import mongoose from "mongoose";
 import { pauseOne, resumeOne } from "../../scripts/lib/stack.js";
 import { stackSettings } from "../../scripts/lib/settings.js";
-import { openChat, type ChatClient } from "../test/chat-client.js";
+import { openChat } from "../test/chat-client.js";
 import { UserModel } from "../accounts/user.model.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { connectServices, eventually, type Services } from "../test/support.js";
+import { eventually } from "../test/support.js";
+import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = ""] = instances;
 
 describe("a socket that closes with sends still waiting", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("drops the waiting sends; the client's resend on its next socket stores each once, in order", async () => {
     const settings = stackSettings();
@@ -39,7 +35,7 @@ describe("a socket that closes with sends still waiting", () => {
 
     const aliceId = String((await UserModel.findOne({ email: alice.email }, { _id: 1 }).lean())?._id);
     const socketsHere = async () =>
-      Object.values(await services.redis.hgetall(`duet:online:${aliceId}`)).reduce((sum, n) => sum + Number(n), 0);
+      Object.values(await suite.services.redis.hgetall(`duet:online:${aliceId}`)).reduce((sum, n) => sum + Number(n), 0);
 
     const first = await openChat(alice.browser, roomId, { base: instanceA });
     open.push(first);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import mongoose from "mongoose";
-import { openChat, type ChatClient } from "../test/chat-client.js";
+import { openChat } from "../test/chat-client.js";
 import { instances, signedUpUser } from "../test/factories.js";
-import { connectServices, eventually, stack, type Services } from "../test/support.js";
+import { eventually, stack } from "../test/support.js";
+import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -29,13 +30,8 @@ async function flipSignBit(roomId: string, seq: number, field: "keyId" | "seq"):
 const appLog = (n: number) => readFileSync(join(stack.STACK_DIR, "logs", `app-${n}.log`), "utf8");
 
 describe("one damaged stored message", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("reads as 'could not be read' while the room, its history, the socket and the list keep working", async () => {
     const alice = await signedUpUser("damaged", instanceA);

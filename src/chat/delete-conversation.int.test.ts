@@ -5,24 +5,19 @@
  * destroying the keys leaves nothing broken, and the pair can start again.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { MessageModel } from "./message.model.js";
 import { ROOM_DELETED_CLOSE } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
-import { openChat, type ChatClient } from "../test/chat-client.js";
+import { openChat } from "../test/chat-client.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { connectServices, type Services } from "../test/support.js";
+import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
 describe("deleting a conversation for both members", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("destroys it for both, closing every socket of it on every instance; only a member can", async () => {
     const alice = await signedUpUser("del-a", instanceA);

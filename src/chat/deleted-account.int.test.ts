@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { UserModel } from "../accounts/user.model.js";
-import { openChat, type ChatClient } from "../test/chat-client.js";
-import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { connectServices, type Services } from "../test/support.js";
+import { describe, it } from "node:test";
+import { openChat } from "../test/chat-client.js";
+import { instances, type signedUpUser } from "../test/factories.js";
 import { MessageModel } from "./message.model.js";
+import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 
-const [instanceA = "", instanceB = ""] = instances;
+const [instanceA = ""] = instances;
 const EXPLANATION = "This account was deleted. You can read the conversation but not reply.";
 
 type User = Awaited<ReturnType<typeof signedUpUser>>;
@@ -18,24 +17,11 @@ async function deleteAccountOf(user: User): Promise<void> {
 }
 
 describe("Alice's conversation with Bob after Bob deleted his account", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
-
-  async function pair() {
-    const alice = await signedUpUser("alice", instanceA);
-    const bob = await signedUpUser("bob", instanceB);
-    const roomId = await startConversation(alice.browser, bob.email);
-    const bobId = String((await UserModel.findOne({ email: bob.email }, { _id: 1 }).lean())?._id);
-    return { alice, bob, bobId, roomId };
-  }
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("the list and the room name him 'Deleted account' with a neutral picture, and offer no way to reply", async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await twoInARoom("gone");
     await deleteAccountOf(bob);
 
     const list = await alice.browser.get("/chat");
@@ -58,7 +44,7 @@ describe("Alice's conversation with Bob after Bob deleted his account", () => {
   });
 
   it("a send into the room is refused with an error frame saying why, and nothing is stored", async () => {
-    const { alice, bob, roomId } = await pair();
+    const { alice, bob, roomId } = await twoInARoom("gone");
     await deleteAccountOf(bob);
 
     const client = await openChat(alice.browser, roomId, { base: instanceA });
@@ -74,7 +60,8 @@ describe("Alice's conversation with Bob after Bob deleted his account", () => {
   });
 
   it("a chat open while he deletes his account stops taking messages, on the other instance too", async () => {
-    const { alice, bob, bobId, roomId } = await pair();
+    const { alice, bob, roomId } = await twoInARoom("gone");
+    const bobId = bob.id;
     const client = await openChat(alice.browser, roomId, { base: instanceA });
     open.push(client);
     await client.next("ready");

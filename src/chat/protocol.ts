@@ -72,7 +72,14 @@ export type AttachmentInfo = {
   image?: { width: number; height: number; previewWidth: number; previewHeight: number };
 };
 
-/** Where an attachment is fetched: its preview (images) is `${url}/preview`. */
+/**
+ * Audio a browser plays inline from `${url}/audio` (voice notes and common audio files); served
+ * with this type only, never as anything that could run script.
+ */
+export const PLAYABLE_AUDIO_TYPES: readonly string[] = ["audio/webm", "audio/ogg", "audio/mp4", "audio/mpeg", "audio/wav"];
+export const isPlayableAudio = (type: string) => PLAYABLE_AUDIO_TYPES.includes(type);
+
+/** Where an attachment is fetched: its preview (images) is `${url}/preview`, audio plays from `${url}/audio`. */
 export const attachmentUrl = (roomId: string, from: string, id: string) =>
   `/api/rooms/${encodeURIComponent(roomId)}/attachments/${encodeURIComponent(from)}/${encodeURIComponent(id)}`;
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
@@ -19,10 +19,10 @@ import { RoomModel } from "./room.model.js";
 import { bytes, roomKeyCache, wrappedVersions } from "./rooms.js";
 import { hubMembersKey, instanceChannel, type HubEvent } from "./hub.js";
 import { toWire } from "./wire.js";
-import { UserModel } from "../accounts/user.model.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
-import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { connectServices, eventually, messageStore, stack, testConfig, type Services } from "../test/support.js";
+import { instances } from "../test/factories.js";
+import { eventually, messageStore, stack, testConfig } from "../test/support.js";
+import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 const config = testConfig();
@@ -42,24 +42,11 @@ async function dataKeys(roomId: string): Promise<Map<number, Buffer>> {
 }
 
 describe("re-keying a room", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
-
-  async function pair(label: string) {
-    const alice = await signedUpUser(`${label}-a`, instanceA);
-    const bob = await signedUpUser(`${label}-b`, instanceB);
-    const roomId = await startConversation(alice.browser, bob.email);
-    const aliceId = String((await UserModel.findOne({ email: alice.email }, { _id: 1 }).lean())?._id);
-    return { alice, bob, roomId, aliceId };
-  }
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("seals new messages with a new key on both instances; the old key opens none of them, and older ones still open", async () => {
-    const { alice, bob, roomId } = await pair("rekey");
+    const { alice, bob, roomId } = await twoInARoom("rekey");
     const onA = await openChat(alice.browser, roomId, { base: instanceA });
     const onB = await openChat(bob.browser, roomId, { base: instanceB });
     open.push(onA, onB);
@@ -68,7 +55,7 @@ describe("re-keying a room", () => {
     assert.equal((await onB.next("message", (m) => m.clientId === "before")).text, "sealed with the first key");
 
     assert.equal(await rekeyRoom(master, roomId), 2);
-    await announceRekeys(services.redis, [roomId]);
+    await announceRekeys(suite.services.redis, [roomId]);
 
     // Each side sends until its instance seals with the new key (it reads it when announced).
     let n = 0;
@@ -106,7 +93,8 @@ describe("re-keying a room", () => {
   });
 
   it("an instance that missed the announcement reads the room's keys when a message names a newer one", async () => {
-    const { alice, bob, roomId, aliceId } = await pair("missed");
+    const { alice, bob, roomId } = await twoInARoom("missed");
+    const aliceId = alice.id;
     // Both instances hold the room's first key: bob listens on B, and alice's socket on A loaded it.
     const onB = await openChat(bob.browser, roomId, { base: instanceB });
     const first = await openChat(alice.browser, roomId, { base: instanceA });
@@ -117,7 +105,7 @@ describe("re-keying a room", () => {
 
     // Re-keyed with no announcement; a message sealed with key 2 reaches B live.
     assert.equal(await rekeyRoom(master, roomId), 2);
-    const store = messageStore(services.redis, roomKeyCache(masters).keyFor);
+    const store = messageStore(suite.services.redis, roomKeyCache(masters).keyFor);
     const stored = await store.store({ roomId, senderId: aliceId, clientId: "unannounced", text: "sealed with key 2" });
     assert.equal((await storedDoc(roomId, "unannounced"))?.keyId, 2);
     assert.ok(stored.sealed);
@@ -131,8 +119,9 @@ describe("re-keying a room", () => {
       sealed: toWire(stored.sealed),
     };
     // As another instance publishes it: to every instance that holds the room.
-    for (const instance of await services.redis.smembers(hubMembersKey(roomId)))
-      await services.redis.publish(instanceChannel(instance), JSON.stringify(event));
+    const { redis } = suite.services;
+    for (const instance of await redis.smembers(hubMembersKey(roomId)))
+      await redis.publish(instanceChannel(instance), JSON.stringify(event));
     const live = await onB.next("message", (m) => m.clientId === "unannounced");
     assert.equal(live.text, "sealed with key 2");
     assert.notEqual(live.unreadable, true);
@@ -146,8 +135,8 @@ describe("re-keying a room", () => {
   });
 
   it("the schedule re-keys only rooms whose newest key has reached its age", async () => {
-    const { roomId } = await pair("aged");
-    const { roomId: fresh } = await pair("fresh");
+    const { roomId } = await twoInARoom("aged");
+    const { roomId: fresh } = await twoInARoom("fresh");
     await RoomModel.updateOne({ _id: roomId }, { $set: { keyRotatedAt: new Date("2001-01-01") } });
     const done = await rekeyDueRooms(master, new Date("2002-01-01"));
     assert.deepEqual(done, [roomId]);
@@ -157,7 +146,7 @@ describe("re-keying a room", () => {
   });
 
   it("the command re-keys the rooms named, and exits 1 for a room it cannot find", async () => {
-    const { roomId } = await pair("cli");
+    const { roomId } = await twoInARoom("cli");
     const cli = fileURLToPath(new URL("../cli/rotate-keys.ts", import.meta.url));
     const env = {
       PATH: process.env.PATH,

@@ -11,6 +11,7 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
+import { repeatEvery } from "../repeat.js";
 import { generateDataKey, wrapDataKey, type MasterKey } from "./cipher.js";
 import { RoomModel } from "./room.model.js";
 
@@ -89,23 +90,15 @@ export function scheduleRekeys(options: {
   log: Logger;
 }): () => void {
   const { master, maxAgeMs, everyMs, redis, log } = options;
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
+  return repeatEvery(
+    everyMs,
+    async () => {
       const done = await rekeyDueRooms(master, new Date(Date.now() - maxAgeMs));
       if (done.length > 0) {
         await announceRekeys(redis, done);
         log.info({ rooms: done.length }, "re-keyed rooms whose key had reached its age");
       }
-    } catch (err) {
-      log.warn({ err: err instanceof Error ? err.message : err }, "scheduled re-keying failed; will try again");
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void run(), everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+    },
+    (err) => log.warn({ err: err instanceof Error ? err.message : err }, "scheduled re-keying failed; will try again"),
+  );
 }

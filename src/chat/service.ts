@@ -7,6 +7,7 @@ import { createSessionSockets } from "../realtime/session-sockets.js";
 import { SESSION_ENDED_CHANNEL, sessionByHandle, sessionDeadline } from "../http/session-store.js";
 import type { ChatDeps } from "./connection.js";
 import { removeAttachmentOf } from "./attachments/removal.js";
+import { scheduleAttachmentSweeps } from "./attachments/sweep.js";
 import { roomBlocks } from "./blocks.js";
 import { createPresence, type Presence } from "./presence.js";
 import { createHub, type Hub } from "./hub.js";
@@ -57,6 +58,11 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
           log: log.child({ part: "chat" }),
         })
       : () => undefined;
+  const stopSweeping = scheduleAttachmentSweeps({
+    maxAgeMs: config.attachments.unsentMaxAgeMs,
+    everyMs: 60 * 60_000,
+    log: log.child({ part: "chat" }),
+  });
   const sequencer = createSequencer(redis);
   const activity = createRoomActivity(log.child({ part: "chat" }));
   const store = createMessageStore({
@@ -101,6 +107,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     async close() {
       heartbeat.close();
       stopRekeying();
+      stopSweeping();
       await unfollowRekeys();
       await store.drain();
       await activity.close();

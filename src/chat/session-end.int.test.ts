@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { redisSessionStore, type SessionData } from "../http/session-store.js";
 import { ABSOLUTE_LIFETIME_MS } from "../http/session.js";
 import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances, PASSWORD, signedUpUser } from "../test/factories.js";
-import { connectServices, stack, type Services } from "../test/support.js";
+import { stack } from "../test/support.js";
 import { inboxMark, linkIn, waitForEmail } from "../../scripts/lib/mailbox.js";
+import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 const SESSION_ENDED = 4401;
@@ -54,13 +55,8 @@ async function endedWithin(clients: ChatClient[], what: string): Promise<void> {
 }
 
 describe("a chat socket ends with the session that opened it, on every instance", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("signing out the other sessions closes their sockets; this browser's stay open", async () => {
     const alice = await signedUpUser("revoker");
@@ -122,11 +118,11 @@ describe("a chat socket ends with the session that opened it, on every instance"
     const bob = await signedUpUser("expiring-peer", instanceB);
     const roomId = await roomWith(alice.browser, bob.email);
     const key = sessionKeyOf(alice.browser);
-    const data = JSON.parse((await services.redis.get(key)) ?? "{}") as SessionData;
+    const data = JSON.parse((await suite.services.redis.get(key)) ?? "{}") as SessionData;
     // Signed in 30 days ago less five seconds (moved on the stored session rather than waited for):
     // time for the tabs to open first even on a loaded machine (two seconds was not, at load 17).
     const createdAt = Date.now() - ABSOLUTE_LIFETIME_MS + 5000;
-    await services.redis.set(key, JSON.stringify({ ...data, createdAt }), "KEEPTTL");
+    await suite.services.redis.set(key, JSON.stringify({ ...data, createdAt }), "KEEPTTL");
     const mine = await tabs(alice.browser, roomId, open);
     await endedWithin(mine, "absolute expiry");
     assert.ok(Date.now() >= createdAt + ABSOLUTE_LIFETIME_MS, "not before the deadline");
@@ -134,7 +130,7 @@ describe("a chat socket ends with the session that opened it, on every instance"
 
   it("a request that loaded a session before it was revoked cannot bring it back when it saves", async () => {
     const alice = await signedUpUser("resurrect");
-    const store = redisSessionStore(services.redis, ABSOLUTE_LIFETIME_MS);
+    const store = redisSessionStore(suite.services.redis, ABSOLUTE_LIFETIME_MS);
     const id = alice.browser.cookie("__Host-duet.sid") ?? "";
     const loaded = await store.get(id);
     assert.ok(loaded?.uid);
@@ -142,7 +138,7 @@ describe("a chat socket ends with the session that opened it, on every instance"
     assert.equal((await other.post("/profile/sessions/revoke-others", {})).status, 302);
     // The in-flight request ends now and koa-session writes the whole session back.
     await store.set(id, { ...loaded, seenAt: Date.now() }, 14 * 24 * 3600_000);
-    assert.equal(await services.redis.exists(sessionKeyOf(alice.browser)), 0, "the session stays gone");
+    assert.equal(await suite.services.redis.exists(sessionKeyOf(alice.browser)), 0, "the session stays gone");
     assert.equal((await alice.browser.get("/profile")).status, 302, "the cookie signs nobody in");
     const listed = await other.get("/profile");
     assert.equal((listed.html.match(/\/revoke"/g) ?? []).length, 0, "not listed among the sessions");
@@ -152,8 +148,8 @@ describe("a chat socket ends with the session that opened it, on every instance"
     const alice = await signedUpUser("racer");
     const key = sessionKeyOf(alice.browser);
     // Make every request write the session back (its "last used" is stale).
-    const data = JSON.parse((await services.redis.get(key)) ?? "{}") as SessionData;
-    await services.redis.set(key, JSON.stringify({ ...data, seenAt: 0 }), "KEEPTTL");
+    const data = JSON.parse((await suite.services.redis.get(key)) ?? "{}") as SessionData;
+    await suite.services.redis.set(key, JSON.stringify({ ...data, seenAt: 0 }), "KEEPTTL");
     const other = await signIn(alice.email, PASSWORD, instanceB);
     const inFlight = Array.from({ length: 30 }, (_, i) => {
       alice.browser.useInstance(i % 2 ? instanceA : instanceB);
@@ -161,7 +157,7 @@ describe("a chat socket ends with the session that opened it, on every instance"
     });
     await other.post("/profile/sessions/revoke-others", {});
     await Promise.all(inFlight);
-    assert.equal(await services.redis.exists(key), 0, "no request brought the session back");
+    assert.equal(await suite.services.redis.exists(key), 0, "no request brought the session back");
     assert.equal((await alice.browser.get("/profile")).status, 302);
   });
 });

@@ -8,6 +8,7 @@ import type { AttachmentInfo, ClientFrame } from "../chat/protocol.js";
 import { sizeLabel, type UploadProgress } from "./attachment-view.js";
 import { newClientId } from "./format.js";
 import type { Item } from "./render.js";
+import { createVoiceRecorder } from "./voice-recorder.js";
 
 type Pending = {
   clientId: string;
@@ -88,6 +89,13 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
     picker.value = "";
   });
   form.prepend(picker, button);
+  const voice = createVoiceRecorder({
+    after: button,
+    form,
+    maxBytes,
+    disabled: input.disabled,
+    recorded: (file) => addFiles([file]),
+  });
 
   function syncTray(): void {
     // Shown while it lists anything, a refused file included (its reason is in the tray).
@@ -220,6 +228,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   return {
     /** Sends every file in the tray (each with its caption); called when the composer is sent. */
     sendTray(): void {
+      voice.clear();
       for (const { file, caption } of tray.splice(0)) {
         const p: Pending = { clientId: newClientId(), file, caption: caption.value, at: new Date().toISOString(), loaded: 0 };
         pending.set(p.clientId, p);

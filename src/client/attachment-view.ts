@@ -1,9 +1,9 @@
 /**
  * Attachments in the message list: images inline (their preview, with its dimensions reserved so
- * nothing shifts when it loads) opening in a lightbox, other files as a card with name, size,
- * type and a download link. Names are only ever text nodes.
+ * nothing shifts when it loads) opening in a lightbox, audio (voice notes) in the browser's player,
+ * other files as a card with name, size, type and a download link. Names are only ever text nodes.
  */
-import { attachmentUrl, type AttachmentInfo } from "../chat/protocol.js";
+import { attachmentUrl, isPlayableAudio, type AttachmentInfo } from "../chat/protocol.js";
 
 /** An upload on its way: how far it got, and how to stop it. */
 export type UploadProgress = { loaded: number; total: number; cancel(): void };
@@ -95,6 +95,24 @@ function fileCard(url: string | undefined, info: AttachmentInfo): HTMLElement {
   return card;
 }
 
+/** A voice note or audio file: the browser's own player (keyboard operable), its name, size and a download link. */
+function audioView(url: string, info: AttachmentInfo): HTMLElement {
+  const box = el("div", "att-audio");
+  const player = el("audio");
+  player.controls = true;
+  player.preload = "metadata";
+  player.src = `${url}/audio`;
+  player.setAttribute("aria-label", `Play ${info.name}`);
+  const line = el("div", "att-audio-line small");
+  const download = el("a", "att-audio-download", "Download");
+  download.href = url;
+  download.download = info.name;
+  download.setAttribute("aria-label", `Download ${info.name}, ${sizeLabel(info.size)}`);
+  line.append(el("span", "att-name", info.name), el("span", "att-size", sizeLabel(info.size)), download);
+  box.append(player, line);
+  return box;
+}
+
 function progressView(progress: UploadProgress): HTMLElement {
   const box = el("div", "att-progress");
   const bar = el("progress");
@@ -120,7 +138,11 @@ export function showAttachment(
 ): void {
   const url = message.seq !== undefined ? attachmentUrl(roomId, message.from, message.attachment.id) : undefined;
   const view =
-    url && message.attachment.image ? imageView(url, message.attachment, message.text) : fileCard(url, message.attachment);
+    url && message.attachment.image
+      ? imageView(url, message.attachment, message.text)
+      : url && isPlayableAudio(message.attachment.type)
+        ? audioView(url, message.attachment)
+        : fileCard(url, message.attachment);
   const box = el("div", "att");
   box.append(view);
   if (progress) box.append(progressView(progress));

@@ -5,13 +5,13 @@
  * limited per user.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { fromBuffer, type Entry, type ZipFile } from "yauzl";
 import { UserModel } from "../accounts/user.model.js";
-import { openChat, type ChatClient } from "../test/chat-client.js";
+import { openChat } from "../test/chat-client.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
 import { openBrowser } from "../test/browser.js";
-import { connectServices, type Services } from "../test/support.js";
+import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -41,13 +41,8 @@ async function unzip(bytes: Buffer): Promise<Map<string, string>> {
 }
 
 describe("downloading your data", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => (services = await connectServices()));
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
+  const open = suite.open;
 
   it("holds the profile, the sessions and every conversation decrypted, and nobody else's", async () => {
     const alice = await signedUpUser("export-a", instanceA);

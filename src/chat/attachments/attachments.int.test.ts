@@ -11,24 +11,10 @@ import type { TestBrowser } from "../../test/browser.js";
 import { instances, PASSWORD, signedUpUser, startConversation } from "../../test/factories.js";
 import { buildApp, connectServices, eventually, stack, type Services } from "../../test/support.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
+import { fetchAs, upload } from "../../test/attachments.js";
+import { twoInARoom } from "../../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
-
-/** What a browser fetches: bytes and headers, with the browser's session cookies. */
-async function fetchAs(browser: TestBrowser, base: string, path: string): Promise<Response> {
-  const cookie = ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${browser.cookie(n) ?? ""}`).join("; ");
-  return fetch(`${base}${path}`, { headers: { Cookie: cookie, "X-Forwarded-Proto": "https", "X-Forwarded-For": browser.ip } });
-}
-
-async function upload(
-  browser: TestBrowser,
-  roomId: string,
-  clientId: string,
-  file: { name: string; type: string; data: Buffer },
-): Promise<{ status: number; body: { attachment?: AttachmentInfo; error?: { code: string; message: string } } }> {
-  const page = await browser.upload(`/api/rooms/${roomId}/attachments?clientId=${clientId}`, {}, { field: "file", ...file });
-  return { status: page.status, body: JSON.parse(page.html) as never };
-}
 
 async function photoWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 1600, height: 900, channels: 3, background: { r: 200, g: 80, b: 40 } } })
@@ -283,5 +269,54 @@ describe("Alice and Bob send each other files", () => {
     );
     assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
     if (got) assert.ok(!got.includes(data.subarray(2 * 64 * 1024, 2 * 64 * 1024 + 64)));
+  });
+
+  it("audio plays from /audio with its own audio type (and nothing else does); only members reach it", async () => {
+    const { alice, bob, roomId } = await twoInARoom("voice", [instanceA, instanceB]);
+    const carol = await signedUpUser("voice-c", instanceA);
+    const voice = Buffer.concat([Buffer.from("1a45dfa3", "hex"), randomBytes(40 * 1024)]);
+    assert.equal(
+      (await upload(alice.browser, roomId, "v1", { name: "Voice note.webm", type: "audio/webm", data: voice })).status,
+      201,
+    );
+    // Declared audio, but HTML inside: served as audio, which a browser never renders as a page.
+    const html = Buffer.from("<html><script>alert(1)</script></html>");
+    assert.equal((await upload(alice.browser, roomId, "v2", { name: "x.html", type: "audio/ogg", data: html })).status, 201);
+    assert.equal((await upload(alice.browser, roomId, "t1", { name: "a.html", type: "text/html", data: html })).status, 201);
+    const url = (id: string) => `${attachmentUrl(roomId, alice.id, id)}/audio`;
+
+    const played = await fetchAs(bob.browser, stack.APP_URL, url("v1"));
+    assert.equal(played.status, 200);
+    assert.equal(played.headers.get("content-type"), "audio/webm");
+    assert.match(played.headers.get("x-content-type-options") ?? "", /^nosniff/);
+    assert.match(played.headers.get("content-security-policy") ?? "", /sandbox/);
+    assert.deepEqual(Buffer.from(await played.arrayBuffer()), voice);
+    assert.equal((await fetchAs(bob.browser, instanceB, url("v2"))).headers.get("content-type"), "audio/ogg");
+    assert.equal((await fetchAs(bob.browser, instanceB, url("t1"))).status, 404, "not audio: no player URL");
+    assert.equal((await fetchAs(carol.browser, instanceA, url("v1"))).status, 404, "not a member");
+  });
+
+  it("a file whose chunks vanish mid-download (deleted meanwhile) ends that download; the instance keeps serving", async () => {
+    const alice = await signedUpUser("alice", instanceA);
+    const bob = await signedUpUser("bob", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const data = randomBytes(2200 * 1024);
+    const sent = await upload(alice.browser, roomId, "gone", { name: "g.bin", type: "application/octet-stream", data });
+    assert.equal(sent.status, 201);
+    const [doc] = await stored(roomId);
+    // The second of three chunk documents is gone, as when the message is deleted during a download.
+    await mongoose.connection.db?.collection("attachmentchunks").deleteOne({ _id: `${String(doc?.uploadId)}:1` as never });
+    const response = await fetchAs(bob.browser, instanceB, attachmentUrl(roomId, String(doc?.senderId), "gone"));
+    const got = await response.arrayBuffer().then(
+      (b) => Buffer.from(b),
+      () => undefined,
+    );
+    assert.ok(got === undefined || got.length < data.length, "the response is cut off, never completed");
+    // The same instance answers the next request.
+    const health = await fetch(`${instanceB}/healthz`).then(
+      (r) => r.status,
+      (err: unknown) => String(err),
+    );
+    assert.equal(health, 200, "the instance that served it is still up");
   });
 });

@@ -2,7 +2,8 @@
  * Attachments over HTTP: upload (streamed), download and image preview, for the room's two
  * members only (404 for anyone else, as for the room). Nothing is ever rendered by the browser
  * from our origin: downloads are `attachment` with an opaque type; previews are WebP images we
- * encoded ourselves; every answer has nosniff and a sandboxing CSP.
+ * encoded ourselves; audio goes to the player with an allowed audio type only; every answer has
+ * nosniff and a sandboxing CSP.
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
@@ -12,6 +13,7 @@ import { streamUpload } from "../../http/multipart.js";
 import { createRouter } from "../../http/router.js";
 import type { Logger } from "../../logger.js";
 import { roomForMember } from "../conversations.js";
+import { isPlayableAudio } from "../protocol.js";
 import type { RoomKey } from "../rooms.js";
 import type { UploadLimiter } from "./limits.js";
 import { openAttachment, openPreview } from "./serve.js";
@@ -74,23 +76,43 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): Router {
     }
   });
 
-  router.get("/api/rooms/:room/attachments/:from/:id", requireUser, async (ctx) => {
+  async function opened(ctx: Context) {
     const room = await memberRoom(ctx);
-    const opened = await openAttachment(await deps.keyFor(room._id), {
+    const file = await openAttachment(await deps.keyFor(room._id), {
       roomId: room._id,
       senderId: ctx.params.from ?? "",
       clientId: ctx.params.id ?? "",
     });
-    if (!opened) throw notFound("No such file.");
-    lockedDown(ctx);
-    opened.content.on("error", (err) =>
-      deps.log.error({ err: err.message, roomId: room._id }, "an attachment failed authentication while being served"),
+    if (!file) throw notFound("No such file.");
+    file.content.on("error", (err) =>
+      deps.log.error({ err: err.message, roomId: room._id }, "an attachment could not be read while being served"),
     );
-    ctx.set("Content-Disposition", contentDisposition(opened.info.name));
+    return file;
+  }
+
+  router.get("/api/rooms/:room/attachments/:from/:id", requireUser, async (ctx) => {
+    const file = await opened(ctx);
+    lockedDown(ctx);
+    ctx.set("Content-Disposition", contentDisposition(file.info.name));
     ctx.set("Cache-Control", "private, no-store");
     ctx.type = "application/octet-stream";
-    ctx.length = opened.info.size;
-    ctx.body = opened.content;
+    ctx.length = file.info.size;
+    ctx.body = file.content;
+  });
+
+  // Audio for the page's player: its own type (an allowed audio type only, so the browser plays
+  // it and never renders it as a document), still nosniff and sandboxed.
+  router.get("/api/rooms/:room/attachments/:from/:id/audio", requireUser, async (ctx) => {
+    const file = await opened(ctx);
+    if (!isPlayableAudio(file.info.type)) {
+      file.content.destroy();
+      throw notFound("That file is not audio the page can play.");
+    }
+    lockedDown(ctx);
+    ctx.set("Cache-Control", "private, no-store");
+    ctx.type = file.info.type;
+    ctx.length = file.info.size;
+    ctx.body = file.content;
   });
 
   router.get("/api/rooms/:room/attachments/:from/:id/preview", requireUser, async (ctx) => {

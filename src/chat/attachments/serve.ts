@@ -1,5 +1,5 @@
 /** Reading a stored attachment back for a member: its metadata and a stream of its plaintext. */
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { messageId } from "../message.model.js";
 import type { AttachmentInfo } from "../protocol.js";
 import { CipherError } from "../cipher.js";
@@ -43,7 +43,9 @@ export async function openAttachment(
     key: keyOfStored(roomKey, doc),
   }));
   if (!opened) return undefined;
-  const content = chunkReader(doc.uploadId, doc.chunks).pipe(decryptChunks(opened.key, String(doc._id)));
+  // pipeline, not pipe: a chunk that vanished (deleted during the download) fails the reader,
+  // and that error must end the response, not go unheard and take the process down.
+  const content = pipeline(chunkReader(doc.uploadId, doc.chunks), decryptChunks(opened.key, String(doc._id)), () => undefined);
   return { info: opened.info, content };
 }
 
