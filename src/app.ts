@@ -11,14 +11,18 @@ import { resetRoutes } from "./accounts/routes/reset.js";
 import { signInRoutes } from "./accounts/routes/signin.js";
 import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
+import { passkeyRoutes } from "./accounts/routes/passkeys.js";
+import { pushRoutes } from "./accounts/routes/push.js";
 import type { Chat } from "./chat/service.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { attachmentRoutes } from "./chat/attachments/routes.js";
 import { uploadLimits } from "./chat/attachments/limits.js";
 import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
+import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
+import { muteRoutes } from "./chat/mute-routes.js";
 import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
@@ -37,6 +41,7 @@ import type { Logger } from "./logger.js";
 import type { Mailer } from "./mail/mailer.js";
 import { googleRoutes, withGoogleFlag } from "./oauth/routes.js";
 import { pageRoutes } from "./pages/routes.js";
+import { appShellRoutes } from "./pages/app-shell.js";
 import { loadViews, type Views } from "./views.js";
 
 export type AppDeps = {
@@ -60,6 +65,8 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
   app.use(requestLog(log));
   app.use(handleErrors(views));
   app.use(staticFiles());
+  // The manifest, the service worker and the offline page: the same for everyone, no session.
+  app.use(appShellRoutes(baseViews).routes());
   // Probes come before sessions and CSRF: they must answer even when Redis does not.
   app.use(healthRoutes(config.instanceName, readiness, directCaller(config.trustedProxies)));
 
@@ -82,6 +89,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       sharesRoom: shareRoom,
       async eraseMessagesOf(userId) {
         await eraseMessagesOf(userId);
+        await eraseReactionsOf(userId);
         await removeAttachmentsOf(userId);
       },
       accountDeleted: (userId) => announceAccountDeleted(chat.hub, redis, userId),
@@ -106,11 +114,14 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     signUpRoutes(accounts),
     signInRoutes(accounts),
     twoFactorRoutes(accounts),
+    passkeyRoutes(accounts),
     resetRoutes(accounts),
     profileRoutes(accounts),
+    pushRoutes(accounts),
     // Only when Google is configured: otherwise /auth/google answers 404.
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
+    muteRoutes(),
     attachmentRoutes({
       log,
       keyFor: chat.keyFor,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createECDH } from "node:crypto";
 import { describe, it } from "node:test";
 import { ConfigError, DEV_SESSION_SECRET, loadConfig, redact, scrub } from "./config.js";
 
@@ -252,5 +253,47 @@ describe("master keys setting", () => {
       assert.equal(problems.length, 3, problems.join("\n"));
       assert.match(problems.join(), /GOOGLE_JWKS_URL must be https/);
     });
+  });
+});
+
+describe("Web Push (VAPID) setting", () => {
+  const pair = () => {
+    const ecdh = createECDH("prime256v1");
+    ecdh.generateKeys();
+    return {
+      VAPID_PUBLIC_KEY: ecdh.getPublicKey().toString("base64url"),
+      VAPID_PRIVATE_KEY: ecdh.getPrivateKey().toString("base64url"),
+    };
+  };
+
+  it("is off unless both keys are set, and one alone is a problem", () => {
+    assert.equal(loadConfig(production).config.push, undefined);
+    const { VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY } = pair();
+    assert.match(problemsOf({ ...production, VAPID_PUBLIC_KEY }).join(), /VAPID_PRIVATE_KEY is required/);
+    assert.match(problemsOf({ ...production, VAPID_PRIVATE_KEY }).join(), /VAPID_PUBLIC_KEY is required/);
+  });
+
+  it("loads a generated pair, with the site as subject and the browsers' push services as hosts", () => {
+    const keys = pair();
+    const push = loadConfig({ ...production, ...keys }).config.push;
+    assert.equal(push?.publicKey, keys.VAPID_PUBLIC_KEY);
+    assert.equal(push.subject, "https://chat.example.com");
+    assert.ok(push.serviceHosts.includes("fcm.googleapis.com"));
+  });
+
+  it("refuses malformed keys, a mismatched pair and a bad subject, without printing the private key", () => {
+    const a = pair();
+    const b = pair();
+    const mismatched = problemsOf({
+      ...production,
+      VAPID_PUBLIC_KEY: a.VAPID_PUBLIC_KEY,
+      VAPID_PRIVATE_KEY: b.VAPID_PRIVATE_KEY,
+    });
+    assert.match(mismatched.join(), /VAPID_PUBLIC_KEY is not the public half of VAPID_PRIVATE_KEY/);
+    assert.ok(!mismatched.join().includes(b.VAPID_PRIVATE_KEY));
+    const malformed = problemsOf({ ...production, VAPID_PUBLIC_KEY: "not base64!", VAPID_PRIVATE_KEY: "c2hvcnQ" });
+    assert.equal(malformed.length, 2, malformed.join("\n"));
+    assert.match(problemsOf({ ...production, ...a, VAPID_SUBJECT: "admin" }).join(), /VAPID_SUBJECT must be a mailto:/);
+    assert.match(problemsOf({ ...production, ...a, PUSH_SERVICE_HOSTS: "https://x.example" }).join(), /PUSH_SERVICE_HOSTS/);
   });
 });

@@ -4,6 +4,7 @@
  * `loadConfig` is pure (env in, frozen config out) so tests can feed it any environment;
  * `readConfig` is what the server calls: it prints every problem with a fix and exits.
  */
+import { createECDH } from "node:crypto";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
@@ -22,6 +23,14 @@ export const GOOGLE_DEFAULTS = {
   jwksUrl: "https://www.googleapis.com/oauth2/v3/certs",
   pictureOrigins: "https://lh3.googleusercontent.com",
 } as const;
+
+/**
+ * Hosts of the browsers' push services (Chrome, Firefox, Edge, Safari). A subscription's endpoint
+ * must be on one of them: the server POSTs to it, so any other host would let a user make Duet
+ * send requests wherever they like. `*.` allows any subdomain.
+ */
+export const PUSH_SERVICE_DEFAULTS =
+  "fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,web.push.apple.com";
 
 const nodeEnv = z.enum(["development", "production", "test"]);
 const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -71,6 +80,10 @@ const schema = z.object({
   GOOGLE_TOKEN_URL: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.tokenUrl),
   GOOGLE_JWKS_URL: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.jwksUrl),
   GOOGLE_PICTURE_ORIGINS: z.string().default(GOOGLE_DEFAULTS.pictureOrigins),
+  VAPID_PUBLIC_KEY: z.string().optional(),
+  VAPID_PRIVATE_KEY: z.string().optional(),
+  VAPID_SUBJECT: z.string().optional(),
+  PUSH_SERVICE_HOSTS: z.string().default(PUSH_SERVICE_DEFAULTS),
 });
 
 export type Config = Readonly<{
@@ -108,6 +121,8 @@ export type Config = Readonly<{
   messageWritesInFlight: number;
   /** "Sign in with Google": present only when both the client id and secret are configured. */
   google: GoogleConfig | undefined;
+  /** Notifications when no tab is open: present only when both VAPID keys are configured. */
+  push: PushConfig | undefined;
   attachments: Readonly<{
     /** Largest file, in bytes. */
     maxBytes: number;
@@ -129,6 +144,18 @@ export type GoogleConfig = Readonly<{
   jwksUrl: string;
   /** Origins the profile picture may be downloaded from; empty: never download it. */
   pictureOrigins: readonly string[];
+}>;
+
+/** Web Push (the VAPID key pair that signs Duet's requests to push services); off when absent. */
+export type PushConfig = Readonly<{
+  /** Uncompressed P-256 public key, base64url (65 bytes): what browsers subscribe with. */
+  publicKey: string;
+  /** The P-256 private key, base64url (32 bytes). */
+  privateKey: string;
+  /** Who push services may contact about Duet's traffic: a mailto: or https: URL. */
+  subject: string;
+  /** Host names (or `*.suffix`) a subscription's endpoint may point at. */
+  serviceHosts: readonly string[];
 }>;
 
 export type LoadedConfig = { config: Config; warnings: string[] };
@@ -203,6 +230,7 @@ export function loadConfig(env: Env): LoadedConfig {
   const masterKeys = masterKeyList(e.MASTER_KEYS, production, problems, warnings);
   const sessionSecrets = sessionSecretList(e.SESSION_SECRETS, production, problems, warnings);
   const google = googleConfig(e, production, problems);
+  const push = pushConfig(e, publicUrl, problems);
   // Checked here, not in the schema, whose messages quote the value: a secret is never printed.
   if (e.BACKUP_SIGNING_KEY !== undefined && e.BACKUP_SIGNING_KEY.length < 32)
     problems.push(`BACKUP_SIGNING_KEY is shorter than 32 characters: ${SECRET_HINT}`);
@@ -232,6 +260,7 @@ export function loadConfig(env: Env): LoadedConfig {
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
     messageWritesInFlight: e.MESSAGE_WRITES_IN_FLIGHT,
     google,
+    push,
     attachments: Object.freeze({
       maxBytes: e.ATTACHMENT_MAX_MB * 1024 * 1024,
       quotaBytes: e.ATTACHMENT_QUOTA_MB * 1024 * 1024,
@@ -332,9 +361,61 @@ function googleConfig(e: z.infer<typeof schema>, production: boolean, problems: 
   });
 }
 
+const VAPID_HINT = "generate a pair with `scripts/gen-env` (or `npx web-push generate-vapid-keys`)";
+
+// Like Google sign-in, optional: without the pair the profile offers no notifications.
+function pushConfig(e: z.infer<typeof schema>, publicUrl: string, problems: string[]): PushConfig | undefined {
+  const { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: privateKey } = e;
+  if (!publicKey && !privateKey) return undefined;
+  if (!publicKey || !privateKey) {
+    const missing = publicKey ? "VAPID_PRIVATE_KEY" : "VAPID_PUBLIC_KEY";
+    problems.push(
+      `${missing} is required when the other VAPID key is set: ${VAPID_HINT}, or unset both to turn notifications off`,
+    );
+    return undefined;
+  }
+  const pub = base64url(publicKey);
+  const priv = base64url(privateKey);
+  if (!pub || pub.length !== 65 || pub[0] !== 4)
+    problems.push(`VAPID_PUBLIC_KEY is not an uncompressed P-256 public key in base64url (65 bytes): ${VAPID_HINT}`);
+  if (!priv || priv.length !== 32)
+    problems.push(`VAPID_PRIVATE_KEY is not a P-256 private key in base64url (32 bytes): ${VAPID_HINT}`);
+  else if (pub?.length === 65 && !matchingPair(priv, pub))
+    problems.push(`VAPID_PUBLIC_KEY is not the public half of VAPID_PRIVATE_KEY: set both from the same pair (${VAPID_HINT})`);
+  const subject = e.VAPID_SUBJECT ?? (publicUrl.startsWith("https://") ? publicUrl : "mailto:admin@localhost");
+  if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject))
+    problems.push(
+      `VAPID_SUBJECT must be a mailto: address or an https URL, e.g. mailto:admin@example.com (got ${JSON.stringify(subject)})`,
+    );
+  const serviceHosts = e.PUSH_SERVICE_HOSTS.split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const host of serviceHosts) {
+    if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(host))
+      problems.push(
+        `PUSH_SERVICE_HOSTS: ${JSON.stringify(host)} is not a host name or *.domain (e.g. fcm.googleapis.com,*.notify.windows.com)`,
+      );
+  }
+  return Object.freeze({ publicKey, privateKey, subject, serviceHosts: Object.freeze(serviceHosts) });
+}
+
+function base64url(text: string): Buffer | undefined {
+  return /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, "base64url") : undefined;
+}
+
+function matchingPair(privateKey: Buffer, publicKey: Buffer): boolean {
+  try {
+    const ecdh = createECDH("prime256v1");
+    ecdh.setPrivateKey(privateKey);
+    return ecdh.getPublicKey().equals(publicKey);
+  } catch {
+    return false;
+  }
+}
+
 // Start-up errors end up in terminals, CI logs and bug reports, so no credential is ever
 // echoed: secrets not at all, URLs (which carry database and SMTP passwords) only redacted.
-const SECRET_SETTINGS = new Set(["SESSION_SECRETS", "MASTER_KEYS", "GOOGLE_CLIENT_SECRET"]);
+const SECRET_SETTINGS = new Set(["SESSION_SECRETS", "MASTER_KEYS", "GOOGLE_CLIENT_SECRET", "VAPID_PRIVATE_KEY"]);
 const URL_SETTINGS = new Set([
   "PUBLIC_URL",
   "MONGODB_URI",

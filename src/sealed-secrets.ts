@@ -47,3 +47,9 @@ export function openSecret(keys: readonly MasterKey[], purpose: string, owner: s
     return undefined;
   }
 }
+
+/** The id of the master key `sealed` was sealed under (undefined for a value that is not one). */
+export function sealedUnder(sealed: string): string | undefined {
+  const [version, keyId] = sealed.split(".");
+  return version === VERSION ? keyId : undefined;
+}

@@ -18,6 +18,13 @@ function readManifest(): Record<string, string> {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
 }
 
+let builtAssets: Record<string, string> | undefined;
+/** `/static/<fingerprinted name>` of a static file (its plain name before the first build). */
+export function assetPath(name: string): string {
+  builtAssets ??= readManifest();
+  return `/static/${builtAssets[name] ?? name}`;
+}
+
 export type Views = {
   /** Renders `pages/<page>.hbs` inside `layouts/<layout>.hbs`. */
   render(page: string, data: Record<string, unknown>, layout?: string): string;
@@ -40,6 +47,8 @@ export function loadViews(dir: string = VIEWS_DIR): Views {
   for (const [name, source] of templatesIn(join(dir, "partials"))) hbs.registerPartial(name, source);
   hbs.registerHelper("year", () => new Date().getFullYear());
   hbs.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  // For ids made per list item ("rename-0"): the last argument is Handlebars' options object.
+  hbs.registerHelper("concat", (...parts: unknown[]) => parts.slice(0, -1).map(String).join(""));
   const manifest = readManifest();
   hbs.registerHelper("asset", (name: unknown) => `/static/${manifest[String(name)] ?? String(name)}`);
   hbs.registerHelper("date", (value: unknown) => formatDate(value));

@@ -8,7 +8,7 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
 import { probe } from "../lib/http-probe.js";
-import { visibleText, type Page, type TestBrowser } from "../../src/test/browser.js";
+import { parseJson, visibleText, type Page, type TestBrowser } from "../../src/test/browser.js";
 import { stack } from "../../src/test/support.js";
 
 const ca = readFileSync(stack.CA_CERT);
@@ -91,6 +91,14 @@ export function openEdgeBrowser(address = freshAddress()): EdgeBrowser {
         body: new URLSearchParams({ _csrf: csrf, ...form }).toString(),
         headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
       }),
+    async postJson(path, body) {
+      const page = await request(path, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+      });
+      return { ...page, json: parseJson(page.html) };
+    },
     async upload(path, fields, file) {
       const form = new FormData();
       for (const [k, v] of Object.entries(fields)) form.append(k, v);

@@ -182,6 +182,37 @@ export const ROUTES: readonly FuzzRoute[] = [
   },
   { method: "GET", path: "/signin/two-factor", fields: { recovery: "flag" }, as: "visitor" },
   { method: "POST", path: "/signin/two-factor", fields: { code: "code", recoveryCode: "text" }, as: "visitor" },
+  { method: "GET", path: "/profile/passkeys", fields: { added: "flag", renamed: "flag", removed: "flag" }, as: "member" },
+  // Passkey ceremonies: options (a challenge kept in the session, nothing stored) and answers.
+  {
+    method: "POST",
+    path: "/profile/passkeys/options",
+    fields: { currentPassword: "password" },
+    as: "member",
+    success: (page) => page.status === 200,
+  },
+  { method: "POST", path: "/profile/passkeys", fields: { response: "text", name: "name" }, as: "member" },
+  {
+    method: "POST",
+    path: "/profile/passkeys/:id/rename",
+    fields: { name: "name" },
+    as: "member",
+    success: redirectTo(/^\/profile\/passkeys\?renamed=1$/),
+  },
+  {
+    method: "POST",
+    path: "/profile/passkeys/:id/remove",
+    fields: { currentPassword: "wrongPassword" },
+    as: "member",
+    staleReauth: true,
+    success: redirectTo(/^\/profile\/passkeys\?removed=1$/),
+  },
+  { method: "POST", path: "/signin/passkey/options", fields: {}, as: "visitor", success: (page) => page.status === 200 },
+  { method: "POST", path: "/signin/passkey", fields: { response: "text", next: "next" }, as: "visitor" },
+  { method: "POST", path: "/signin/two-factor/passkey/options", fields: {}, as: "visitor" },
+  { method: "POST", path: "/signin/two-factor/passkey", fields: { response: "text" }, as: "visitor" },
+  { method: "POST", path: "/reauth/passkey/options", fields: {}, as: "member", success: (page) => page.status === 200 },
+  { method: "POST", path: "/reauth/passkey", fields: { response: "text" }, as: "member" },
   { method: "GET", path: "/avatars/:id", fields: { v: "number" }, as: "member" },
   { method: "GET", path: "/people/:id", fields: {}, as: "member" },
 
@@ -207,6 +238,29 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/chat/:room/block", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/unblock", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
   { method: "POST", path: "/chat/:room/hide", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "POST", path: "/chat/:room/mute", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  { method: "POST", path: "/chat/:room/unmute", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+
+  // Notifications and the installable app (decision 010). The subscription takes JSON only.
+  { method: "GET", path: "/sw.js", fields: {}, as: "visitor" },
+  { method: "GET", path: "/manifest.webmanifest", fields: {}, as: "visitor" },
+  { method: "GET", path: "/offline", fields: {}, as: "visitor" },
+  { method: "GET", path: "/api/push", fields: {}, as: "member" },
+  {
+    method: "POST",
+    path: "/api/push/subscription",
+    fields: { endpoint: "text" },
+    as: "member",
+    success: (page) => page.status === 201,
+  },
+  { method: "POST", path: "/api/push/subscription/remove", fields: {}, as: "member", success: (page) => page.status === 200 },
+  {
+    method: "POST",
+    path: "/profile/sessions/:handle/notifications-off",
+    fields: {},
+    as: "member",
+    success: redirectTo(/^\/profile\?notificationsOff=1#sessions$/),
+  },
   { method: "GET", path: "/chat/:room/delete", fields: {}, as: "member" },
   // Sent signed out: the member's own room is what every other attack talks in, and a success
   // here destroys it (integration tests cover the member's and the stranger's deletions).

@@ -5,7 +5,7 @@
  * project's own nginx/ templates in front of them.
  */
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createECDH, createHash, randomBytes } from "node:crypto";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commandLine, listenersOn, procStat } from "./proc-info.js";
@@ -23,8 +23,17 @@ type Service = {
 };
 
 /** `redisPassword` is the app user's (REDIS_URL); `redisAdminPassword` Redis's `default` user's. */
-type Secrets = { redisPassword: string; redisAdminPassword: string; sessionSecrets: string; masterKeys: string };
-type AppSecrets = Pick<Secrets, "redisPassword" | "sessionSecrets" | "masterKeys">;
+type Secrets = {
+  redisPassword: string;
+  redisAdminPassword: string;
+  sessionSecrets: string;
+  masterKeys: string;
+  /** Web Push's VAPID pair, base64url (raw P-256 keys, as web-push and browsers take them). */
+  vapidPublicKey: string;
+  vapidPrivateKey: string;
+};
+type AppSecrets = Pick<Secrets, "redisPassword" | "sessionSecrets" | "masterKeys"> &
+  Partial<Pick<Secrets, "vapidPublicKey" | "vapidPrivateKey">>;
 
 /**
  * FerretDB 1.24 (SQLite) gives each update command one of its 100 pooled SQLite connections for
@@ -47,6 +56,7 @@ const oidcClientSecret = (secrets: AppSecrets) =>
   createHash("sha256").update(`oidc-client:${secrets.sessionSecrets}`).digest("base64url");
 export { GOOGLE_CALLBACK_PATH } from "../../src/oauth/paths.js";
 import { GOOGLE_CALLBACK_PATH } from "../../src/oauth/paths.js";
+import { PUSH_SERVICE_DEFAULTS } from "../../src/config.js";
 
 function googleEnv(s: StackSettings, secrets: AppSecrets): NodeJS.ProcessEnv {
   const issuer = oidcIssuer(s);
@@ -89,6 +99,11 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
     ...googleEnv(s, secrets),
+    VAPID_PUBLIC_KEY: secrets.vapidPublicKey ?? "",
+    VAPID_PRIVATE_KEY: secrets.vapidPrivateKey ?? "",
+    // The browsers' push services, and this machine: the tests' push-service stand-in listens
+    // on localhost (src/test/push-service.ts).
+    PUSH_SERVICE_HOSTS: `${PUSH_SERVICE_DEFAULTS},localhost`,
   };
 }
 
@@ -246,6 +261,18 @@ export function services(s: StackSettings): Service[] {
   return [...infrastructure, ...s.appPorts.map((_, i) => appService(i)), nginx];
 }
 
+/** The saved VAPID pair, or a new one (both halves always come from one pair). */
+function vapidPair(saved: Partial<Secrets>): Pick<Secrets, "vapidPublicKey" | "vapidPrivateKey"> {
+  if (saved.vapidPublicKey && saved.vapidPrivateKey)
+    return { vapidPublicKey: saved.vapidPublicKey, vapidPrivateKey: saved.vapidPrivateKey };
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  return {
+    vapidPublicKey: ecdh.getPublicKey().toString("base64url"),
+    vapidPrivateKey: ecdh.getPrivateKey().toString("base64url"),
+  };
+}
+
 function loadSecrets(s: StackSettings): Secrets {
   const file = join(s.dir, "secrets.json");
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<Secrets>) : {};
@@ -255,6 +282,7 @@ function loadSecrets(s: StackSettings): Secrets {
     redisAdminPassword: saved.redisAdminPassword ?? randomBytes(24).toString("hex"),
     sessionSecrets: saved.sessionSecrets ?? randomBytes(32).toString("hex"),
     masterKeys: saved.masterKeys ?? `k1:${randomBytes(32).toString("base64")}`,
+    ...vapidPair(saved),
   };
   if (Object.keys(saved).length !== Object.keys(secrets).length) {
     mkdirSync(s.dir, { recursive: true });

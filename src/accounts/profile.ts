@@ -9,7 +9,9 @@ import { hashPassword } from "./passwords.js";
 import { ResetTokenModel, voidResetTokens } from "./reset-tokens.js";
 import { revokeUserSessions } from "../http/session-store.js";
 import { KnownDeviceModel } from "./devices.js";
+import { removeSubscriptionsOf } from "./push-subscriptions.js";
 import { TwoFactorModel } from "./two-factor.js";
+import { removePasskeysOf } from "./passkeys.js";
 import { normalizeEmail, UserModel, type User } from "./user.model.js";
 
 export async function updateProfile(userId: string, fields: { displayName: string; status: string }): Promise<void> {
@@ -106,7 +108,9 @@ export async function deleteAccount(deps: AccountsDeps, userId: string): Promise
     EmailCodeModel.deleteMany({ userId }),
     ResetTokenModel.deleteMany({ userId }),
     TwoFactorModel.deleteOne({ userId }),
+    removePasskeysOf(userId),
     KnownDeviceModel.deleteMany({ userId }),
+    removeSubscriptionsOf(userId),
     // What they wrote goes too; the other person keeps the conversation with gaps marked "deleted".
     deps.conversations.eraseMessagesOf(userId),
   ]);

@@ -22,7 +22,7 @@ const twoFactorSchema = new Schema({
 
 export const TwoFactorModel = mongoose.model("TwoFactor", twoFactorSchema);
 
-const TOTP_PURPOSE = "totp-secret";
+export const TOTP_PURPOSE = "totp-secret";
 // A secret being set up is sealed under its own purpose: it cannot pass for an enrolled one.
 const SETUP_PURPOSE = "totp-setup";
 const ISSUER = "Duet";

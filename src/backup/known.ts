@@ -10,7 +10,9 @@
 import type mongoose from "mongoose";
 import { AvatarModel } from "../accounts/avatars.js";
 import { KnownDeviceModel } from "../accounts/devices.js";
+import { PushSubscriptionModel } from "../accounts/push-subscriptions.js";
 import { EmailCodeModel } from "../accounts/email-codes.js";
+import { PasskeyModel } from "../accounts/passkeys.js";
 import { PendingSignUpModel } from "../accounts/pending-signups.js";
 import { ResetTokenModel } from "../accounts/reset-tokens.js";
 import { TwoFactorModel } from "../accounts/two-factor.js";
@@ -39,6 +41,10 @@ export const DUET_MODELS = [
   // Two-factor secrets are sealed (sealed-secrets.ts): a backup holds them as unreadable as the database does.
   TwoFactorModel,
   KnownDeviceModel,
+  // Passkeys hold public keys only: a backup restores them working.
+  PasskeyModel,
+  // Sealed like two-factor secrets: a backup holds each browser's push endpoint unreadable.
+  PushSubscriptionModel,
   AttachmentModel,
   AttachmentChunkModel,
 ] as const;

@@ -44,7 +44,7 @@ export type MessagePlace = {
   seq: number;
   keyId: number;
   senderId: string;
-  /** What the ciphertext is; only "text" today. */
+  /** What the ciphertext is: "text" (default), "attachment", or "reaction" (an emoji). */
   kind?: string;
   /** When it was last edited (ms since epoch); absent if never. */
   editedAt?: number;

@@ -19,12 +19,14 @@ import { attachmentMessage, noteAttachmentSent } from "./attachments/send.js";
 import { openMessage } from "./cipher.js";
 import { createFeed } from "./feed.js";
 import { LONGEST_GAP, settleNumbers } from "./gaps.js";
-import { openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
+import { addQuotes, openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
+import type { MessageNotices } from "./notify/notifier.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
+import { openReaction, react } from "./reactions.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomActivity } from "./room-activity.js";
 import { openingKey, type RoomKey } from "./rooms.js";
@@ -45,6 +47,8 @@ export type ChatDeps = {
   heartbeat: Heartbeat;
   /** Removes the file of a deleted attachment message. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
+  /** Push notifications for the recipient of a send (notify/notifier.ts); absent when off. */
+  notices?: MessageNotices;
   activity: RoomActivity;
   /** A socket with more than this waiting to be sent is too slow and is closed (1013). */
   maxBufferedBytes: number;
@@ -177,12 +181,13 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
           if (event.seq < feed.next) return;
           if (event.from === userId && ownInFlight.has(event.clientId)) return feed.pass(event.seq);
           if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
-          return feed.push({
+          return arrived({
             seq: event.seq,
             from: event.from,
             clientId: event.clientId,
             at: event.at,
             ...open(event.seq, event.from, event.sealed, undefined, event.kind),
+            ...(event.replyTo !== undefined ? { replyTo: { seq: event.replyTo } } : {}),
           });
         case "edited":
           if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
@@ -194,6 +199,12 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
           });
         case "deleted":
           return changeOf(event.seq, { type: "deleted", seq: event.seq });
+        case "reaction": {
+          if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
+          const emoji = openReaction(key, { roomId, seq: event.seq, userId: event.from }, fromWire(event.sealed));
+          if (!emoji) return deps.unreadable({ roomId, seq: event.seq });
+          return changeOf(event.seq, { type: "reaction", seq: event.seq, from: event.from, emoji, on: event.on });
+        }
         case "typing":
           if (event.from !== userId) send({ type: "typing", from: event.from });
           return;
@@ -213,6 +224,16 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
       log.error({ err }, "could not deliver a hub event");
     }
   };
+  // A live reply goes out with its quote, read from the original first (the feed keeps the order
+  // while it is looked up). If the lookup fails it goes with the bare number: the page shows what
+  // it knows of that message.
+  function arrived(message: PlainMessage): void {
+    if (!message.replyTo) return feed.push(message);
+    void addQuotes(key, roomId, [message], deps.unreadable)
+      .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "could not read a quoted message"))
+      .finally(() => feed.push(message));
+  }
+
   const listener: HubListener = {
     onEvent,
     onResync: () => void catchUp(feed.next - 1).catch((err: unknown) => log.warn({ err }, "resync failed")),
@@ -223,6 +244,9 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   const waiting: Array<{ data: Buffer | ArrayBuffer | Buffer[]; isBinary: boolean }> = [];
   let accepting = false;
   let sends: Promise<void> = Promise.resolve();
+  // A socket's reactions are written one after another: each is a compare-and-swap on its
+  // message's list, and twenty at once on one message would mostly lose the race to each other.
+  let reactions: Promise<void> = Promise.resolve();
   let refusedFrom: string | undefined;
 
   const onFrame = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
@@ -242,7 +266,12 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     const frame = parsed.frame;
     // Attachments ride in the same queue as texts: they keep their place in the order sent.
     const queued = frame.type === "send" || frame.type === "attach";
-    const done = queued ? sends.then(() => handleSend(frame)) : handle(frame);
+    const done = queued
+      ? sends.then(() => handleSend(frame))
+      : frame.type === "react"
+        ? reactions.then(() => handle(frame))
+        : handle(frame);
+    if (frame.type === "react") reactions = done.catch(() => undefined);
     if (queued) sends = done.catch(() => undefined);
     done.catch((err: unknown) => {
       log.error({ err }, "frame failed");
@@ -351,6 +380,11 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
       }
       case "delete": {
         const result = await deleteMessage(messagesDeps, actor, frame);
+        if (!result.ok) refused(result);
+        return;
+      }
+      case "react": {
+        const result = await react({ ...messagesDeps, redis: deps.redis }, actor, frame);
         if (!result.ok) refused(result);
         return;
       }

@@ -5,6 +5,7 @@ import type { MasterKey } from "./cipher.js";
 import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { MessageModel } from "./message.model.js";
+import { isMutedBy } from "./mute.js";
 import { RoomModel } from "./room.model.js";
 import { ensureKeys, roomBetween, type RoomKey } from "./rooms.js";
 
@@ -29,6 +30,8 @@ export type ConversationSummary = {
   previewFromMe: boolean;
   lastMessageAt: string | null;
   blocked: boolean;
+  /** I turned notifications off for it (mute.ts). */
+  muted: boolean;
 };
 
 /** The user's conversations, most recent first, with unread counts and a decrypted preview. */
@@ -86,6 +89,7 @@ export async function listConversations(
         // The room's own field is written behind the messages (room-activity.ts); the last message is current.
         lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,
         blocked: room.blockedBy.length > 0,
+        muted: isMutedBy(room, me),
       };
     }),
   );

@@ -1,7 +1,8 @@
 /**
- * Reading a room's stored messages back, decrypted, for catch-up and history pages. A message
- * that fails authentication (damaged or altered at rest) reads as "could not be read" and is
- * reported; it never takes the rest of the room down with it.
+ * Reading a room's stored messages back, decrypted, for catch-up and history pages, with what
+ * replies quote and the reactions on them. A message that fails authentication (damaged or
+ * altered at rest) reads as "could not be read" and is reported; it never takes the rest of the
+ * room down with it.
  */
 import type { Logger } from "../logger.js";
 import { readContent } from "./attachments/content.js";
@@ -10,6 +11,8 @@ import type { PlainMessage } from "./protocol.js";
 
 export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
+import { countReactions, type StoredReaction } from "./reactions.js";
+import { fillQuotes, quotedOutside } from "./replies.js";
 import { bytes, ensureKeys, openingKey, type RoomKey } from "./rooms.js";
 
 /** Told of each message that cannot be opened. */
@@ -58,6 +61,8 @@ type StoredDoc = {
   mac?: Buffer | { buffer: Uint8Array } | null;
   createdAt: Date;
   editedAt?: Date | null;
+  replyTo?: number | null;
+  reactions?: StoredReaction[] | null;
 };
 
 export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unreadable: Unreadable): PlainMessage {
@@ -77,8 +82,30 @@ export function decryptStored(key: RoomKey, roomId: string, doc: StoredDoc, unre
     unreadable,
     doc.kind,
   );
-  return { ...base, ...opened, ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}) };
+  return {
+    ...base,
+    ...opened,
+    ...(doc.editedAt && !opened.unreadable ? { editedAt: doc.editedAt.toISOString() } : {}),
+    ...(typeof doc.replyTo === "number" ? { replyTo: { seq: doc.replyTo } } : {}),
+    ...(doc.reactions?.length && !opened.unreadable ? { reactions: countReactions(key, roomId, doc.seq, doc.reactions) } : {}),
+  };
 }
+
+/** Fills in what the replies among `messages` quote (in place), reading originals not among them. */
+export async function addQuotes(key: RoomKey, roomId: string, messages: PlainMessage[], unreadable: Unreadable): Promise<void> {
+  const outside = quotedOutside(messages);
+  if (outside.length === 0) return fillQuotes(messages, []);
+  const originals = await MessageModel.find({ roomId, seq: { $in: outside }, kind: { $ne: "void" } }).lean<StoredDoc[]>();
+  await ensureKeys(key, keyIdsOf(originals));
+  fillQuotes(
+    messages,
+    originals.map((doc) => decryptStored(key, roomId, doc, unreadable)),
+  );
+}
+
+/** The key versions `docs` name, their reactions' included. */
+const keyIdsOf = (docs: readonly StoredDoc[]) =>
+  new Set(docs.flatMap((doc) => [doc.keyId, ...(doc.reactions ?? []).map((r) => r.keyId)]));
 
 /** Messages with seq in (after, before), oldest first, at most `limit`. */
 export async function readMessages(
@@ -94,7 +121,8 @@ export async function readMessages(
     .sort({ seq: range.newestFirst ? -1 : 1 })
     .limit(range.limit)
     .lean<StoredDoc[]>();
-  await ensureKeys(key, new Set(docs.map((doc) => doc.keyId)));
+  await ensureKeys(key, keyIdsOf(docs));
   const messages = docs.map((doc) => decryptStored(key, roomId, doc, unreadable));
+  await addQuotes(key, roomId, messages, unreadable);
   return range.newestFirst ? messages.reverse() : messages;
 }

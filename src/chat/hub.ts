@@ -34,9 +34,13 @@ export type HubEvent =
       sealed: SealedWire;
       /** Absent for text; "attachment" for a file (the MAC binds it). */
       kind?: string;
+      /** The number of the message it answers. */
+      replyTo?: number;
     }
   | { type: "edited"; roomId: string; seq: number; from: string; at: string; sealed: SealedWire }
   | { type: "deleted"; roomId: string; seq: number }
+  /** The emoji is sealed (bound to room, message, member and kind "reaction"), as text is. */
+  | { type: "reaction"; roomId: string; seq: number; from: string; on: boolean; sealed: SealedWire }
   | { type: "typing"; roomId: string; from: string }
   | { type: "read"; roomId: string; from: string; seq: number }
   | { type: "presence"; roomId: string; userId: string; online: boolean; lastSeenAt: string | null }

@@ -20,6 +20,7 @@ import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
 import type { Hub, HubEvent, HubListener } from "./hub.js";
+import type { Presence } from "./presence.js";
 import type { InboxFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
@@ -42,7 +43,7 @@ const MAX_ROOMS = 200;
 export function inboxSocketRoute(
   config: Config,
   redis: Redis,
-  deps: { hub: Hub; log: Logger },
+  deps: { hub: Hub; log: Logger; presence?: Pick<Presence, "listOpened" | "listClosed"> },
   sessions: SessionSockets,
 ): UpgradeRoute {
   const openPerUser = new Map<string, number>();
@@ -63,6 +64,25 @@ export function inboxSocketRoute(
       const ws = await accept();
       sessions.add(ws, session);
       openPerUser.set(userId, (openPerUser.get(userId) ?? 0) + 1);
+      // An open list holds notifications back (chat/notify/): counted across instances.
+      const counted = deps.presence?.listOpened(userId).then(
+        () => true,
+        (err: unknown) => {
+          deps.log.warn({ err: err instanceof Error ? err.message : err }, "open list not counted");
+          return false;
+        },
+      );
+      ws.once("close", () => {
+        void counted?.then((yes) =>
+          yes
+            ? deps.presence
+                ?.listClosed(userId)
+                .catch((err: unknown) =>
+                  deps.log.warn({ err: err instanceof Error ? err.message : err }, "closed list not counted"),
+                )
+            : undefined,
+        );
+      });
       await serveInbox(deps, ws, userId, [inboxChannel(userId), ...rooms.map((r) => String(r._id))]).catch((err: unknown) => {
         deps.log.error({ err }, "inbox socket failed");
         ws.close(1011, "server error; reconnect");

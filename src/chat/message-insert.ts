@@ -10,11 +10,19 @@ import type { RoomActivity } from "./room-activity.js";
 
 /** A message document as the store builds it, with its sealed form kept for the publish. */
 export type Doc = { _id: string; roomId: string; seq: number; sealed: SealedMessage } & Record<string, unknown>;
-export type Stored = { seq: number; createdAt: Date; duplicate: boolean; sealed?: SealedMessage; kind?: string };
+export type Stored = {
+  seq: number;
+  createdAt: Date;
+  duplicate: boolean;
+  sealed?: SealedMessage;
+  kind?: string;
+  /** The number of the message it answers. */
+  replyTo?: number;
+};
 /** One send waiting for its write. */
 export type Pending = {
   /** `kind` "attachment": `text` is the attachment message's content (attachments/content.ts). */
-  request: { roomId: string; senderId: string; clientId: string; text: string; kind?: "attachment" };
+  request: { roomId: string; senderId: string; clientId: string; text: string; kind?: "attachment"; replyTo?: number };
   resolve: (stored: Stored) => void;
   reject: (err: unknown) => void;
   attempts: number;
@@ -58,7 +66,9 @@ export async function outcomeOf(
 
   function stored(): () => void {
     activity.note(doc.roomId, doc.seq, createdAt);
-    return () => pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed, kind: String(doc.kind) });
+    const replyTo = typeof doc.replyTo === "number" ? { replyTo: doc.replyTo } : {};
+    return () =>
+      pending.resolve({ seq: doc.seq, createdAt, duplicate: false, sealed: doc.sealed, kind: String(doc.kind), ...replyTo });
   }
 
   async function settleRefused(): Promise<(() => void) | "again"> {
@@ -76,6 +86,7 @@ export async function outcomeOf(
         iv: 1,
         ct: 1,
         mac: 1,
+        replyTo: 1,
       }).lean();
       if (!original) return "again";
       // The first attempt may have been stored by an instance that died before publishing it:
@@ -88,7 +99,9 @@ export async function outcomeOf(
       // The number this attempt reserved stays unused: say so now, so receivers waiting for it
       // need not wait out the grace period (gaps.ts). Best effort.
       voidNumbers(doc.roomId, [doc.seq]).catch(() => undefined);
-      return () => pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed, kind });
+      const replyTo = typeof original.replyTo === "number" ? { replyTo: original.replyTo } : {};
+      return () =>
+        pending.resolve({ seq: original.seq, createdAt: original.createdAt, duplicate: true, sealed, kind, ...replyTo });
     } catch (err) {
       return () => pending.reject(err);
     }

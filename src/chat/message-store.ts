@@ -164,7 +164,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
     if (reservation && "blockedBy" in reservation) return pending.reject(new SendBlocked(reservation.blockedBy));
     if (!reservation || !("seq" in reservation))
       return pending.reject(new SendLimited(reservation?.retryAfterMs ?? deps.sendLimit?.windowMs ?? 1000));
-    const { roomId, senderId, clientId, text, kind = "text" } = pending.request;
+    const { roomId, senderId, clientId, text, kind = "text", replyTo } = pending.request;
     const key = keys.get(roomId);
     if (!key) return pending.reject(new Error("message was not stored"));
     const { seq } = reservation;
@@ -190,6 +190,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
       ct,
       mac,
       createdAt,
+      ...(replyTo !== undefined ? { replyTo } : {}),
     });
     owners.push(pending);
   });

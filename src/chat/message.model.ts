@@ -28,6 +28,33 @@ const messageSchema = new Schema({
   iv: { type: Buffer },
   ct: { type: Buffer },
   mac: { type: Buffer },
+  /**
+   * The number of the message this one answers (a reply). A number, like `seq`: what the quote
+   * shows is read from that message when it is sent, never stored twice (docs/decisions/012).
+   */
+  replyTo: { type: Number },
+  /**
+   * Emoji reactions, kept on the message they are about (reactions.ts): a page of history reads
+   * them with no second query (FerretDB would scan a separate collection for every page), they go
+   * with the message's content, and a change is one conditional write. Each emoji is sealed.
+   */
+  reactions: {
+    type: [
+      {
+        _id: false,
+        id: { type: String, required: true },
+        userId: { type: Schema.Types.ObjectId, required: true },
+        v: { type: Number, required: true },
+        keyId: { type: Number, required: true },
+        iv: { type: Buffer, required: true },
+        ct: { type: Buffer, required: true },
+        mac: { type: Buffer, required: true },
+      },
+    ],
+    default: undefined,
+  },
+  /** Counts changes to `reactions`: each is written only over the version it was made from. */
+  reactionsVersion: { type: Number },
   createdAt: { type: Date, required: true },
   editedAt: { type: Date },
 });

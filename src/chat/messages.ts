@@ -10,9 +10,11 @@ import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
-import { MessageModel } from "./message.model.js";
+import { MessageModel, messageId } from "./message.model.js";
+import type { MessageNotices } from "./notify/notifier.js";
 import { SendBlocked, SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
+import { canReplyTo } from "./replies.js";
 import { RoomModel } from "./room.model.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
 import { toWire } from "./wire.js";
@@ -24,6 +26,8 @@ export type MessagesDeps = {
   blocks: RoomBlocks;
   /** Removes the file of a deleted attachment message (chat/attachments/); best effort. */
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
+  /** Push notifications (notify/notifier.ts): told of sends and reads, never waited for. */
+  notices?: MessageNotices;
 };
 
 /** Who acts where: a member of `roomId`, with the room's key. */
@@ -39,7 +43,10 @@ const PUBLISH_WAIT_MS = 1_000;
 const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
 
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
-const TOMBSTONE = { $set: { kind: "deleted" }, $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1 } };
+const TOMBSTONE = {
+  $set: { kind: "deleted" },
+  $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1, replyTo: 1, reactions: 1 },
+};
 
 const blockedRefusal = (by: readonly string[], actor: Actor): Refusal => ({
   ok: false,
@@ -49,7 +56,8 @@ const blockedRefusal = (by: readonly string[], actor: Actor): Refusal => ({
     : "You can't send messages in this conversation.",
 });
 
-async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal | undefined> {
+/** Why the actor may not write in the room now (a block), if they may not. */
+export async function refusedByBlock(deps: Pick<MessagesDeps, "blocks">, actor: Actor): Promise<Refusal | undefined> {
   const by = await deps.blocks.blockedBy(actor.roomId);
   return by.length === 0 ? undefined : blockedRefusal(by, actor);
 }
@@ -58,7 +66,7 @@ async function refusedByBlock(deps: MessagesDeps, actor: Actor): Promise<Refusal
 export async function sendMessage(
   deps: MessagesDeps,
   actor: Actor,
-  input: { clientId: string; text: string; kind?: "attachment" },
+  input: { clientId: string; text: string; kind?: "attachment"; replyTo?: number },
 ): Promise<{ ok: true; seq: number; at: string } | Refusal> {
   const { roomId, userId } = actor;
   const unavailable: Refusal = {
@@ -67,6 +75,24 @@ export async function sendMessage(
     message: "Not sent yet: the server can't store messages right now. It will be retried.",
     retryAfterMs: 3_000,
   };
+  if (input.replyTo !== undefined) {
+    let answerable;
+    try {
+      // A resend of a reply stored before its original was deleted is still that reply.
+      answerable =
+        (await canReplyTo(roomId, input.replyTo)) ||
+        (await MessageModel.exists({ _id: messageId(roomId, userId, input.clientId) })) !== null;
+    } catch (err) {
+      deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "could not look up a reply's original");
+      return unavailable;
+    }
+    if (!answerable)
+      return {
+        ok: false,
+        code: "not_found",
+        message: `Not sent: message ${input.replyTo} is not in this conversation (any more), so it can't be replied to.`,
+      };
+  }
   let stored;
   try {
     // Blocks are checked and the send limit spent in the same Redis call that numbers the
@@ -77,6 +103,7 @@ export async function sendMessage(
       clientId: input.clientId,
       text: input.text,
       ...(input.kind ? { kind: input.kind } : {}),
+      ...(input.replyTo !== undefined ? { replyTo: input.replyTo } : {}),
     });
   } catch (err) {
     if (err instanceof SendBlocked) return blockedRefusal(err.blockedBy, actor);
@@ -101,10 +128,12 @@ export async function sendMessage(
       at,
       sealed: toWire(stored.sealed),
       ...(stored.kind && stored.kind !== "text" ? { kind: stored.kind } : {}),
+      ...(stored.replyTo !== undefined ? { replyTo: stored.replyTo } : {}),
     });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
     clearTimeout(timer);
+    deps.notices?.stored({ roomId, from: userId, seq: stored.seq });
   }
   return { ok: true, seq: stored.seq, at };
 }
@@ -172,4 +201,5 @@ export async function eraseMessagesOf(userId: string): Promise<void> {
 export async function markRead(deps: MessagesDeps, actor: Actor, seq: number): Promise<void> {
   await RoomModel.updateOne({ _id: actor.roomId }, { $max: { [`readUpTo.${actor.userId}`]: seq } });
   await deps.hub.publish({ type: "read", roomId: actor.roomId, from: actor.userId, seq });
+  deps.notices?.read(actor.roomId, actor.userId);
 }

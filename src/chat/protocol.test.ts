@@ -40,4 +40,26 @@ describe("chat frames from clients", () => {
     assert.deepEqual(result.ok ? undefined : [result.code, result.clientId], ["too_long", "c-9"]);
     assert.ok(parseClientFrame(JSON.stringify({ type: "send", clientId: "c-9", text: "é".repeat(MAX_MESSAGE_LENGTH) })).ok);
   });
+
+  it("a reply names an earlier message by number; a reaction is one of Duet's emoji, on or off", () => {
+    for (const frame of [
+      { type: "send", clientId: "c-2", text: "yes", replyTo: 7 },
+      { type: "react", seq: 7, emoji: "👍", on: true },
+      { type: "react", seq: 7, emoji: "❤️", on: false },
+    ])
+      assert.ok(parseClientFrame(JSON.stringify(frame)).ok, JSON.stringify(frame));
+    const cases: Array<[unknown, RegExp]> = [
+      [{ type: "send", clientId: "c", text: "x", replyTo: 0 }, /replyTo/],
+      [{ type: "send", clientId: "c", text: "x", replyTo: "7" }, /replyTo/],
+      [{ type: "react", seq: 7, emoji: "👍👍", on: true }, /emoji: not one of the reactions Duet offers/],
+      [{ type: "react", seq: 7, emoji: "hello", on: true }, /emoji: not one of the reactions Duet offers/],
+      [{ type: "react", seq: 7, emoji: "👍" }, /on/],
+      [{ type: "react", seq: 7, emoji: "👍", on: true, text: "smuggled" }, /text|unrecognized/i],
+    ];
+    for (const [frame, message] of cases) {
+      const result = parseClientFrame(JSON.stringify(frame));
+      assert.equal(result.ok, false, JSON.stringify(frame));
+      if (!result.ok) assert.match(result.message, message, JSON.stringify(frame));
+    }
+  });
 });

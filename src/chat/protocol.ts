@@ -4,13 +4,17 @@
  * the same types, so both ends agree by construction.
  *
  * Client → server
- *   send     { clientId, text }        store and deliver a message (retry with the same clientId)
+ *   send     { clientId, text, replyTo? }   store and deliver a message (retry with the same clientId);
+ *                                      `replyTo` is the number of an earlier message of the room it
+ *                                      answers (refused with not_found if the room has none such)
  *   attach   { clientId, caption }     send the attachment uploaded with this clientId
  *                                      (POST /api/rooms/:room/attachments?clientId=), with a caption
  *   edit     { seq, text }             replace the text of one of your own messages
  *   delete   { seq }                   remove one of your own messages
  *   typing   {}                        you are typing (at most every few seconds)
  *   read     { seq }                   you have read everything up to seq
+ *   react    { seq, emoji, on }        add (on) or take back (!on) your `emoji` on message seq; one
+ *                                      of REACTIONS; saying the same twice changes nothing
  *
  * Server → client (the list's socket, /ws/inbox, sends only `inbox`)
  *   inbox    { rooms }                 these conversations changed ("*": any may have); [] on connect
@@ -19,8 +23,12 @@
  *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable?, attachment? }   a message: the
  *                                      peer's, or yours from another tab (the sending socket has its
  *                                      ack only); `unreadable` when it failed authentication at rest;
- *                                      `attachment` for a file (text is then its caption, maybe empty)
- *   edited   { seq, text, at }     deleted { seq }
+ *                                      `attachment` for a file (text is then its caption, maybe empty);
+ *                                      `replyTo`: the quoted message (number, author, a short excerpt,
+ *                                      or that it was deleted / a file), resolved when sent, never stored;
+ *                                      `reactions`: [{ emoji, by: [userId] }] (history and catch-up)
+ *   edited   { seq, text, at }     deleted { seq }   (a deleted message loses its reactions too)
+ *   reaction { seq, from, emoji, on }  `from` added (on) or took back `emoji` on message seq
  *   typing   { from }                  read { from, seq }
  *   presence { userId, online, lastSeenAt }
  *   block    { by, blocked }          one member blocked (or unblocked) the other
@@ -44,8 +52,44 @@ const text = z
   .refine((t) => t.trim().length > 0, "a message cannot be empty");
 const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The reactions Duet offers, with their names (the picker's labels). A closed list rather than
+ * "any single emoji": it is what the picker shows, it keeps a reaction a few bytes, and it leaves
+ * no room for text smuggled in as a "reaction" (docs/decisions/012).
+ */
+export const REACTIONS = {
+  "👍": "thumbs up",
+  "❤️": "red heart",
+  "😂": "face with tears of joy",
+  "😮": "surprised face",
+  "😢": "crying face",
+  "🙏": "folded hands",
+  "🎉": "party popper",
+  "🔥": "fire",
+  "👏": "clapping hands",
+  "😊": "smiling face",
+  "😍": "heart eyes",
+  "🤔": "thinking face",
+  "👀": "eyes",
+  "✅": "check mark",
+  "👎": "thumbs down",
+  "😅": "grinning face with sweat",
+  "🙌": "raised hands",
+  "💯": "hundred points",
+  "😎": "smiling face with sunglasses",
+  "🤝": "handshake",
+  "🥳": "partying face",
+  "😴": "sleeping face",
+  "🌟": "glowing star",
+  "☕": "hot beverage",
+} as const satisfies Record<string, string>;
+export type Reaction = keyof typeof REACTIONS;
+const reactionNames = Object.keys(REACTIONS) as [Reaction, ...Reaction[]];
+/** Distinct (member, emoji) reactions one message may carry. */
+export const MAX_REACTIONS_PER_MESSAGE = 20;
+
 export const clientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("send"), clientId, text }).strict(),
+  z.object({ type: z.literal("send"), clientId, text, replyTo: seq.optional() }).strict(),
   z
     .object({
       type: z.literal("attach"),
@@ -57,6 +101,14 @@ export const clientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("delete"), seq }).strict(),
   z.object({ type: z.literal("typing") }).strict(),
   z.object({ type: z.literal("read"), seq }).strict(),
+  z
+    .object({
+      type: z.literal("react"),
+      seq,
+      emoji: z.enum(reactionNames, { message: "not one of the reactions Duet offers" }),
+      on: z.boolean(),
+    })
+    .strict(),
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
@@ -83,6 +135,39 @@ export const isPlayableAudio = (type: string) => PLAYABLE_AUDIO_TYPES.includes(t
 export const attachmentUrl = (roomId: string, from: string, id: string) =>
   `/api/rooms/${encodeURIComponent(roomId)}/attachments/${encodeURIComponent(from)}/${encodeURIComponent(id)}`;
 
+/** What a reply shows of the message it answers: worked out when sent, never stored. */
+export type Quote = {
+  seq: number;
+  /** Absent when the quoted message could not be looked up (the client may know it). */
+  from?: string;
+  /** The start of its text (or caption). */
+  excerpt?: string;
+  deleted?: boolean;
+  attachment?: boolean;
+  unreadable?: boolean;
+};
+
+/** How much of the original a quote shows. */
+export const EXCERPT_LENGTH = 120;
+
+/** What a reply shows of `original` (absent: not found). Shared: the page quotes what it holds. */
+export function quoteOf(
+  seq: number,
+  original: Pick<PlainMessage, "from" | "text" | "deleted" | "unreadable" | "attachment"> | undefined,
+): Quote {
+  if (!original) return { seq };
+  const quote: Quote = { seq, from: original.from };
+  if (original.deleted) return { ...quote, deleted: true };
+  if (original.unreadable) return { ...quote, unreadable: true };
+  const text = original.text.replace(/\s+/g, " ").trim();
+  const excerpt = text.length > EXCERPT_LENGTH ? `${text.slice(0, EXCERPT_LENGTH - 1).trimEnd()}…` : text;
+  if (original.attachment) return { ...quote, attachment: true, excerpt: excerpt || original.attachment.name };
+  return excerpt ? { ...quote, excerpt } : quote;
+}
+
+/** One emoji on a message and who put it there. */
+export type ReactionCount = { emoji: Reaction; by: string[] };
+
 /** A message as both ends see it: decrypted, in its place in the room. */
 export type PlainMessage = {
   seq: number;
@@ -96,6 +181,10 @@ export type PlainMessage = {
   unreadable?: boolean;
   /** A file; `text` is its caption. */
   attachment?: AttachmentInfo;
+  /** The message this one answers. */
+  replyTo?: Quote;
+  /** Reactions, oldest first per emoji (history and catch-up; live ones come as `reaction`). */
+  reactions?: ReactionCount[];
 };
 
 export type ServerFrame =
@@ -104,6 +193,7 @@ export type ServerFrame =
   | ({ type: "message" } & PlainMessage)
   | { type: "edited"; seq: number; text: string; at: string; unreadable?: boolean }
   | { type: "deleted"; seq: number }
+  | { type: "reaction"; seq: number; from: string; emoji: Reaction; on: boolean }
   | { type: "typing"; from: string }
   | { type: "read"; from: string; seq: number }
   | { type: "presence"; userId: string; online: boolean; lastSeenAt: string | null }
@@ -121,6 +211,8 @@ export type ErrorCode =
   | "not_yours"
   | "unavailable"
   | "not_found"
+  /** A message already carries MAX_REACTIONS_PER_MESSAGE reactions. */
+  | "too_many"
   /** An earlier send on this socket was refused: it must go again first (order is kept). */
   | "out_of_order"
   /** The other member deleted their account: the room is read-only. */

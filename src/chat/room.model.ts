@@ -41,6 +41,8 @@ const roomSchema = new Schema(
     seq: { type: Number, required: true, default: 0 },
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },
     hiddenFor: { type: [Schema.Types.ObjectId], default: [] },
+    /** Members who turned notifications off for this conversation (chat/mute.ts). */
+    mutedBy: { type: [Schema.Types.ObjectId], default: [] },
     lastMessageAt: { type: Date },
     /** Per member (user id → seq): everything up to seq has been read. Drives unread counts and receipts. */
     readUpTo: { type: Map, of: Number, default: {} },

@@ -13,6 +13,7 @@ import type { Logger } from "../logger.js";
 import type { Redis } from "ioredis";
 import { listConversations, roomForMember, startConversation } from "./conversations.js";
 import { applyRoomAction } from "./blocks.js";
+import { isMutedBy } from "./mute.js";
 import { announceRoom } from "./inbox-socket.js";
 import { currentPeer, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import { readMessages, type Unreadable } from "./history.js";
@@ -131,6 +132,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
         id: room._id,
         blockedByMe: room.blockedBy.map(String).includes(userId),
         blockedByPeer: room.blockedBy.map(String).includes(peerId),
+        muted: isMutedBy(room, userId),
       },
       peer,
       closedReason: peer.deleted ? PEER_DELETED_MESSAGE : undefined,
@@ -139,7 +141,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       maxFileBytes: config.attachments.maxBytes,
       scripts: ["js/chat.js"],
       bodyClass: "app-page",
-      styles: ["css/attachments.css"],
+      styles: ["css/attachments.css", "css/replies-reactions.css"],
     });
   });
 

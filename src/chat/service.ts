@@ -21,6 +21,7 @@ import { chatSocketRoute } from "./socket.js";
 import { inboxSocketRoute } from "./inbox-socket.js";
 import { SEND_LIMIT } from "./limits.js";
 import { createHeartbeat } from "../realtime/heartbeat.js";
+import { createNotifier } from "./notify/notifier.js";
 
 export type Chat = {
   route: UpgradeRoute;
@@ -75,6 +76,9 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
   const heartbeat = createHeartbeat(25_000);
   const presence = createPresence({ redis, hub, log: log.child({ part: "chat" }) });
+  const notifier = config.push
+    ? createNotifier({ push: config.push, masterKeys: config.masterKeys, redis, presence, log: log.child({ part: "push" }) })
+    : undefined;
   const deps: ChatDeps = {
     log: log.child({ part: "chat" }),
     unreadable,
@@ -90,6 +94,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     catchUpLimit: 5000,
     blocks: roomBlocks(redis),
     presence,
+    notices: notifier,
     // A number missing below a delivered one is usually another instance's write a few
     // milliseconds behind; it is looked up after this long, and settled for good after 5 s.
     gapLookupMs: 300,
@@ -97,7 +102,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   };
   return {
     route: chatSocketRoute(config, redis, deps, sessions),
-    inboxRoute: inboxSocketRoute(config, redis, { hub, log: log.child({ part: "inbox" }) }, sessions),
+    inboxRoute: inboxSocketRoute(config, redis, { hub, presence, log: log.child({ part: "inbox" }) }, sessions),
     hub,
     store,
     sequencer,
@@ -110,6 +115,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
       stopSweeping();
       await unfollowRekeys();
       await store.drain();
+      await notifier?.drain();
       await activity.close();
       await sessions.close();
       await presence.close();

@@ -1,7 +1,8 @@
 /**
- * `node dist/cli/rotate-keys.js`: rewraps every room key under the first MASTER_KEYS entry.
- * Rotation: put a new key first (`MASTER_KEYS=k2:<new>,k1:<old>`), restart the app, run this,
- * then remove the old key. Exits 1 if any room could not be rewrapped (it names them).
+ * `node dist/cli/rotate-keys.js`: rewraps every room key, and reseals every two-factor secret,
+ * under the first MASTER_KEYS entry. Rotation: put a new key first (`MASTER_KEYS=k2:<new>,k1:<old>`),
+ * restart the app, run this, then remove the old key. Exits 1 if any room key or two-factor
+ * secret could not be moved to the new key (it names them).
  *
  * `node dist/cli/rotate-keys.js --rekey-rooms [ROOM_ID ...]`: gives every room (or the rooms
  * named) a new data key for its new messages, and tells the running instances. Exits 1 if a
@@ -9,6 +10,7 @@
  */
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
+import { resealTwoFactorSecrets } from "../accounts/two-factor-reseal.js";
 import { rewrapRoomKeys } from "../chat/key-rotation.js";
 import { announceRekeys, rekeyRoom } from "../chat/room-rekey.js";
 import { RoomModel } from "../chat/room.model.js";
@@ -33,10 +35,15 @@ const master = config.masterKeys[0];
 
 if (!rekeyRooms) {
   const report = await rewrapRoomKeys(config.masterKeys);
+  const secrets = await resealTwoFactorSecrets(config.masterKeys);
   await mongoose.disconnect();
   process.stdout.write(`rewrapped ${report.rewrapped} room keys under "${master?.id}"; ${report.alreadyCurrent} already were\n`);
+  process.stdout.write(
+    `resealed ${secrets.resealed} two-factor secrets under "${master?.id}"; ${secrets.alreadyCurrent} already were\n`,
+  );
   for (const failure of report.failed) process.stderr.write(`room ${failure.roomId}: ${failure.reason}\n`);
-  process.exit(report.failed.length > 0 ? 1 : 0);
+  for (const failure of secrets.failed) process.stderr.write(`two-factor of user ${failure.userId}: ${failure.reason}\n`);
+  process.exit(report.failed.length + secrets.failed.length > 0 ? 1 : 0);
 }
 
 if (!master) throw new Error("no master key configured");

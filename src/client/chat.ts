@@ -2,17 +2,22 @@
  * The chat page: history paged by number in both directions with a bounded DOM, live messages,
  * an offline queue with visible waiting / sent / read states, a connection banner, typing and
  * read receipts, presence, in-place edit and delete with an in-app confirmation, a jump to the
- * newest with a count, drafts per conversation, and opt-in notifications while the tab is hidden.
+ * newest with a count, drafts per conversation, opt-in notifications while the tab is hidden,
+ * replies (a quote that jumps to the original, paging it in by number) and emoji reactions.
  * Bundled by esbuild into /static/js/chat.js.
  */
-import type { PlainMessage, ServerFrame } from "../chat/protocol.js";
+import { quoteOf, type PlainMessage, type Reaction, type ServerFrame } from "../chat/protocol.js";
 import { createAttachmentComposer } from "./attachment-composer.js";
 import { showAttachment } from "./attachment-view.js";
+import { openEmojiPicker } from "./emoji-picker.js";
 import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
+import { drawReactions, reactedBy, withReaction } from "./reactions-view.js";
+import { createReplyBar, drawQuote, quoteOfItem } from "./reply-view.js";
 import { createRoomPosition, overflow } from "./room-state.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
+import { offerInConversation } from "./push.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -71,7 +76,12 @@ function start(root: HTMLElement): void {
 
   const nearBottom = () => messages.scrollHeight - messages.scrollTop - messages.clientHeight < 120;
   const toBottom = () => (messages.scrollTop = messages.scrollHeight);
-  const fromServer = (m: PlainMessage): Item => ({ ...m, state: "sent" });
+  const nameOf = (id: string | undefined) => (id === me ? "You" : id === peer ? peerName : "Someone");
+  // A quote the server could not fill (a message settled late) is filled from what the page holds.
+  const fromServer = (m: PlainMessage): Item => {
+    const original = m.replyTo && m.replyTo.from === undefined ? list.bySeq(m.replyTo.seq) : undefined;
+    return { ...m, ...(m.replyTo && original ? { replyTo: quoteOf(m.replyTo.seq, original) } : {}), state: "sent" };
+  };
 
   /**
    * Runs a change to the list keeping what the reader looks at in the same place on screen. Its
@@ -89,6 +99,16 @@ function start(root: HTMLElement): void {
 
   const list = createMessageList(messageList, messages, me, {
     decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
+    quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
+    under: (item) =>
+      drawReactions(item.reactions, me, (emoji, on) => {
+        if (item.seq !== undefined) react(item.seq, emoji, on);
+      }),
+    choices: (item) => [
+      ["Reply", () => replyBar.start(quoteOfItem({ ...(list.bySeq(item.seq) ?? item), seq: item.seq }))],
+      ["React…", () => pickReaction(item.seq)],
+      ...(item.replyTo ? [["Go to replied message", () => void jumpTo(item.replyTo?.seq ?? 0)] as [string, () => void]] : []),
+    ],
     edit(item, text) {
       if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
     },
@@ -132,6 +152,78 @@ function start(root: HTMLElement): void {
     drop: (clientId) => list.drop(clientId),
   });
 
+  const replyBar = createReplyBar(form, input, nameOf);
+
+  /** Says the reaction; the page shows it when the server announces it (to every tab). */
+  function react(seq: number, emoji: Reaction, on: boolean): void {
+    if (!socket.send({ type: "react", seq, emoji, on })) note("You're offline: reactions go when you're back online.");
+  }
+
+  function pickReaction(seq: number): void {
+    const li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    if (!li) return;
+    const chosen = reactedBy(list.bySeq(seq)?.reactions, me);
+    openEmojiPicker({
+      mount: li,
+      label: "Add a reaction",
+      chosen,
+      returnFocus: li,
+      onPick: (emoji) => react(seq, emoji, !chosen.has(emoji)),
+    });
+  }
+
+  // The composer's emoji button, before Send: it inserts where the cursor is.
+  const emojiButton = document.createElement("button");
+  emojiButton.type = "button";
+  emojiButton.className = "button button-ghost emoji-button";
+  emojiButton.textContent = "☺";
+  emojiButton.setAttribute("aria-label", "Insert an emoji");
+  emojiButton.title = "Insert an emoji";
+  emojiButton.disabled = input.disabled;
+  form.querySelector("button[type=submit]")?.before(emojiButton);
+  emojiButton.addEventListener("click", () =>
+    openEmojiPicker({
+      mount: form,
+      label: "Insert an emoji",
+      returnFocus: emojiButton,
+      onPick(emoji) {
+        input.setRangeText(emoji, input.selectionStart, input.selectionEnd, "end");
+        input.dispatchEvent(new Event("input"));
+        input.focus();
+      },
+    }),
+  );
+
+  /**
+   * Shows message `seq`: in place if it is on screen, else the page of history that ends with it
+   * (read by number, like scrolling up; newer ones page back in on scroll down).
+   */
+  async function jumpTo(seq: number): Promise<void> {
+    if (!list.bySeq(seq)) {
+      if (loading) return;
+      loading = true;
+      try {
+        const page = await fetchPage(`&before=${seq + 1}`);
+        if (!page.messages.some((m) => m.seq === seq)) return note("That message is no longer in this conversation.");
+        list.clearStored();
+        for (const m of page.messages) list.upsert(fromServer(m));
+        hasOlder = page.hasMore;
+        atEdge = false;
+      } catch {
+        return note("That message can't be loaded right now.");
+      } finally {
+        loading = false;
+      }
+    }
+    const li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    if (!li) return;
+    li.scrollIntoView({ block: "center" });
+    li.focus({ preventScroll: true });
+    li.classList.add("msg-target");
+    window.setTimeout(() => li.classList.remove("msg-target"), 2000);
+    showJump();
+  }
+
   function showState(state: SocketState, info: StateInfo = {}): void {
     window.clearInterval(countdown);
     root.dataset.state = state;
@@ -166,7 +258,14 @@ function start(root: HTMLElement): void {
       flushTimer = window.setTimeout(flush, wait);
       return;
     }
-    for (const item of outbox.all()) if (!item.failed) socket.send({ type: "send", clientId: item.clientId, text: item.text });
+    for (const item of outbox.all())
+      if (!item.failed)
+        socket.send({
+          type: "send",
+          clientId: item.clientId,
+          text: item.text,
+          ...(item.replyTo ? { replyTo: item.replyTo.seq } : {}),
+        });
     attachments.resend();
   }
 
@@ -228,7 +327,14 @@ function start(root: HTMLElement): void {
         const caption = attachments.acked(frame.clientId);
         if (Date.now() >= holdUntil) note("");
         position.acked(frame.seq);
-        const mine = { clientId: frame.clientId, from: me, text: pending?.text ?? caption ?? "", at: frame.at, seq: frame.seq };
+        const mine = {
+          clientId: frame.clientId,
+          from: me,
+          text: pending?.text ?? caption ?? "",
+          at: frame.at,
+          seq: frame.seq,
+          ...(pending?.replyTo ? { replyTo: pending.replyTo } : {}),
+        };
         if (atEdge) {
           const stick = nearBottom();
           list.upsert({ ...mine, state: "sent" });
@@ -258,9 +364,20 @@ function start(root: HTMLElement): void {
       }
       case "deleted": {
         const item = list.bySeq(frame.seq);
-        if (item) list.upsert({ ...item, text: "", deleted: true });
+        if (item) list.upsert({ ...item, text: "", deleted: true, reactions: undefined });
         const kept = buffered.find((b) => b.seq === frame.seq);
-        if (kept) Object.assign(kept, { text: "", deleted: true });
+        if (kept) Object.assign(kept, { text: "", deleted: true, reactions: undefined });
+        // Its quotes say so too.
+        for (const reply of list.items())
+          if (reply.replyTo?.seq === frame.seq)
+            list.upsert({ ...reply, replyTo: { seq: frame.seq, from: reply.replyTo.from, deleted: true } });
+        break;
+      }
+      case "reaction": {
+        const item = list.bySeq(frame.seq);
+        if (item) list.upsert({ ...item, reactions: withReaction(item.reactions, frame) });
+        const kept = buffered.find((b) => b.seq === frame.seq);
+        if (kept) kept.reactions = withReaction(kept.reactions, frame);
         break;
       }
       case "typing":
@@ -409,7 +526,9 @@ function start(root: HTMLElement): void {
     toBottom();
     const text = input.value;
     if (!text.trim()) return;
-    const item = { clientId: newClientId(), text, at: new Date().toISOString() };
+    const replyTo = replyBar.current;
+    const item = { clientId: newClientId(), text, at: new Date().toISOString(), ...(replyTo ? { replyTo } : {}) };
+    replyBar.stop();
     outbox.add(item);
     if (!atEdge) void loadNewest();
     list.upsert({ ...item, from: me, state: "sending" });
@@ -417,7 +536,8 @@ function start(root: HTMLElement): void {
     saveDraft();
     showCount();
     toBottom();
-    if (Date.now() >= holdUntil) socket.send({ type: "send", clientId: item.clientId, text });
+    if (Date.now() >= holdUntil)
+      socket.send({ type: "send", clientId: item.clientId, text, ...(replyTo ? { replyTo: replyTo.seq } : {}) });
     if (root.dataset.state !== "live") showState(root.dataset.state as SocketState);
   });
   input.addEventListener("keydown", (event) => {
@@ -434,12 +554,7 @@ function start(root: HTMLElement): void {
   retryButton.addEventListener("click", () => socket.retryNow());
   document.addEventListener("visibilitychange", markRead);
 
-  if (notifyToggle && "Notification" in window && Notification.permission === "default") {
-    notifyToggle.hidden = false;
-    notifyToggle.addEventListener("click", () => {
-      void Notification.requestPermission().then(() => (notifyToggle.hidden = true));
-    });
-  }
+  if (notifyToggle) void offerInConversation(notifyToggle);
 
   try {
     const draft = localStorage.getItem(draftKey);

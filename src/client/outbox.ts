@@ -2,7 +2,9 @@
  * Messages typed but not yet acknowledged, kept in localStorage so a reload, a crash or a
  * dropped connection loses nothing: they are sent again (same client id, so never twice).
  */
-export type Outgoing = { clientId: string; text: string; at: string; failed?: string };
+import type { Quote } from "../chat/protocol.js";
+
+export type Outgoing = { clientId: string; text: string; at: string; failed?: string; replyTo?: Quote };
 
 const outboxKey = (roomId: string) => `duet:outbox:${roomId}`;
 
@@ -49,7 +51,7 @@ export function createOutbox(roomId: string) {
       write(items);
     },
     retry(clientId: string) {
-      items = items.map((i) => (i.clientId === clientId ? { clientId: i.clientId, text: i.text, at: i.at } : i));
+      items = items.map((i) => (i.clientId === clientId ? { ...i, failed: undefined } : i));
       write(items);
     },
   };

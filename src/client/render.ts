@@ -8,7 +8,7 @@
  * scan of the DOM per message. Keyboard: the list is one tab stop (role="log"); the arrow keys
  * move between messages, Enter opens a message's actions, Escape closes them.
  */
-import type { AttachmentInfo } from "../chat/protocol.js";
+import type { AttachmentInfo, Quote, ReactionCount } from "../chat/protocol.js";
 import { dayLabel, linkify, timeLabel } from "./format.js";
 import { insertionIndex } from "./room-state.js";
 
@@ -27,6 +27,9 @@ export type Item = {
   failure?: string;
   /** A file; `text` is its caption. */
   attachment?: AttachmentInfo;
+  /** The message this one answers. */
+  replyTo?: Quote;
+  reactions?: ReactionCount[];
 };
 
 export type ListActions = {
@@ -36,6 +39,12 @@ export type ListActions = {
   discard(item: Item): void;
   /** Adds what the bubble of a message with an attachment shows (attachment-view.ts). */
   decorate?(item: Item & { attachment: AttachmentInfo }, bubble: HTMLElement): void;
+  /** The quote at the top of a reply's bubble (reply-view.ts). */
+  quote?(item: Item & { replyTo: Quote }): HTMLElement;
+  /** What goes under the bubble: the reactions (reactions-view.ts). */
+  under?(item: Item): HTMLElement | undefined;
+  /** More choices for a sent message's menu, before "Copy text" (reply, react, go to the quoted). */
+  choices?(item: Item & { seq: number }): Array<[string, () => void]>;
 };
 
 type Entry = { item: Item; li: HTMLLIElement; dayLi?: HTMLLIElement };
@@ -133,11 +142,15 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       meta.append(badge);
     }
     bubble.append(text, meta);
+    const quote = item.replyTo && !placeholder ? actions.quote?.({ ...item, replyTo: item.replyTo }) : undefined;
+    if (quote) bubble.prepend(quote);
     if (item.attachment && !placeholder) {
       text.hidden = item.text === "";
       actions.decorate?.({ ...item, attachment: item.attachment }, bubble);
     }
     li.append(bubble);
+    const under = placeholder ? undefined : actions.under?.(item);
+    if (under) li.append(under);
     if (item.state === "failed") li.append(failedActions(item));
     else if (item.seq !== undefined && !item.deleted && !item.unreadable) li.append(menuButton(item));
     if (item.failure) li.append(el("p", "failure", item.failure));
@@ -193,7 +206,10 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
     const menu = el("div", "msg-menu");
     menu.setAttribute("role", "menu");
     menu.setAttribute("aria-label", "Message actions");
-    const choices: Array<[string, () => void]> = [["Copy text", () => void navigator.clipboard?.writeText(item.text)]];
+    const choices: Array<[string, () => void]> = [
+      ...(item.seq !== undefined ? (actions.choices?.({ ...item, seq: item.seq }) ?? []) : []),
+      ["Copy text", () => void navigator.clipboard?.writeText(item.text)],
+    ];
     // An attachment's caption cannot be edited (the server refuses it): only deleted.
     if (item.from === me && !item.attachment) choices.push(["Edit", () => startEdit(entry)]);
     if (item.from === me) choices.push(["Delete", () => actions.remove(item)]);
@@ -380,6 +396,10 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       }
       if (existing) removeAt(entries.indexOf(existing));
       insert({ item: merged, li: draw(merged) });
+    },
+    /** Every message on screen, oldest first. */
+    items(): Item[] {
+      return entries.map((e) => e.item);
     },
     bySeq(seq: number): Item | undefined {
       return bySeq.get(seq)?.item;

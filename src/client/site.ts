@@ -5,6 +5,7 @@
  */
 import type { InboxFrame } from "../chat/protocol.js";
 import { listTimeLabel } from "./format.js";
+import { registerWorker, setupPushCard } from "./push.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -156,6 +157,8 @@ function setupLiveList(region: HTMLElement): void {
 
 setupTheme();
 setupMenus();
+void registerWorker();
+void setupPushCard();
 relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {

@@ -10,6 +10,7 @@ import { createRouter } from "../http/router.js";
 import { exportYourData, type ExportDeps } from "./your-data.js";
 import type { AccountLimits } from "../accounts/limits.js";
 import { recentlyConfirmed } from "../accounts/reauth.js";
+import { hasPasskey } from "../accounts/passkeys.js";
 import { formBody, reauthProblem, sessionOf } from "../accounts/routes/context.js";
 
 export type ExportRoutesDeps = ExportDeps & {
@@ -22,13 +23,15 @@ export type ExportRoutesDeps = ExportDeps & {
 export function exportRoutes(deps: ExportRoutesDeps): Router {
   const router = createRouter();
 
-  const showPage = (ctx: Context, reauthError?: string) => {
+  const showPage = async (ctx: Context, reauthError?: string) => {
     const user = signedInUser(ctx);
     renderPage(ctx, deps.views, "export", {
       title: "Download your data",
       // The re-authentication field (partials/reauth-field.hbs): a copy of every conversation is sensitive.
       hasPassword: Boolean(user.passwordHash),
       googleLinked: Boolean(user.googleSub),
+      hasPasskey: await hasPasskey(String(user._id)),
+      scripts: ["js/passkeys.js"],
       confirmed: recentlyConfirmed(sessionOf(ctx).reauthAt),
       reauthNext: "/profile/export",
       reauthError,

@@ -5,22 +5,23 @@
  * limited per user.
  */
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { fromBuffer, type Entry, type ZipFile } from "yauzl";
 import { UserModel } from "../accounts/user.model.js";
-import { openChat } from "../test/chat-client.js";
+import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
-import { openBrowser } from "../test/browser.js";
+import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { chatSuite } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
-/** Every file in the ZIP, name → text. */
-async function unzip(bytes: Buffer): Promise<Map<string, string>> {
+/** Every file in the ZIP, name → bytes. */
+async function unzipBytes(bytes: Buffer): Promise<Map<string, Buffer>> {
   const zip = await new Promise<ZipFile>((resolve, reject) =>
     fromBuffer(bytes, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
   );
-  const files = new Map<string, string>();
+  const files = new Map<string, Buffer>();
   await new Promise<void>((resolve, reject) => {
     zip.on("entry", (entry: Entry) => {
       zip.openReadStream(entry, (err, stream) => {
@@ -28,7 +29,7 @@ async function unzip(bytes: Buffer): Promise<Map<string, string>> {
         const chunks: Buffer[] = [];
         stream.on("data", (c: Buffer) => chunks.push(c));
         stream.on("end", () => {
-          files.set(entry.fileName, Buffer.concat(chunks).toString("utf8"));
+          files.set(entry.fileName, Buffer.concat(chunks));
           zip.readEntry();
         });
       });
@@ -38,6 +39,11 @@ async function unzip(bytes: Buffer): Promise<Map<string, string>> {
     zip.readEntry();
   });
   return files;
+}
+
+/** Every file in the ZIP, name → text. */
+async function unzip(bytes: Buffer): Promise<Map<string, string>> {
+  return new Map([...(await unzipBytes(bytes))].map(([name, data]) => [name, data.toString("utf8")]));
 }
 
 describe("downloading your data", () => {
@@ -127,6 +133,62 @@ describe("downloading your data", () => {
       ["hello from carol"],
     );
     assert.ok(![...files.values()].some((text) => text.includes("between bob and carol only")));
+  });
+
+  it("holds each conversation's files, decrypted byte for byte, under safe names", async () => {
+    const alice = await signedUpUser("export-files-a", instanceA);
+    const bob = await signedUpUser("export-files-b", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const a = await openChat(alice.browser, roomId, { base: instanceA });
+    const b = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(a, b);
+    await Promise.all([a.next("ready"), b.next("ready")]);
+    // More than one stored document of sealed chunks (1 MiB each), and a name that is a path.
+    const big = randomBytes(1_300_000);
+    const note = Buffer.from("Bob's notes ✓\n");
+    const sendFile = async (
+      chat: ChatClient,
+      browser: TestBrowser,
+      clientId: string,
+      file: { name: string; type: string; data: Buffer },
+    ) => {
+      const up = await browser.upload(`/api/rooms/${roomId}/attachments?clientId=${clientId}`, {}, { field: "file", ...file });
+      assert.equal(up.status, 201, up.text);
+      chat.send({ type: "attach", clientId, caption: "" });
+      return (await chat.next("ack", (f) => f.clientId === clientId)).seq;
+    };
+    const bigSeq = await sendFile(a, alice.browser, "big", {
+      name: "../../etc/.pass wd;<x>.bin",
+      type: "application/octet-stream",
+      data: big,
+    });
+    await sendFile(b, bob.browser, "note", { name: "notes.txt", type: "text/plain", data: note });
+
+    await alice.browser.get("/profile/export");
+    const download = await alice.browser.post("/profile/export", { currentPassword: alice.password });
+    assert.equal(download.status, 200);
+    const files = await unzipBytes(download.body);
+    const attachments = [...files.keys()].filter((name) => name.includes("-files/"));
+    assert.equal(attachments.length, 2, attachments.join(", "));
+    for (const name of attachments) {
+      assert.match(
+        name,
+        /^conversations\/\d{3}-[\p{L}\p{N} ._-]+-files\/\d{6}-[^/\\]+$/u,
+        "one folder deep, no path in the name",
+      );
+      assert.ok(!name.split("/").some((part) => part === ".." || part.startsWith(".")), name);
+    }
+    const conversation = JSON.parse(
+      [...files].find(([name]) => name.endsWith(".json") && name.startsWith("conversations/"))?.[1].toString("utf8") ?? "{}",
+    ) as { messages: Array<{ seq: number; attachment?: { name: string; size: number; file: string } }> };
+    const bigMessage = conversation.messages.find((m) => m.seq === bigSeq);
+    // The upload already drops the path; the entry also loses the leading dot and the marks.
+    assert.equal(bigMessage?.attachment?.name, ".pass wd;<x>.bin");
+    assert.equal(bigMessage.attachment.size, big.length);
+    assert.match(bigMessage.attachment.file, /-files\/\d{6}-pass wd_x_\.bin$/);
+    assert.ok(files.get(bigMessage.attachment.file)?.equals(big), "the file comes back identical");
+    const noteFile = conversation.messages.find((m) => m.attachment?.name === "notes.txt")?.attachment?.file ?? "";
+    assert.ok(files.get(noteFile)?.equals(note), "the other member's file too");
   });
 
   it("needs a signed-in session and the form's token, and a few an hour is the limit", async () => {

@@ -8,11 +8,13 @@ import type { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { ZipFile } from "yazl";
 import { storedAvatar } from "../accounts/avatars.js";
+import { listPasskeys } from "../accounts/passkeys.js";
 import { UserModel, type User } from "../accounts/user.model.js";
 import { readMessages, type Unreadable } from "../chat/history.js";
 import { RoomModel } from "../chat/room.model.js";
 import type { RoomKey } from "../chat/rooms.js";
 import { listUserSessions } from "../http/session-store.js";
+import { attachmentBytes, attachmentsOfRoom } from "./attachments.js";
 
 export type ExportDeps = { redis: Redis; keyFor(roomId: string): Promise<RoomKey>; unreadable: Unreadable };
 
@@ -27,6 +29,8 @@ sessions.json         the browsers signed in to your account now
 conversations/*.json  each conversation you are in, every message decrypted, oldest first
                       ("from" is "me" or the other person's name; deleted messages keep their
                       place and time without text)
+conversations/*-files/  the files sent in that conversation, decrypted, named by message number
+                      (a message's "attachment.file" says which one is its)
 
 Messages are stored encrypted on the server; this file holds them in plain text: keep it safe.
 `;
@@ -47,6 +51,12 @@ export async function exportYourData(deps: ExportDeps, userId: string, now = new
       displayName: user.displayName,
       status: user.status ?? "",
       signInWith: { password: Boolean(user.passwordHash), google: Boolean(user.googleSub) },
+      // Their names and dates; the public keys say nothing to a person.
+      passkeys: (await listPasskeys(userId)).map(({ name, createdAt, lastUsedAt }) => ({
+        name,
+        createdAt,
+        lastUsedAt: lastUsedAt ?? null,
+      })),
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
       lastSeenAt: user.lastSeenAt ?? null,
@@ -81,15 +91,21 @@ export async function exportYourData(deps: ExportDeps, userId: string, now = new
   const peers = new Map(
     (await UserModel.find({ _id: { $in: peerIds } }, { displayName: 1 }).lean()).map((u) => [String(u._id), u.displayName]),
   );
-  rooms.forEach((room, i) => {
+  for (const [i, room] of rooms.entries()) {
     const peerId = peerIds[i] ?? "";
     const name = peers.get(peerId) ?? "Deleted account";
-    const file = `conversations/${String(i + 1).padStart(3, "0")}-${fileSafe(name)}.json`;
+    const base = `conversations/${String(i + 1).padStart(3, "0")}-${fileSafe(name)}`;
+    const key = await deps.keyFor(room._id);
+    const files = await attachmentsOfRoom(key, room._id, `${base}-files`);
+    const entries = new Map(files.map((f) => [f.seq, f.entry]));
     // Read only when the ZIP reaches this entry (entries are written one after another).
-    zip.addReadStream(Readable.from(conversationJson(deps, room._id, userId, { id: peerId, displayName: name })), file, {
-      mtime,
-    });
-  });
+    zip.addReadStream(
+      Readable.from(conversationJson(deps, room._id, userId, { id: peerId, displayName: name }, entries)),
+      `${base}.json`,
+      { mtime },
+    );
+    for (const file of files) zip.addReadStream(attachmentBytes(key, room._id, file), file.entry, { mtime });
+  }
   zip.end();
   return zip.outputStream as Readable;
 }
@@ -99,6 +115,7 @@ async function* conversationJson(
   roomId: string,
   me: string,
   peer: { id: string; displayName: string },
+  files: ReadonlyMap<number, string>,
 ): AsyncGenerator<Buffer> {
   yield Buffer.from(`{\n  "conversationWith": ${JSON.stringify(peer)},\n  "messages": [`);
   const key = await deps.keyFor(roomId);
@@ -112,6 +129,16 @@ async function* conversationJson(
         from: m.from === me ? "me" : peer.displayName,
         at: m.at,
         ...(m.deleted ? { deleted: true } : m.unreadable ? { unreadable: true } : { text: m.text }),
+        ...(m.attachment && !m.deleted
+          ? {
+              attachment: {
+                name: m.attachment.name,
+                type: m.attachment.type,
+                size: m.attachment.size,
+                file: files.get(m.seq) ?? null,
+              },
+            }
+          : {}),
         ...(m.editedAt ? { editedAt: m.editedAt } : {}),
       };
       yield Buffer.from(`${first ? "" : ","}\n    ${JSON.stringify(entry)}`);

@@ -23,11 +23,22 @@ export type SessionData = {
    * Half signed in: the password (or Google) was right, the second factor is still to come.
    * Holds no `uid`, so nothing that needs a signed-in user (pages, sockets) accepts this session.
    */
-  secondFactor?: { userId: string; until: number; next: string };
+  secondFactor?: {
+    userId: string;
+    until: number;
+    next: string;
+    /** A Google account whose link waits for the second factor (the password alone proved too little). */
+    linkGoogleSub?: string;
+  };
   /** When this session last proved its user again (password, Google): sensitive changes need it recent. */
   reauthAt?: number;
   /** An authenticator secret being set up, sealed (accounts/two-factor.ts), until it is confirmed. */
   totpSetup?: { sealed: string; until: number };
+  /**
+   * The passkey ceremony this browser started (accounts/passkey-challenges.ts): the SHA-256 of
+   * its challenge, what it is for, whose it is, until when. Single use: taken by the answer.
+   */
+  passkeyChallenge?: { hash: string; purpose: string; userId?: string; until: number };
   _expire?: number;
   _maxAge?: number;
 };

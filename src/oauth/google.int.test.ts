@@ -9,6 +9,8 @@ import { UserModel } from "../accounts/user.model.js";
 import { openBrowser, type TestBrowser } from "../test/browser.js";
 import { instances, signedUpUser } from "../test/factories.js";
 import { continueWithGoogle, returnToApp, signInAtProvider } from "../test/google.js";
+import { passkeyDevice } from "../test/passkey-device.js";
+import { turnOnTwoFactor } from "../test/two-factor.js";
 import { buildApp, connectServices, stack, type Services } from "../test/support.js";
 
 const [instanceA = "", instanceB = ""] = instances;
@@ -91,6 +93,43 @@ describe("sign in with Google against the stack's OpenID provider", () => {
       // Both ways in work from now on.
       assert.equal(await signInWithPassword(email, password), 302);
       assert.equal((await continueWithGoogle(openBrowser(instanceB), { email })).location, "/profile");
+    });
+
+    it("with two-factor on, linking by password still asks for the code (or a passkey) and links nothing before it", async () => {
+      const { browser: owner, email, password } = await signedUpUser("g-local-2fa");
+      const { app } = await turnOnTwoFactor(owner, password);
+      const device = passkeyDevice();
+      await owner.get("/profile/passkeys");
+      const regOptions = (await owner.postJson("/profile/passkeys/options", {})).json.options as { challenge: string };
+      assert.equal((await owner.postJson("/profile/passkeys", { response: device.register(regOptions) })).status, 200);
+
+      // Someone with the password but not the phone: half signed in, and the account unchanged.
+      const intruder = openBrowser(instanceA);
+      assert.equal((await continueWithGoogle(intruder, { email })).location, "/auth/google/link");
+      await intruder.get("/auth/google/link");
+      assert.equal((await intruder.post("/auth/google/link", { password })).location, "/signin/two-factor");
+      assert.match((await intruder.get("/profile")).location ?? "", /^\/signin/);
+      assert.equal((await UserModel.findOne({ email }).lean())?.googleSub, undefined, "nothing linked without the code");
+      assert.equal((await continueWithGoogle(openBrowser(instanceB), { email })).location, "/auth/google/link");
+
+      // The owner gives the code: linked and signed in.
+      const browser = openBrowser(instanceB);
+      await continueWithGoogle(browser, { email, sub: `sub-${email}` });
+      await browser.get("/auth/google/link");
+      assert.equal((await browser.post("/auth/google/link", { password })).location, "/signin/two-factor");
+      await browser.get("/signin/two-factor");
+      const done = await browser.post("/signin/two-factor", { code: await app.code(1) });
+      assert.equal(done.location, "/profile?googleLinked=1#google");
+      assert.equal((await UserModel.findOne({ email }).lean())?.googleSub, `sub-${email}`);
+
+      // From now on Google is a first factor: the code or a passkey still follows it.
+      const again = openBrowser(instanceA);
+      assert.equal((await continueWithGoogle(again, { email, sub: `sub-${email}` })).location, "/signin/two-factor");
+      await again.get("/signin/two-factor");
+      const options = (await again.postJson("/signin/two-factor/passkey/options", {})).json.options as { challenge: string };
+      const viaPasskey = await again.postJson("/signin/two-factor/passkey", { response: device.authenticate(options) });
+      assert.equal(viaPasskey.json.redirect, "/profile", viaPasskey.html);
+      assert.equal((await again.get("/profile")).status, 200);
     });
 
     it("a signed-in user links Google from the profile and unlinks it again", async () => {

@@ -6,6 +6,7 @@
  */
 import mongoose from "mongoose";
 import { verifyPassword } from "../accounts/passwords.js";
+import { linkGoogle } from "../accounts/google-link.js";
 import { normalizeEmail, UserModel } from "../accounts/user.model.js";
 import type { IdentityClaims } from "./id-token.js";
 
@@ -28,17 +29,6 @@ export function displayNameFrom(claims: Pick<IdentityClaims, "name" | "email">):
   return name || claims.email.split("@")[0]?.slice(0, 50) || "Duet user";
 }
 
-/** Links `sub` to `userId` unless either is already linked elsewhere. */
-export async function linkGoogle(userId: string, sub: string): Promise<boolean> {
-  try {
-    const result = await UserModel.updateOne({ _id: userId, googleSub: { $exists: false } }, { $set: { googleSub: sub } });
-    return result.modifiedCount === 1;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
-  }
-}
-
 /** Removes the link, only for an account that can still sign in with its password. */
 export async function unlinkGoogle(userId: string): Promise<boolean> {
   const result = await UserModel.updateOne(
@@ -48,10 +38,15 @@ export async function unlinkGoogle(userId: string): Promise<boolean> {
   return result.modifiedCount === 1;
 }
 
+/** Whether `password` is `userId`'s: the proof that links a Google account to a local one. */
+export async function isAccountPassword(userId: string, password: string): Promise<boolean> {
+  const user = await UserModel.findById(userId, { passwordHash: 1 }).lean();
+  return verifyPassword(password, user?.passwordHash);
+}
+
 /** Linking after the local password was given; false for a wrong password or a link made meanwhile. */
 export async function linkWithPassword(userId: string, sub: string, password: string): Promise<"linked" | "wrong" | "conflict"> {
-  const user = await UserModel.findById(userId, { passwordHash: 1 }).lean();
-  if (!(await verifyPassword(password, user?.passwordHash))) return "wrong";
+  if (!(await isAccountPassword(userId, password))) return "wrong";
   return (await linkGoogle(userId, sub)) ? "linked" : "conflict";
 }
 

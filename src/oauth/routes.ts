@@ -25,7 +25,8 @@ import {
   providerAnswer,
 } from "./grant.js";
 import { IdTokenError, idTokenVerifier, type IdentityClaims, type VerifyIdToken } from "./id-token.js";
-import { linkWithPassword, resolveGoogleSignIn, unlinkGoogle } from "./link.js";
+import { isAccountPassword, linkWithPassword, resolveGoogleSignIn, unlinkGoogle } from "./link.js";
+import { hasTwoFactor } from "../accounts/two-factor.js";
 import { fetchPicture } from "./picture.js";
 import { PROBLEMS, type ProblemReason } from "./problems.js";
 
@@ -181,7 +182,14 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     const accountKey = limitKey(link.email);
     await assertNotLimited(limits.signInPerIp, ctx.ip);
     await assertNotLimited(limits.signInPerAccount, accountKey);
-    const result = await linkWithPassword(link.userId, link.sub, password);
+    // With two-factor on, the password alone proves too little to change the account: the link
+    // is made once the second factor passes too (afterSecondFactor).
+    const deferred = await hasTwoFactor(link.userId);
+    const result = deferred
+      ? (await isAccountPassword(link.userId, password))
+        ? "linked"
+        : "wrong"
+      : await linkWithPassword(link.userId, link.sub, password);
     if (result === "wrong") {
       await spend(limits.signInPerIp, ctx.ip);
       await spend(limits.signInPerAccount, accountKey);
@@ -191,7 +199,7 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     delete oauthSession(ctx).googleLink;
     if (result === "conflict") return problem(ctx, "conflict", PROBLEMS.conflict.message);
     await limits.signInPerAccount.delete(accountKey);
-    await afterFirstFactor(ctx, deps, link.userId, "/profile?googleLinked=1#google");
+    await afterFirstFactor(ctx, deps, link.userId, "/profile?googleLinked=1#google", deferred ? { linkGoogleSub: link.sub } : {});
   });
 
   router.post("/profile/google/unlink", requireUser, async (ctx) => {

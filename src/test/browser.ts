@@ -37,6 +37,17 @@ export function visibleText(html: string): string {
     .trim();
 }
 
+/** A JSON answer's fields; {} for a body that is not a JSON object (an HTML error page). */
+export function parseJson(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch (err) {
+    if (err instanceof SyntaxError) return {};
+    throw err;
+  }
+}
+
 export type TestBrowser = {
   readonly ip: string;
   get(path: string, headers?: Record<string, string>): Promise<Page>;
@@ -48,6 +59,8 @@ export type TestBrowser = {
     fields: Record<string, string>,
     file: { field: string; name: string; type: string; data: Buffer },
   ): Promise<Page>;
+  /** Posts JSON as the page's scripts do (CSRF token in X-CSRF-Token); `json` is the parsed answer. */
+  postJson(path: string, body: unknown): Promise<Page & { json: Record<string, unknown> }>;
   cookie(name: string): string | undefined;
   setCookie(name: string, value: string): void;
   readonly csrf: string;
@@ -108,6 +121,14 @@ export function openBrowser(base: string, ip = `203.0.${randomInt(0, 255)}.${ran
       for (const [k, v] of Object.entries(fields)) body.append(k, v);
       body.append(file.field, new Blob([new Uint8Array(file.data)], { type: file.type }), file.name);
       return send(`${path}${path.includes("?") ? "&" : "?"}_csrf=${encodeURIComponent(csrf)}`, { method: "POST", body });
+    },
+    postJson: async (path, body) => {
+      const page = await send(path, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+      });
+      return { ...page, json: parseJson(page.html) };
     },
     cookie: (name) => jar.get(name),
     setCookie: (name, value) => void jar.set(name, value),

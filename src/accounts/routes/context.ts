@@ -11,6 +11,8 @@ import { spend } from "../../http/rate-limit.js";
 import { confirmIdentity } from "../reauth.js";
 import type { User } from "../user.model.js";
 import { hasTwoFactor } from "../two-factor.js";
+import { hasPasskey } from "../passkeys.js";
+import { linkGoogle } from "../google-link.js";
 
 export type AccountRoutesDeps = AccountsDeps & { config: Config; views: Views; limits: AccountLimits };
 
@@ -53,17 +55,39 @@ export const SECOND_FACTOR_PATH = "/signin/two-factor";
  * the account has two-factor on, leaves this browser half signed in (no `uid`: nothing but the
  * code page accepts it) and sends it to the code page. The session id changes either way.
  */
-export async function afterFirstFactor(ctx: Context, deps: AccountRoutesDeps, userId: string, next: string): Promise<void> {
+export async function afterFirstFactor(
+  ctx: Context,
+  deps: AccountRoutesDeps,
+  userId: string,
+  next: string,
+  then: { linkGoogleSub?: string } = {},
+): Promise<void> {
   if (await hasTwoFactor(userId)) {
     const session = sessionOf(ctx);
     delete session.pending;
     delete session.uid;
-    session.secondFactor = { userId, until: Date.now() + SECOND_FACTOR_WINDOW_MS, next };
+    session.secondFactor = { userId, until: Date.now() + SECOND_FACTOR_WINDOW_MS, next, ...then };
     await session.regenerate();
     return ctx.redirect(SECOND_FACTOR_PATH);
   }
+  if (then.linkGoogleSub && !(await linkGoogle(userId, then.linkGoogleSub))) next = "/profile";
   await beginSession(ctx, deps, userId);
   ctx.redirect(next);
+}
+
+/**
+ * The second factor passed (an app code, a recovery code or a passkey): finishes what the first
+ * factor started (a Google link waiting for it) and signs in. Returns where to go.
+ */
+export async function afterSecondFactor(
+  ctx: Context,
+  deps: AccountRoutesDeps,
+  pending: NonNullable<KoaSession["secondFactor"]>,
+): Promise<string> {
+  // Linked meanwhile to another Google account: signed in all the same, without the link.
+  const linked = pending.linkGoogleSub ? await linkGoogle(pending.userId, pending.linkGoogleSub) : true;
+  await beginSession(ctx, deps, pending.userId);
+  return linked ? pending.next : "/profile";
 }
 
 /** The submitted form as a plain object (empty for a missing or non-form body). */
@@ -109,5 +133,8 @@ export async function reauthProblem(
     return undefined;
   }
   if (check.reason === "wrong") return "That isn't your current password.";
-  return user.passwordHash ? "Enter your current password." : "Confirm it's you with Google first (it counts for 10 minutes).";
+  if (user.passwordHash) return "Enter your current password.";
+  return (await hasPasskey(userId))
+    ? "Confirm it's you with a passkey first (it counts for 10 minutes)."
+    : "Confirm it's you with Google first (it counts for 10 minutes).";
 }

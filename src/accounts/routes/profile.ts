@@ -21,7 +21,9 @@ import { passwordProblem } from "../passwords.js";
 import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
 import { visiblePerson } from "../people.js";
 import { twoFactorStatus } from "../two-factor.js";
+import { listPasskeys } from "../passkeys.js";
 import { firstSeen } from "../devices.js";
+import { subscribedDevices } from "../push-subscriptions.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
 import { formBody, keep, reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
@@ -38,6 +40,7 @@ const NOTICES: Record<string, string> = {
   googleWelcome: "Welcome to Duet! You're signed in with Google.",
   googleLinked: "Your Google account is linked: you can sign in with it from now on.",
   googleUnlinked: "Your Google account was unlinked. Sign in with your email and password from now on.",
+  notificationsOff: "Notifications were turned off for that browser.",
 };
 
 export function profileRoutes(deps: AccountRoutesDeps): Router {
@@ -59,13 +62,16 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       String(user._id),
       listed.flatMap((s) => (s.device ? [s.device] : [])),
     );
+    const notifying = deps.config.push ? await subscribedDevices(String(user._id)) : new Set<string>();
     const sessions = listed.map((s) => ({
       ...s,
       current: s.handle === here,
+      notifications: Boolean(s.device && notifying.has(s.device)),
       // Sessions from before device cookies have no device: their own start is the best known.
       firstSeenAt: (s.device && seen.get(s.device)) || s.createdAt,
     }));
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
+    const passkeys = await listPasskeys(String(user._id));
     renderPage(ctx, views, "accounts/profile", {
       title: "Your profile",
       profile: {
@@ -75,6 +81,9 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
         googleLinked: Boolean(user.googleSub),
       },
       twoFactor: await twoFactorStatus(String(user._id)),
+      passkeyCount: passkeys.length,
+      hasPasskey: passkeys.length > 0,
+      scripts: ["js/passkeys.js"],
       // For the re-authentication field of the sensitive forms (partials/reauth-field.hbs).
       hasPassword: Boolean(user.passwordHash),
       googleLinked: Boolean(user.googleSub),
@@ -82,6 +91,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       reauthNext: "/profile",
       sessions,
       otherSessions: sessions.length > 1,
+      pushAvailable: Boolean(deps.config.push),
       notice: notice ? NOTICES[notice] : undefined,
       pendingEmail: typeof ctx.query.verifyEmail === "string" ? ctx.query.verifyEmail.slice(0, 254) : undefined,
       ...extra,

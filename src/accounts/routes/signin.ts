@@ -10,6 +10,9 @@ import { checkSignIn } from "../signin.js";
 import { normalizeEmail } from "../user.model.js";
 import { afterFirstFactor, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
 
+// The sign-in page offers "Sign in with a passkey" (src/client/passkeys.ts).
+const PASSKEY_SCRIPTS = ["js/passkeys.js"];
+
 // One message for "no such account" and "wrong password", so the form reveals neither.
 const WRONG = "That email and password don't match an account.";
 
@@ -25,6 +28,7 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
       next: safeNext(ctx.query.next),
       reset: ctx.query.reset === "1",
       deleted: ctx.query.deleted === "1",
+      scripts: PASSKEY_SCRIPTS,
     });
   });
 
@@ -33,7 +37,13 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
     const next = safeNext(body.next);
     const show = (status: number, errors: Record<string, string>) => {
       ctx.status = status;
-      renderPage(ctx, views, "accounts/signin", { title: "Sign in", values: keep(body, ["email"]), next, errors });
+      renderPage(ctx, views, "accounts/signin", {
+        title: "Sign in",
+        values: keep(body, ["email"]),
+        next,
+        errors,
+        scripts: PASSKEY_SCRIPTS,
+      });
     };
     const parsed = signInForm.safeParse(body);
     if (!parsed.success) return show(422, fieldErrors(parsed.error.issues));

@@ -12,6 +12,7 @@ import { renderPage } from "../../http/render.js";
 import { requireUser, signedInUser } from "../current-user.js";
 import { withinCodeCap } from "../limits.js";
 import { recentlyConfirmed } from "../reauth.js";
+import { hasPasskey } from "../passkeys.js";
 import {
   checkSecondFactor,
   confirmEnrolment,
@@ -21,11 +22,13 @@ import {
   turnOffTwoFactor,
   twoFactorStatus,
 } from "../two-factor.js";
-import { beginSession, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { afterSecondFactor, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 const SETUP_WINDOW_MS = 15 * 60_000;
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
 const MANAGE_PATH = "/profile/two-factor";
+// A passkey also does: as the second step at sign-in, and as the proof before changes here.
+const PASSKEY_SCRIPTS = ["js/passkeys.js"];
 
 const field = (body: Record<string, unknown>, name: string) =>
   typeof body[name] === "string" ? (body[name] as string).trim().slice(0, 64) : "";
@@ -53,7 +56,12 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
     return pending && pending.until > Date.now() ? pending : undefined;
   };
   const showCodePage = (ctx: Context, recovery: boolean, error?: string) =>
-    renderPage(ctx, views, "accounts/two-factor-signin", { title: "Two-factor code", recovery, error });
+    renderPage(ctx, views, "accounts/two-factor-signin", {
+      title: "Two-factor code",
+      recovery,
+      error,
+      scripts: PASSKEY_SCRIPTS,
+    });
   const expired = (ctx: Context) => {
     ctx.status = 410;
     renderPage(ctx, views, "accounts/two-factor-expired", { title: "Sign in again" });
@@ -74,8 +82,8 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
       checkSecondFactor(deps, pending.userId, input),
     );
     if (result.ok) {
-      await beginSession(ctx, deps, pending.userId);
-      return ctx.redirect(result.via === "recovery" ? `${MANAGE_PATH}?recoveryLeft=${result.recoveryCodesLeft}` : pending.next);
+      const next = await afterSecondFactor(ctx, deps, pending);
+      return ctx.redirect(result.via === "recovery" ? `${MANAGE_PATH}?recoveryLeft=${result.recoveryCodesLeft}` : next);
     }
     // Two-factor was turned off meanwhile: the session is not signed in; start again.
     if (result.reason === "off") return expired(ctx);
@@ -98,6 +106,8 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
       setup: setup ? await enrolmentView(deps, userId, setup.sealed, user.email) : undefined,
       hasPassword: Boolean(user.passwordHash),
       googleLinked: Boolean(user.googleSub),
+      hasPasskey: await hasPasskey(userId),
+      scripts: PASSKEY_SCRIPTS,
       confirmed: recentlyConfirmed(session.reauthAt),
       reauthNext: MANAGE_PATH,
       recoveryLeft: Number.isInteger(left) && left >= 0 ? left : undefined,

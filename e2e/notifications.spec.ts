@@ -1,0 +1,158 @@
+/**
+ * Notifications and the installable app (issue #15): the manifest, the real service worker, the
+ * app shell offline, and a push going the whole way. A browser's own pushManager.subscribe needs
+ * its vendor's push service, which no machine here reaches, so Bob's subscription points at a
+ * local stand-in (src/test/push-service.ts) through Duet's own API; the payload Duet sent there
+ * (decrypted as the browser would) is handed to Bob's service worker through the DevTools
+ * protocol (ServiceWorker.deliverPushMessage), as the push service would.
+ */
+import { AxeBuilder } from "@axe-core/playwright";
+import { expect, test, type CDPSession, type Page } from "@playwright/test";
+import { startPushService, type PushService } from "../src/test/push-service.js";
+import { signUpInBrowser } from "./support/accounts.js";
+import { contextFor, send, twoInARoom } from "./support/rooms.js";
+
+let pushService: PushService;
+test.beforeAll(async () => (pushService = await startPushService()));
+test.afterAll(async () => pushService.close());
+
+/** PNG width and height from its IHDR chunk. */
+const pngSize = (png: Buffer) => [png.readUInt32BE(16), png.readUInt32BE(20)];
+
+async function workerReady(page: Page): Promise<string> {
+  return page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL ?? "");
+}
+
+/** The service worker's registration id, as the DevTools protocol names it. */
+async function registrationId(cdp: CDPSession): Promise<string> {
+  const found = new Promise<string>((resolve) =>
+    cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+      const mine = registrations.find((r) => !r.isDeleted && new URL(r.scopeURL).pathname === "/");
+      if (mine) resolve(mine.registrationId);
+    }),
+  );
+  await cdp.send("ServiceWorker.enable");
+  return found;
+}
+
+test.describe("notifications and the installable app", () => {
+  test("Duet installs as an app, and opens its shell offline without keeping anyone's pages @responsive", async ({
+    browser,
+  }, info) => {
+    const context = await browser.newContext(contextFor(info));
+    const page = await context.newPage();
+
+    const manifest = await page.request.get("/manifest.webmanifest");
+    expect(manifest.status()).toBe(200);
+    expect(manifest.headers()["content-type"]).toContain("application/manifest+json");
+    const app = (await manifest.json()) as Record<string, unknown> & {
+      icons: Array<{ src: string; sizes: string; type: string }>;
+    };
+    expect(app).toMatchObject({ name: "Duet", display: "standalone", start_url: "/chat", scope: "/", theme_color: "#5b5bd6" });
+    for (const size of [192, 512]) {
+      const icon = app.icons.find((i) => i.sizes === `${size}x${size}`);
+      expect(icon?.type).toBe("image/png");
+      const png = await page.request.get(icon?.src ?? "");
+      expect(png.status()).toBe(200);
+      expect(pngSize(await png.body())).toEqual([size, size]);
+    }
+
+    await signUpInBrowser(page, `Installer ${info.project.name}`);
+    expect(await workerReady(page)).toMatch(/\/sw\.js$/);
+    await expect(page.locator('link[rel="manifest"]')).toHaveAttribute("href", "/manifest.webmanifest");
+    await page.goto("/chat");
+    await expect(page.locator("#conversations")).toBeVisible();
+
+    await context.setOffline(true);
+    await page.goto("/chat");
+    await expect(page.getByRole("heading", { name: "You're offline" })).toBeVisible();
+    // The shell is styled from the cache: the stylesheet applied.
+    expect(await page.locator("header").evaluate((el) => getComputedStyle(el).display)).not.toBe("inline");
+    const cached = await page.evaluate(async () => {
+      const urls: string[] = [];
+      for (const name of await caches.keys())
+        for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+      return urls.map((u) => new URL(u).pathname);
+    });
+    expect(cached).toContain("/offline");
+    expect(cached.filter((path) => path !== "/offline" && !path.startsWith("/static/"))).toEqual([]);
+    await context.setOffline(false);
+    await context.close();
+  });
+
+  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation @responsive", async ({
+    browser,
+  }, info) => {
+    test.setTimeout(60_000);
+    const room = await twoInARoom(browser, info, ["Alice", "Bob"], { permissions: ["notifications"] });
+    const { alice, bob, bobContext, roomUrl } = room;
+    const roomId = new URL(roomUrl).pathname.split("/").pop() ?? "";
+
+    // Bob turns notifications on for this browser; the subscription goes to the stand-in.
+    await bob.goto("/profile");
+    expect(await workerReady(bob)).toMatch(/\/sw\.js$/);
+    await expect(bob.getByRole("heading", { name: "Notifications" })).toBeVisible();
+    expect((await new AxeBuilder({ page: bob }).include("#notifications").analyze()).violations).toEqual([]);
+    const subscriber = pushService.subscriber();
+    const status = await bob.evaluate(async (subscription) => {
+      const csrf = document.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? "";
+      const res = await fetch("/api/push/subscription", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+        body: JSON.stringify(subscription),
+      });
+      return res.status;
+    }, subscriber.subscription);
+    expect(status).toBe(201);
+    await bob.reload();
+    await expect(bob.locator(".session-item").filter({ hasText: "This device" })).toContainText("Notifications on");
+
+    // Bob has no conversation or list open (the profile opens neither); Alice writes.
+    await send(alice, "a secret that must not leave the server");
+    const [pushed] = await subscriber.waitFor(1);
+    expect(pushed?.payload).toEqual({
+      type: "message",
+      title: `New message from Alice ${info.project.name}`,
+      room: roomId,
+      url: `/chat/${roomId}`,
+    });
+
+    const cdp = await bobContext.newCDPSession(bob);
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(roomUrl).origin,
+      registrationId: await registrationId(cdp),
+      data: JSON.stringify(pushed?.payload),
+    });
+    // Read through the registration (whichever worker instance is running shows them).
+    await expect
+      .poll(() =>
+        bob.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+            title: n.title,
+            body: n.body,
+            tag: n.tag,
+            data: n.data as unknown,
+          })),
+        ),
+      )
+      .toEqual([
+        {
+          title: `New message from Alice ${info.project.name}`,
+          body: "Open Duet to read it.",
+          tag: roomId,
+          data: { url: `/chat/${roomId}` },
+        },
+      ]);
+
+    // The click path: the worker takes Bob's open Duet window to the conversation.
+    const worker = bobContext.serviceWorkers().find((w) => w.url().endsWith("/sw.js"));
+    expect(worker).toBeTruthy();
+    await worker?.evaluate(
+      (url) => (self as unknown as { openConversation(u: string): Promise<void> }).openConversation(url),
+      `/chat/${roomId}`,
+    );
+    await expect(bob).toHaveURL(roomUrl);
+    await expect(bob.locator("#chat")).toBeVisible();
+    await room.close();
+  });
+});

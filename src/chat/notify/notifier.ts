@@ -1,0 +1,147 @@
+/**
+ * Push notifications for messages nobody is looking at. After a message is stored and announced
+ * (messages.ts calls `stored` without waiting), the recipient is notified when they have no chat
+ * socket or conversation list open on any instance, have not muted the room, and were not already
+ * notified about the room since they last read it. That "already notified" mark is a Redis key per
+ * user and room, taken with SET NX so two instances never both send, and dropped when the user
+ * reads the room.
+ *
+ * Off the hot path: work is queued and runs a few at a time; a full queue drops (and logs) rather
+ * than holding memory or the sender; each push service request has a timeout. The payload names
+ * the sender only, never the message (decision 010); it is encrypted for the browser anyway.
+ */
+import type { Redis } from "ioredis";
+import webpush, { WebPushError } from "web-push";
+import type { PushConfig } from "../../config.js";
+import type { Logger } from "../../logger.js";
+import type { MasterKey } from "../../master-keys.js";
+import { removeSubscription, subscriptionsOf, type StoredSubscription } from "../../accounts/push-subscriptions.js";
+import { UserModel } from "../../accounts/user.model.js";
+import { listUserSessions } from "../../http/session-store.js";
+import { isMutedBy } from "../mute.js";
+import type { Presence } from "../presence.js";
+import { RoomModel } from "../room.model.js";
+
+/** What messages.ts tells the notifier; neither call waits for anything. */
+export type MessageNotices = {
+  stored(message: { roomId: string; from: string; seq: number }): void;
+  read(roomId: string, userId: string): void;
+};
+
+/** The push payload (encrypted for the browser; the service worker shows it). */
+export type PushPayload = { type: "message"; title: string; room: string; url: string };
+
+const notifiedKey = (userId: string, roomId: string) => `duet:push-sent:${userId}:${roomId}`;
+// A room left unread this long may notify again.
+const NOTIFIED_TTL_MS = 7 * 24 * 3600_000;
+
+export type Notifier = MessageNotices & {
+  /** Resolves once everything queued has been sent or given up. */
+  drain(): Promise<void>;
+};
+
+export function createNotifier(deps: {
+  push: PushConfig;
+  masterKeys: readonly MasterKey[];
+  redis: Redis;
+  presence: Pick<Presence, "hasOpenPage">;
+  log: Logger;
+  /** Notifications being prepared or sent at once, per instance. */
+  maxInFlight?: number;
+  maxQueued?: number;
+  /** Per push service request. */
+  timeoutMs?: number;
+}): Notifier {
+  const { redis, log } = deps;
+  const maxInFlight = deps.maxInFlight ?? 8;
+  const maxQueued = deps.maxQueued ?? 1000;
+  const timeout = deps.timeoutMs ?? 10_000;
+  const vapidDetails = { subject: deps.push.subject, publicKey: deps.push.publicKey, privateKey: deps.push.privateKey };
+  const queue: Array<{ roomId: string; from: string }> = [];
+  let inFlight = 0;
+  const idle: Array<() => void> = [];
+
+  const pump = () => {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const job = queue.shift();
+      if (!job) break;
+      inFlight++;
+      void notify(job)
+        .catch((err: unknown) =>
+          log.warn({ err: err instanceof Error ? err.message : err, roomId: job.roomId }, "notification not sent"),
+        )
+        .finally(() => {
+          inFlight--;
+          pump();
+          if (inFlight === 0 && queue.length === 0) for (const done of idle.splice(0)) done();
+        });
+    }
+  };
+
+  async function notify({ roomId, from }: { roomId: string; from: string }): Promise<void> {
+    const room = await RoomModel.findById(roomId, { members: 1, mutedBy: 1 }).lean();
+    const to = room?.members.map(String).find((m) => m !== from);
+    if (!room || !to || isMutedBy(room, to)) return;
+    // Already notified and not read since: the common case in a busy conversation, one Redis read.
+    if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
+    if (await deps.presence.hasOpenPage(to)) return;
+    // Only browsers that are still signed in to this account: signing out stops notifications.
+    const signedIn = new Set((await listUserSessions(redis, to)).map((s) => s.device));
+    const targets = (await subscriptionsOf(deps.masterKeys, to)).filter((s) => signedIn.has(s.device));
+    if (targets.length === 0) return;
+    const first = await redis.set(notifiedKey(to, roomId), "1", "PX", NOTIFIED_TTL_MS, "NX");
+    if (first !== "OK") return;
+    const sender = await UserModel.findById(from, { displayName: 1 }).lean();
+    const payload: PushPayload = {
+      type: "message",
+      title: `New message from ${sender?.displayName ?? "someone"}`,
+      room: roomId,
+      url: `/chat/${roomId}`,
+    };
+    await Promise.all(targets.map((target) => sendTo(to, target, payload)));
+  }
+
+  async function sendTo(userId: string, target: StoredSubscription, payload: PushPayload): Promise<void> {
+    try {
+      await webpush.sendNotification(target, JSON.stringify(payload), {
+        vapidDetails,
+        TTL: 24 * 3600,
+        urgency: "high",
+        timeout,
+      });
+    } catch (err) {
+      // Gone for good: the browser unsubscribed, or the service expired it (RFC 8030 §7.3).
+      if (err instanceof WebPushError && (err.statusCode === 404 || err.statusCode === 410)) {
+        await removeSubscription(userId, target.device);
+        log.info({ status: err.statusCode }, "expired push subscription removed");
+        return;
+      }
+      log.warn(
+        {
+          err: err instanceof WebPushError ? `push service answered ${err.statusCode}` : err instanceof Error ? err.message : err,
+        },
+        "push not delivered",
+      );
+    }
+  }
+
+  return {
+    stored(message) {
+      if (queue.length >= maxQueued) {
+        log.warn({ roomId: message.roomId }, "notification queue full; notification dropped");
+        return;
+      }
+      queue.push({ roomId: message.roomId, from: message.from });
+      pump();
+    },
+    read(roomId, userId) {
+      void redis
+        .del(notifiedKey(userId, roomId))
+        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "notified mark not cleared"));
+    },
+    drain() {
+      if (inFlight === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idle.push(resolve));
+    },
+  };
+}
