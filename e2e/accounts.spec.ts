@@ -39,9 +39,12 @@ test.describe("a new user's account, in a real browser through nginx", () => {
     const codeEmail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent });
     await page.getByLabel("Code", { exact: true }).fill(codeIn(codeEmail));
     await page.getByRole("button", { name: "Confirm" }).click();
-    await expect(page).toHaveURL(/\/profile\?welcome=1$/);
+    await expect(page).toHaveURL(/\/chat\?welcome=1$/);
+    await expect(page.getByText("Welcome to Duet! Your email is confirmed and you're signed in.")).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Start a conversation" })).toBeVisible();
+    await shot(page, "04-signup-start-a-conversation");
+    await page.goto("/profile");
     await expect(page.getByRole("heading", { level: 1, name: "Ada Lovelace" })).toBeVisible();
-    await shot(page, "04-profile-welcome");
 
     await page.getByRole("button", { name: "Sign out", exact: true }).first().click();
     await expect(page).toHaveURL(`${stack.APP_URL}/`);
@@ -89,7 +92,8 @@ test.describe("a new user's account, in a real browser through nginx", () => {
 
     await victim.getByLabel("Code", { exact: true }).fill(code);
     await victim.getByRole("button", { name: "Confirm" }).click();
-    await expect(victim).toHaveURL(/\/profile\?welcome=1$/);
+    await expect(victim).toHaveURL(/\/chat\?welcome=1$/);
+    await victim.goto("/profile");
     await expect(victim.getByRole("heading", { level: 1, name: "Victor Victim" })).toBeVisible();
 
     await signIn(attacker, email, "attacker password of choice");

@@ -113,6 +113,8 @@ test.describe("the messenger", () => {
     // focusable log.
     await composer.focus();
     await alice.keyboard.press("Shift+Tab");
+    await expect(alice.getByRole("button", { name: "Record a voice note" })).toBeFocused();
+    await alice.keyboard.press("Shift+Tab");
     await expect(alice.getByRole("button", { name: "Attach files" })).toBeFocused();
     await alice.keyboard.press("Shift+Tab");
     const log = alice.getByRole("log");
@@ -134,9 +136,9 @@ test.describe("the messenger", () => {
     await expect(menu).toBeHidden();
     await expect(last).toBeFocused();
 
-    // Edit in place.
+    // Edit in place: the menu reads Reply, React…, Copy text, Edit, Delete; Edit is fourth.
     await alice.keyboard.press("Enter");
-    await alice.keyboard.press("ArrowDown");
+    for (let i = 0; i < 3; i++) await alice.keyboard.press("ArrowDown");
     await expect(menu.getByRole("menuitem", { name: "Edit" })).toBeFocused();
     await alice.keyboard.press("Enter");
     const editBox = alice.getByLabel("Edit message");
@@ -147,7 +149,8 @@ test.describe("the messenger", () => {
     await expect(editBox).toBeHidden();
     await expect(last).toBeFocused();
     await alice.keyboard.press("Enter");
-    await alice.keyboard.press("ArrowDown");
+    for (let i = 0; i < 3; i++) await alice.keyboard.press("ArrowDown");
+    await expect(menu.getByRole("menuitem", { name: "Edit" })).toBeFocused();
     await alice.keyboard.press("Enter");
     await alice.keyboard.type(" (changed)");
     await alice.keyboard.press("Enter");

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
+import { RoomModel } from "../src/chat/room.model.js";
 import { roomKeyCache } from "../src/chat/rooms.js";
 import { parseMasterKeys } from "../src/master-keys.js";
 import { connectServices, messageStore, stack } from "../src/test/support.js";
@@ -80,7 +81,7 @@ test("reply by keyboard with a quote that jumps back through history, react live
         store.store({ roomId, senderId: i % 2 ? peer : me, clientId: randomUUID(), text: `chatter ${i + 1}` }),
       ),
     );
-    await store.store({
+    const last = await store.store({
       roomId,
       senderId: peer,
       clientId: randomUUID(),
@@ -88,6 +89,9 @@ test("reply by keyboard with a quote that jumps back through history, react live
       replyTo: question.seq,
     });
     await store.drain();
+    // Alice has read them all (as if on another device): the page opens at the newest, not at a
+    // "new messages" marker 62 messages up, which would page the question in by itself.
+    await RoomModel.updateOne({ _id: roomId }, { $set: { [`readUpTo.${me}`]: last.seq } });
   } finally {
     await services.close();
   }

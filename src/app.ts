@@ -23,6 +23,8 @@ import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
 import { muteRoutes } from "./chat/mute-routes.js";
+import { searchRoutes } from "./chat/routes/search.js";
+import { archiveRoutes } from "./chat/routes/archive.js";
 import { exportRoutes } from "./export/routes.js";
 import type { Config } from "./config.js";
 import { createLimiter } from "./http/rate-limit.js";
@@ -122,6 +124,13 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     ...(config.google ? [googleRoutes(accounts, config.google)] : []),
     conversations,
     muteRoutes(),
+    archiveRoutes({ hub: chat.hub }),
+    searchRoutes({
+      keyFor: chat.keyFor,
+      unreadable: chat.unreadable,
+      // A search page opens up to 500 messages: 30 a minute pages through 15,000 of them.
+      limiter: createLimiter(redis, "search", 30, 60),
+    }),
     attachmentRoutes({
       log,
       keyFor: chat.keyFor,

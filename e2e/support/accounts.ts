@@ -44,6 +44,8 @@ export async function signUpInBrowser(page: Page, name: string): Promise<string>
   const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since });
   await page.getByLabel("Code", { exact: true }).fill(codeIn(mail));
   await page.getByRole("button", { name: "Confirm" }).click();
-  await expect(page).toHaveURL(/\/profile/);
+  // Sign-up ends on "start a conversation"; callers here continue from the profile, as they did.
+  await expect(page).toHaveURL(/\/chat\?welcome=1$/);
+  await page.goto("/profile");
   return email;
 }

@@ -28,7 +28,7 @@ export async function signUp(backstage: Backstage, label: string, password = PAS
   const name = `${label} tester`;
   const { browser, code } = await submitSignUp({ email, displayName: name, password });
   const verified = await browser.post("/signup/verify", { code });
-  if (verified.location !== "/profile?welcome=1") throw new Error(`verification refused: ${verified.status}`);
+  if (verified.location !== "/chat?welcome=1") throw new Error(`verification refused: ${verified.status}`);
   await browser.get("/profile");
   return { browser, email, password, name, id: await backstage.userId(email) };
 }

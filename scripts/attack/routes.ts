@@ -66,7 +66,7 @@ export const ROUTES: readonly FuzzRoute[] = [
     path: "/signup/verify",
     fields: { code: "code" },
     as: "pending",
-    success: redirectTo(/^\/profile\?welcome=1$/),
+    success: redirectTo(/^\/chat\?welcome=1$/),
   },
   { method: "POST", path: "/signup/resend", fields: {}, as: "pending", success: redirectTo(/^\/signup\/verify\?resent=1$/) },
 
@@ -261,6 +261,10 @@ export const ROUTES: readonly FuzzRoute[] = [
     as: "member",
     success: redirectTo(/^\/profile\?notificationsOff=1#sessions$/),
   },
+  { method: "POST", path: "/chat/:room/archive", fields: {}, as: "member", success: redirectTo(/^\/chat$/) },
+  { method: "POST", path: "/chat/:room/unarchive", fields: {}, as: "member", success: redirectTo(/^\/chat\/[\w-]{22}$/) },
+  // Searching changes nothing (the query is kept nowhere): no success to look for.
+  { method: "POST", path: "/api/rooms/:room/search", fields: { q: "text", before: "number" }, as: "member" },
   { method: "GET", path: "/chat/:room/delete", fields: {}, as: "member" },
   // Sent signed out: the member's own room is what every other attack talks in, and a success
   // here destroys it (integration tests cover the member's and the stranger's deletions).

@@ -46,7 +46,7 @@ async function signUp(stack: StackEnv, base: string, email: string, name: string
   const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent, timeoutMs: 60_000 });
   await fetch(`${stack.MAIL_URL}/email/${mail.id}`, { method: "DELETE" }).then((r) => r.arrayBuffer());
   const verified = await browser.post("/signup/verify", { code: codeIn(mail) });
-  if (verified.location !== "/profile?welcome=1") throw new Error(`verification of ${email} failed: ${verified.status}`);
+  if (verified.location !== "/chat?welcome=1") throw new Error(`verification of ${email} failed: ${verified.status}`);
   return browser;
 }
 

@@ -80,7 +80,7 @@ export async function signUp(stack: StackEnv, ca: Buffer, label: string): Promis
   await person.get("/signup/verify");
   const mail = await waitForEmail(stack.MAIL_URL, person.email, { subject: /Your Duet code/, since, timeoutMs: 30_000 });
   const verified = await person.post("/signup/verify", { code: codeIn(mail) });
-  if (verified.location !== "/profile?welcome=1") throw new Error(`verification of ${person.email} failed: ${verified.status}`);
+  if (verified.location !== "/chat?welcome=1") throw new Error(`verification of ${person.email} failed: ${verified.status}`);
   return person;
 }
 

@@ -50,7 +50,7 @@ describe("a sign-up in progress belongs to whoever receives its code", () => {
     // Within the code's lifetime, someone else submits the form with the same address.
     await submitSignUp(instanceB, { email, displayName: "Mallory", password: ATTACKER_PASSWORD });
 
-    assert.equal((await enterCode(victim.browser, victimCode)).location, "/profile?welcome=1");
+    assert.equal((await enterCode(victim.browser, victimCode)).location, "/chat?welcome=1");
     const profile = await victim.browser.get("/profile");
     assert.match(profile.text, /Victor Victim/);
     assert.doesNotMatch(profile.text, /Mallory/);
@@ -72,7 +72,7 @@ describe("a sign-up in progress belongs to whoever receives its code", () => {
       assert.match((await enterCode(victim.browser, attackerCode)).text, /That code isn't right/);
       assert.match((await enterCode(attacker.browser, victimCode)).text, /That code isn't right/);
     }
-    assert.equal((await enterCode(victim.browser, victimCode)).location, "/profile?welcome=1");
+    assert.equal((await enterCode(victim.browser, victimCode)).location, "/chat?welcome=1");
 
     // Even the right code of the other sign-up changes nothing once the address has an account.
     const late = await enterCode(attacker.browser, attackerCode);
@@ -96,7 +96,7 @@ describe("a sign-up in progress belongs to whoever receives its code", () => {
     const squatter = await signInStatus(email, ATTACKER_PASSWORD);
     assert.equal(squatter.location, "/signup/verify", "the old password only leads to the code page");
 
-    assert.equal((await enterCode(victim.browser, code)).location, "/profile?welcome=1");
+    assert.equal((await enterCode(victim.browser, code)).location, "/chat?welcome=1");
     const user = await UserModel.findOne({ email }).lean();
     assert.equal(String(user?._id), String(legacy._id), "the same account, now with the verified sign-up's details");
     assert.equal(user?.emailVerified, true);
@@ -114,7 +114,7 @@ describe("a sign-up in progress belongs to whoever receives its code", () => {
     assert.equal((await browser.post("/signin", { email, password: VICTIM_PASSWORD })).location, "/signup/verify");
     const code = await codeSince(email, sent);
     await browser.get("/signup/verify");
-    assert.equal((await enterCode(browser, code)).location, "/profile?welcome=1");
+    assert.equal((await enterCode(browser, code)).location, "/chat?welcome=1");
     assert.match((await browser.get("/profile")).text, /Early Bird/);
   });
 

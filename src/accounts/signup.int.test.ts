@@ -38,7 +38,7 @@ describe("sign-up with an emailed code", () => {
     assert.doesNotMatch(JSON.stringify(stored), new RegExp(PASSWORD), "the password is stored only as a hash");
 
     const res = await browser.post("/signup/verify", { code: ` ${codeIn(mail).slice(0, 3)} ${codeIn(mail).slice(3)} ` });
-    assert.equal(res.location, "/profile?welcome=1");
+    assert.equal(res.location, "/chat?welcome=1");
     assert.equal((await UserModel.findOne({ email }).lean())?.emailVerified, true);
     const profile = await browser.get("/profile");
     assert.equal(profile.status, 200);
@@ -95,7 +95,7 @@ describe("sign-up with an emailed code", () => {
       const old = await browser.post("/signup/verify", { code: first });
       assert.match(old.text, /That code isn't right/);
     }
-    assert.equal((await browser.post("/signup/verify", { code: second })).location, "/profile?welcome=1");
+    assert.equal((await browser.post("/signup/verify", { code: second })).location, "/chat?welcome=1");
   });
 
   it("an address that already has an account gets the same page, and its owner an email", async () => {
@@ -153,7 +153,7 @@ describe("sign-up with an emailed code", () => {
     const code = codeIn(await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent }));
     await browser.get("/signup/verify");
     if (code !== firstCode) assert.match((await browser.post("/signup/verify", { code: firstCode })).text, /isn't right/);
-    assert.equal((await browser.post("/signup/verify", { code })).location, "/profile?welcome=1");
+    assert.equal((await browser.post("/signup/verify", { code })).location, "/chat?welcome=1");
   });
 
   it("bad input gets field messages, keeps what was typed except the password, and creates nothing", async () => {

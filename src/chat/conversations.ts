@@ -32,6 +32,8 @@ export type ConversationSummary = {
   blocked: boolean;
   /** I turned notifications off for it (mute.ts). */
   muted: boolean;
+  /** Archived by me: listed under "Archived". */
+  archived: boolean;
 };
 
 /** The user's conversations, most recent first, with unread counts and a decrypted preview. */
@@ -90,6 +92,7 @@ export async function listConversations(
         lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,
         blocked: room.blockedBy.length > 0,
         muted: isMutedBy(room, me),
+        archived: (room.archivedBy ?? []).map(String).includes(me),
       };
     }),
   );

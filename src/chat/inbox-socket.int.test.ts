@@ -5,11 +5,19 @@ import type { InboxFrame } from "./protocol.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
 import type { TestBrowser } from "../test/browser.js";
-import { stack } from "../test/support.js";
+import { eventually, stack } from "../test/support.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
-type Inbox = { ws: WebSocket; frames: InboxFrame[]; next(match: (f: InboxFrame) => boolean): Promise<InboxFrame> };
+type RoomsFrame = Extract<InboxFrame, { type: "inbox" }>;
+type PresenceFrame = Extract<InboxFrame, { type: "presence" }>;
+type Inbox = {
+  ws: WebSocket;
+  frames: RoomsFrame[];
+  /** Presence frames, apart: they say nothing about which rooms changed. */
+  presence: PresenceFrame[];
+  next(match: (f: RoomsFrame) => boolean): Promise<RoomsFrame>;
+};
 
 function openInbox(browser: TestBrowser | undefined, base: string, origin = stack.APP_URL): Promise<Inbox> {
   const cookie = browser
@@ -18,15 +26,19 @@ function openInbox(browser: TestBrowser | undefined, base: string, origin = stac
   const ws = new WebSocket(`${base.replace(/^http/, "ws")}/ws/inbox`, {
     headers: { Origin: origin, ...(cookie ? { Cookie: cookie } : {}) },
   });
-  const frames: InboxFrame[] = [];
+  const frames: RoomsFrame[] = [];
+  const presence: PresenceFrame[] = [];
   const waiters: Array<() => void> = [];
   ws.on("message", (data) => {
-    frames.push(JSON.parse(data.toString()) as InboxFrame);
+    const frame = JSON.parse(data.toString()) as InboxFrame;
+    if (frame.type === "presence") presence.push(frame);
+    else frames.push(frame);
     for (const wake of waiters.splice(0)) wake();
   });
   const inbox: Inbox = {
     ws,
     frames,
+    presence,
     next: (match) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no such inbox frame; got ${JSON.stringify(frames)}`)), 15_000);
@@ -90,5 +102,38 @@ describe("the conversation list's socket (/ws/inbox)", () => {
       carolInbox.frames.every((f) => !f.rooms.includes(roomId)),
       `Carol heard of a room she is not in: ${JSON.stringify(carolInbox.frames)}`,
     );
+  });
+});
+
+describe("presence on the conversation list", () => {
+  it("the list's socket tells of the other member coming online and going offline, and the list says so", async () => {
+    const alice = await signedUpUser("inbox-presence", instanceA);
+    const bob = await signedUpUser("inbox-present", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const inbox = await openInbox(alice.browser, instanceA);
+    try {
+      await inbox.next((f) => f.rooms.length === 0);
+      const presenceOf = async () => /data-presence="(\w+)"/.exec((await alice.browser.get("/chat")).html)?.[1];
+      assert.equal(await presenceOf(), "offline");
+      assert.match((await alice.browser.get("/chat")).text, /\(offline\)/);
+
+      const bobTab = await openChat(bob.browser, roomId, { base: instanceB });
+      await bobTab.next("ready");
+      await eventually("Bob online on Alice's list socket", async () =>
+        inbox.presence.some((p) => p.room === roomId && p.online),
+      );
+      assert.equal(await presenceOf(), "online");
+      assert.match((await alice.browser.get("/chat")).text, /\(online\)/);
+
+      bobTab.ws.close();
+      await eventually("Bob offline on Alice's list socket", async () =>
+        inbox.presence.some((p) => p.room === roomId && !p.online),
+      );
+      assert.equal(await presenceOf(), "offline");
+      // Presence is not a change of the room: the list is not fetched again for it.
+      assert.ok(inbox.frames.every((f) => !f.rooms.includes(roomId)));
+    } finally {
+      inbox.ws.terminate();
+    }
   });
 });

@@ -128,6 +128,12 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
         case "block":
         case "room-deleted":
           return tell(event.roomId);
+        case "presence":
+          // The other member came or went: told at once, and the page moves the dot without
+          // fetching the list again (a fetch costs a query per conversation).
+          if (event.userId !== userId && !closed && ws.readyState === ws.OPEN)
+            ws.send(JSON.stringify({ type: "presence", room: event.roomId, online: event.online } satisfies InboxFrame));
+          return;
         case "read":
           // Only my own reads change my list (the unread badge); the other member's change nothing here.
           if (event.from === userId) tell(event.roomId);

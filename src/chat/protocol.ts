@@ -200,8 +200,11 @@ export type ServerFrame =
   | { type: "block"; by: string; blocked: boolean }
   | { type: "error"; code: ErrorCode; message: string; clientId?: string; retryAfterMs?: number };
 
-/** The conversation list's socket (/ws/inbox): which rooms changed, never what changed. */
-export type InboxFrame = { type: "inbox"; rooms: string[] };
+/**
+ * The conversation list's socket (/ws/inbox): which rooms changed, never what changed; and the
+ * other member of a room coming online or going offline (the page moves the dot, no fetch).
+ */
+export type InboxFrame = { type: "inbox"; rooms: string[] } | { type: "presence"; room: string; online: boolean };
 
 export type ErrorCode =
   | "bad_frame"

@@ -43,6 +43,8 @@ const roomSchema = new Schema(
     hiddenFor: { type: [Schema.Types.ObjectId], default: [] },
     /** Members who turned notifications off for this conversation (chat/mute.ts). */
     mutedBy: { type: [Schema.Types.ObjectId], default: [] },
+    /** Members who archived the conversation: it shows under "Archived" in their list, new messages or not. */
+    archivedBy: { type: [Schema.Types.ObjectId], default: [] },
     lastMessageAt: { type: Date },
     /** Per member (user id → seq): everything up to seq has been read. Drives unread counts and receipts. */
     readUpTo: { type: Map, of: Number, default: {} },

@@ -65,8 +65,18 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   const me = signedInUser;
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
-    const conversations = await listConversations(deps.socketCounts, deps.keyFor, String(me(ctx)._id), deps.unreadable);
-    renderPage(ctx, views, "chat/list", { title: "Chats", conversations, empty: conversations.length === 0, ...extra });
+    const all = await listConversations(deps.socketCounts, deps.keyFor, String(me(ctx)._id), deps.unreadable);
+    const conversations = all.filter((c) => !c.archived);
+    const archived = all.filter((c) => c.archived);
+    renderPage(ctx, views, "chat/list", {
+      title: "Chats",
+      conversations,
+      archived,
+      empty: all.length === 0,
+      welcome: ctx.query.welcome === "1",
+      styles: ["css/conversation-tools.css"],
+      ...extra,
+    });
   }
 
   router.get("/chat", requireUser, (ctx) => showList(ctx));
@@ -133,15 +143,18 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
         blockedByMe: room.blockedBy.map(String).includes(userId),
         blockedByPeer: room.blockedBy.map(String).includes(peerId),
         muted: isMutedBy(room, userId),
+        archived: (room.archivedBy ?? []).map(String).includes(userId),
       },
       peer,
       closedReason: peer.deleted ? PEER_DELETED_MESSAGE : undefined,
       me: { id: userId },
+      // Where "new messages" begins when the page opens (the first of the other member's after it).
+      readUpTo: ((room.readUpTo ?? {}) as Record<string, number>)[userId] ?? 0,
       maxLength: MAX_MESSAGE_LENGTH,
       maxFileBytes: config.attachments.maxBytes,
       scripts: ["js/chat.js"],
       bodyClass: "app-page",
-      styles: ["css/attachments.css", "css/replies-reactions.css"],
+      styles: ["css/attachments.css", "css/replies-reactions.css", "css/conversation-tools.css"],
     });
   });
 

@@ -9,6 +9,7 @@ import { sizeLabel, type UploadProgress } from "./attachment-view.js";
 import { newClientId } from "./format.js";
 import type { Item } from "./render.js";
 import { createVoiceRecorder } from "./voice-recorder.js";
+import { el } from "./dom.js";
 
 type Pending = {
   clientId: string;
@@ -33,13 +34,6 @@ export type AttachmentComposerDeps = {
   canSend(): boolean;
   show(item: Item): void;
   drop(clientId: string): void;
-};
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 };
 
 /** A paper-clip icon (no emoji font is needed, and it takes the button's colour). */

@@ -4,16 +4,10 @@
  * other files as a card with name, size, type and a download link. Names are only ever text nodes.
  */
 import { attachmentUrl, isPlayableAudio, type AttachmentInfo } from "../chat/protocol.js";
+import { el } from "./dom.js";
 
 /** An upload on its way: how far it got, and how to stop it. */
 export type UploadProgress = { loaded: number; total: number; cancel(): void };
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 /** "840 KB", "12.5 MB". */
 export function sizeLabel(bytes: number): string {

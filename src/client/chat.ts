@@ -16,8 +16,11 @@ import { createMessageList, type Item } from "./render.js";
 import { drawReactions, reactedBy, withReaction } from "./reactions-view.js";
 import { createReplyBar, drawQuote, quoteOfItem } from "./reply-view.js";
 import { createRoomPosition, overflow } from "./room-state.js";
+import { setupSearch } from "./search.js";
+import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
 import { offerInConversation } from "./push.js";
+import { required } from "./dom.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -33,11 +36,7 @@ if (root) start(root);
 function start(root: HTMLElement): void {
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const maxLength = Number(root.dataset.maxLength ?? 4000);
-  const part = <T extends Element>(selector: string): T => {
-    const found = root.querySelector<T>(selector);
-    if (!found) throw new Error(`chat page lacks ${selector}`);
-    return found;
-  };
+  const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
   /** The scrolling log; the list of messages inside it. */
   const messages = part<HTMLElement>("#messages");
   const messageList = part<HTMLOListElement>("#message-list");
@@ -56,6 +55,10 @@ function start(root: HTMLElement): void {
   const confirmDialog = part<HTMLDialogElement>("#confirm-delete");
   messageList.dataset.maxLength = String(maxLength);
 
+  const announcer = part<HTMLElement>("#announcer");
+  /** The first of the other member's messages not yet read when the page opened: the marker goes above it. */
+  let markerAt: number | undefined;
+  let markerCount = 0;
   const outbox = createOutbox(roomId);
   const position = createRoomPosition();
   // Live once the newest page of history is in (below); until then nothing can be sent.
@@ -98,6 +101,7 @@ function start(root: HTMLElement): void {
   }
 
   const list = createMessageList(messageList, messages, me, {
+    above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
     decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
     quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
     under: (item) =>
@@ -195,32 +199,41 @@ function start(root: HTMLElement): void {
   );
 
   /**
-   * Shows message `seq`: in place if it is on screen, else the page of history that ends with it
-   * (read by number, like scrolling up; newer ones page back in on scroll down).
+   * Shows message `seq` (a quoted message, a search result): in place if it is on screen, else its
+   * part of history, read by number around it (older and newer pages, as scrolling reads them).
+   * `mark` outlines it: briefly for a quote, until the next result for a search.
    */
-  async function jumpTo(seq: number): Promise<void> {
-    if (!list.bySeq(seq)) {
+  async function jumpTo(seq: number, mark: "msg-target" | "msg-found" = "msg-target"): Promise<void> {
+    let li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    if (!li) {
       if (loading) return;
       loading = true;
       try {
-        const page = await fetchPage(`&before=${seq + 1}`);
-        if (!page.messages.some((m) => m.seq === seq)) return note("That message is no longer in this conversation.");
+        const [older, newer] = await Promise.all([fetchPage(`&before=${seq + 1}`), fetchPage(`&after=${seq}`)]);
+        if (!older.messages.some((m) => m.seq === seq)) return note("That message is no longer in this conversation.");
         list.clearStored();
-        for (const m of page.messages) list.upsert(fromServer(m));
-        hasOlder = page.hasMore;
-        atEdge = false;
+        for (const m of [...older.messages, ...newer.messages]) list.upsert(fromServer(m));
+        hasOlder = older.hasMore;
+        atEdge = !newer.hasMore;
+        if (atEdge) {
+          for (const m of newer.messages) position.received(m.seq);
+          const newest = list.newestSeq() ?? 0;
+          for (const m of buffered.splice(0)) if (m.seq > newest) list.upsert(fromServer(m));
+        }
       } catch {
         return note("That message can't be loaded right now.");
       } finally {
         loading = false;
       }
+      li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
     }
-    const li = messageList.querySelector<HTMLElement>(`li[data-seq="${seq}"]`);
+    for (const old of messageList.querySelectorAll(`.${mark}`)) old.classList.remove(mark);
     if (!li) return;
-    li.scrollIntoView({ block: "center" });
-    li.focus({ preventScroll: true });
-    li.classList.add("msg-target");
-    window.setTimeout(() => li.classList.remove("msg-target"), 2000);
+    const shown = li;
+    shown.classList.add(mark);
+    shown.scrollIntoView({ block: "center" });
+    shown.focus({ preventScroll: true });
+    if (mark === "msg-target") window.setTimeout(() => shown.classList.remove(mark), 2000);
     showJump();
   }
 
@@ -350,6 +363,8 @@ function start(root: HTMLElement): void {
         const { type: _type, ...message } = frame;
         arrived(message);
         if (frame.from !== me) {
+          // Only messages arriving now are read out: history is drawn with the log's announcements off.
+          announceMessage(announcer, peerName, message);
           typing.textContent = "";
           notify(fromServer(message));
         }
@@ -571,7 +586,19 @@ function start(root: HTMLElement): void {
   // Open at the newest page of history, then go live from its last number, so the socket sends
   // only what is newer (it used to replay up to 5,000 messages on every open). If the page
   // cannot be fetched, the socket's catch-up brings the recent messages instead.
+  setupSearch({ root, roomId, me, peerName, jumpTo: (seq) => jumpTo(seq, "msg-found") });
   void loadNewest()
+    .then(() => {
+      // "New messages" above the first unread one of the other member's, once, as the page opens.
+      const unread = firstUnread(messageList, Number(root.dataset.readUpTo ?? 0));
+      if (!unread) return;
+      markerAt = unread.seq;
+      markerCount = unread.count;
+      const item = list.bySeq(unread.seq);
+      if (item) list.upsert(item);
+      const li = messageList.querySelector<HTMLElement>(`li[data-seq="${unread.seq}"]`);
+      if (li && li.offsetTop < messages.scrollTop) li.scrollIntoView({ block: "start" });
+    })
     .catch(() => undefined)
     .finally(() => {
       root.dataset.loaded = "true";

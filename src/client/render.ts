@@ -11,6 +11,7 @@
 import type { AttachmentInfo, Quote, ReactionCount } from "../chat/protocol.js";
 import { dayLabel, linkify, timeLabel } from "./format.js";
 import { insertionIndex } from "./room-state.js";
+import { el } from "./dom.js";
 
 export type Item = {
   clientId: string;
@@ -37,6 +38,8 @@ export type ListActions = {
   remove(item: Item): void;
   retry(item: Item): void;
   discard(item: Item): void;
+  /** Something drawn above a message inside its row (the "new messages" marker). */
+  above?(item: Item): HTMLElement | undefined;
   /** Adds what the bubble of a message with an attachment shows (attachment-view.ts). */
   decorate?(item: Item & { attachment: AttachmentInfo }, bubble: HTMLElement): void;
   /** The quote at the top of a reply's bubble (reply-view.ts). */
@@ -52,13 +55,6 @@ type Entry = { item: Item; li: HTMLLIElement; dayLi?: HTMLLIElement };
 const PENDING = Number.MAX_SAFE_INTEGER;
 // Messages from one sender within this long of the one before are drawn as one group.
 const GROUP_MS = 2 * 60_000;
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 // Receipt icons (16×16, stroked in the text colour): no emoji font is needed to draw them.
 const ICONS = {
@@ -148,6 +144,8 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       text.hidden = item.text === "";
       actions.decorate?.({ ...item, attachment: item.attachment }, bubble);
     }
+    const above = actions.above?.(item);
+    if (above) li.append(above);
     li.append(bubble);
     const under = placeholder ? undefined : actions.under?.(item);
     if (under) li.append(under);

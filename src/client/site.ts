@@ -6,6 +6,7 @@
 import type { InboxFrame } from "../chat/protocol.js";
 import { listTimeLabel } from "./format.js";
 import { registerWorker, setupPushCard } from "./push.js";
+import { setupListFilter } from "./list-filter.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -89,8 +90,24 @@ function restoreScroll(): void {
 
 const REFRESH_GAP_MS = 1000;
 
+/** The other member of `room` came online or went offline: its row's dot and label follow. */
+function showPresence(region: HTMLElement, room: string, online: boolean): void {
+  for (const wrap of region.querySelectorAll<HTMLElement>(`[data-room="${CSS.escape(room)}"] .avatar-wrap`)) {
+    wrap.dataset.presence = online ? "online" : "offline";
+    const label = wrap.querySelector(".presence-label");
+    if (label) label.textContent = online ? "(online)" : "(offline)";
+    const dot = wrap.querySelector(".online-dot");
+    if (online && !dot) {
+      const fresh = document.createElement("span");
+      fresh.className = "online-dot";
+      fresh.title = "Online";
+      wrap.querySelector("img")?.after(fresh);
+    } else if (!online) dot?.remove();
+  }
+}
+
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
-function setupLiveList(region: HTMLElement): void {
+function setupLiveList(region: HTMLElement, refiltered: () => void): void {
   let fetching: Promise<void> | undefined;
   let again = false;
   const refresh = async (): Promise<void> => {
@@ -111,7 +128,12 @@ function setupLiveList(region: HTMLElement): void {
         // (the room page's composer must never lose it to a refresh of the side list).
         const active = document.activeElement;
         const focused = active && region.contains(active) ? active.closest<HTMLElement>("[data-room]")?.dataset.room : undefined;
+        // The Archived section stays as open (or closed) as the reader left it.
+        const archivedOpen = region.querySelector<HTMLDetailsElement>("details.archived")?.open;
         region.replaceChildren(...fresh.childNodes);
+        const archived = region.querySelector<HTMLDetailsElement>("details.archived");
+        if (archived && archivedOpen !== undefined) archived.open = archivedOpen;
+        refiltered();
         relabelTimes(region);
         markCurrent(region);
         restoreScroll();
@@ -137,6 +159,7 @@ function setupLiveList(region: HTMLElement): void {
     const ws = new WebSocket(url);
     ws.addEventListener("message", (event) => {
       const frame = JSON.parse(String(event.data)) as InboxFrame;
+      if (frame.type === "presence") return showPresence(region, frame.room, frame.online);
       if (frame.type !== "inbox") return;
       attempt = 0;
       region.dataset.live = "true";
@@ -162,17 +185,18 @@ void setupPushCard();
 relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {
+  const refilter = setupListFilter(region);
   // The room page's side list shows only on wide screens: on a phone it starts when it would show.
   const wide = window.matchMedia("(min-width: 901px)");
   const start = () => {
     // Beside a conversation, the list waits until the conversation's own history is in: each list
     // fetch costs the server a query per conversation, and the open one comes first.
     const chat = document.getElementById("chat");
-    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region);
+    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region, refilter);
     const watch = new MutationObserver(() => {
       if (chat.dataset.loaded !== "true") return;
       watch.disconnect();
-      setupLiveList(region);
+      setupLiveList(region, refilter);
     });
     watch.observe(chat, { attributes: true, attributeFilter: ["data-loaded"] });
   };

@@ -5,6 +5,8 @@
  * MediaRecorder get no button.
  */
 
+import { el } from "./dom.js";
+
 export type VoiceRecorderDeps = {
   /** The button goes after this one (the paper clip). */
   after: HTMLElement;
@@ -24,13 +26,6 @@ const FORMATS = [
 ];
 /** Ten minutes: a voice note, not a podcast. */
 const MAX_SECONDS = 600;
-
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] => {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-};
 
 function microphone(): SVGSVGElement {
   const ns = "http://www.w3.org/2000/svg";

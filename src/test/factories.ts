@@ -22,7 +22,7 @@ export async function signedUpUser(
   await browser.get("/signup/verify");
   const mail = await waitForEmail(stack.MAIL_URL, email, { subject: /Your Duet code/, since: sent });
   const verified = await browser.post("/signup/verify", { code: codeIn(mail) });
-  if (verified.location !== "/profile?welcome=1") throw new Error(`verification failed: ${verified.status}`);
+  if (verified.location !== "/chat?welcome=1") throw new Error(`verification failed: ${verified.status}`);
   await browser.get("/profile");
   return { browser, email, password };
 }

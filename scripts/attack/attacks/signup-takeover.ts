@@ -32,7 +32,7 @@ export const signUpTakeover: Attack = {
         const second = await submitSignUp(attackerFirst ? victimForm : attackerForm);
         const victim = attackerFirst ? second : first;
         const entered = await victim.browser.post("/signup/verify", { code: victim.code });
-        if (entered.location !== "/profile?welcome=1") t.note(`the victim's own code answered ${entered.status}`);
+        if (entered.location !== "/chat?welcome=1") t.note(`the victim's own code answered ${entered.status}`);
         const order = attackerFirst ? "attacker first" : "victim first";
         t.attempt(!(await signsIn(email, ATTACKER_PASSWORD)), `${order}: the attacker's password signs in to ${email}`);
         const profile = await victim.browser.get("/profile");

@@ -87,7 +87,7 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
     );
     if (result.ok) {
       await beginSession(ctx, deps, result.userId, { newAccount: true });
-      return ctx.redirect("/profile?welcome=1");
+      return ctx.redirect("/chat?welcome=1");
     }
     await spend(limits.codePerIp, ctx.ip);
     show(result.reason === "capped" ? 429 : 422, { code: codeMessage(result) });
