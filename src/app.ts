@@ -94,7 +94,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
         await eraseReactionsOf(userId);
         await removeAttachmentsOf(userId);
       },
-      accountDeleted: (userId) => announceAccountDeleted(chat.hub, userId),
+      accountDeleted: (userId) => announceAccountDeleted(chat.hub, redis, userId),
     },
   };
   const conversations = chatRoutes({

@@ -2,12 +2,15 @@
  * What a system asks of Redis and the database per message, counted from outside the app:
  *
  * - Redis: MONITOR (as the `default` user) during a short counting step. It shows every command
- *   a client sends, and marks the ones a Lua script runs ("lua"), so script calls, publishes and
- *   other commands sent by the servers are told apart; commands run inside scripts are counted
- *   on their own. MONITOR slows Redis, which is why counting has its own step, not the measured
- *   ones.
- * - Pub/sub deliveries: Redis does not count them; each PUBLISH reaches the subscribers of its
- *   channel (PUBSUB NUMSUB, read at the end of the step) plus pattern subscribers (PUBSUB NUMPAT).
+ *   a client sends, and marks the ones a Lua script runs ("lua"), right after the script call,
+ *   so script calls, publishes and other commands sent by the servers are told apart; commands
+ *   run inside scripts are counted on their own. A script that publishes (Duet's hub sends an
+ *   event to the instances that hold its room in one script call) is a publish: every call of a
+ *   script seen publishing counts as one publish round trip, not as a script call. MONITOR slows
+ *   Redis, which is why counting has its own step, not the measured ones.
+ * - Pub/sub deliveries: Redis does not count them; each PUBLISH, sent or run by a script, reaches
+ *   the subscribers of its channel (PUBSUB NUMSUB, read at the end of the step) plus pattern
+ *   subscribers (PUBSUB NUMPAT).
  * - Database: FerretDB's own request counters (its Prometheus metrics), when the stack was
  *   started with them.
  */
@@ -42,13 +45,31 @@ export async function startCounting(redisAdminUrl: string, metricsUrl: string | 
   const monitor = (await admin.monitor()) as unknown as MonitorLike;
   const byName = new Map<string, number>();
   const published = new Map<string, number>();
+  // Calls per script (its sha, or its body for EVAL), and the scripts seen publishing.
+  const scriptCalls = new Map<string, number>();
+  const publishingScripts = new Set<string>();
+  let lastScript = "";
   let inScripts = 0;
+  const countPublish = (channel: string | undefined) => {
+    if (channel) published.set(channel, (published.get(channel) ?? 0) + 1);
+  };
   monitor.on("monitor", (_time, args, source) => {
     const name = (args[0] ?? "").toLowerCase();
-    if (source === "lua") return void inScripts++;
+    if (source === "lua") {
+      inScripts++;
+      if (name === "publish") {
+        publishingScripts.add(lastScript);
+        countPublish(args[1]);
+      }
+      return;
+    }
     // The bench's own admin connection sends nothing while counting.
     byName.set(name, (byName.get(name) ?? 0) + 1);
-    if (name === "publish" && args[1]) published.set(args[1], (published.get(args[1]) ?? 0) + 1);
+    if (name === "evalsha" || name === "eval") {
+      lastScript = args[1] ?? "";
+      scriptCalls.set(lastScript, (scriptCalls.get(lastScript) ?? 0) + 1);
+    }
+    if (name === "publish") countPublish(args[1]);
   });
   const dbBefore = metricsUrl ? await ferretdbRequests(metricsUrl) : undefined;
 
@@ -68,12 +89,13 @@ export async function startCounting(redisAdminUrl: string, metricsUrl: string | 
       admin.disconnect();
       const per = (n: number) => Math.round((n / Math.max(1, messages)) * 1000) / 1000;
       const take = (name: string) => byName.get(name) ?? 0;
-      const scriptCalls = take("evalsha") + take("eval");
+      const calls = (publishing: boolean) =>
+        [...scriptCalls].filter(([script]) => publishingScripts.has(script) === publishing).reduce((sum, [, n]) => sum + n, 0);
       const others = [...byName].filter(([name]) => !["evalsha", "eval", "publish"].includes(name));
       const counts: Counts = {
         messages,
-        scriptCalls: per(scriptCalls),
-        publishes: per(take("publish")),
+        scriptCalls: per(calls(false)),
+        publishes: per(take("publish") + calls(true)),
         otherCommands: per(others.reduce((sum, [, n]) => sum + n, 0)),
         otherByName: others
           .sort((a, b) => b[1] - a[1])

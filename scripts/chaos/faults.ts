@@ -137,8 +137,8 @@ const commitWithoutAck: Fault = {
     for (let attempt = 1; ; attempt++) {
       ctx.talk.quiet = true;
       await until("every send answered", () => ctx.rooms.every((r) => r.tabs.every((t) => t.pending === 0)), 30_000);
-      // A warm-up send leaves the room's block check cached on that instance (2 s), so the next
-      // send goes straight to its insert and nothing else of it waits at FerretDB.
+      // A warm-up send leaves the room's blocks in Redis (src/chat/blocks.ts), so the next send
+      // goes straight to its insert and nothing else of it waits at FerretDB.
       const warm = ctx.talk.typeNow(voice);
       await until("the warm-up ack", () => warm.ack !== undefined, 10_000);
       pauseOne(ctx.settings, "ferretdb");

@@ -43,7 +43,7 @@ export function stackSettings() {
     ferretdbBin:
       process.env.FERRETDB_BIN ??
       join(process.env.DUET_TOOLS_DIR ?? join(homedir(), ".cache", "duet"), "ferretdb-v1.24.2", "ferretdb"),
-    /** FerretDB's PostgreSQL handler against this cluster instead of its SQLite one (decision 004). */
+    /** FerretDB's PostgreSQL handler against this cluster instead of its SQLite one (decision 005). */
     ferretdbPostgresqlUrl: process.env.STACK_FERRETDB_POSTGRESQL_URL,
     logsDir: join(dir, "logs"),
     pidsDir: join(dir, "pids"),

@@ -96,7 +96,7 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     ATTACHMENT_UPLOADS_PER_HOUR: process.env.ATTACHMENT_UPLOADS_PER_HOUR ?? "120",
     ATTACHMENT_UNSENT_HOURS: process.env.ATTACHMENT_UNSENT_HOURS ?? "24",
     // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
-    // inserts in flight per instance stalled deliveries for tens of seconds (decision 004).
+    // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
     ...googleEnv(s, secrets),
     VAPID_PUBLIC_KEY: secrets.vapidPublicKey ?? "",
@@ -114,7 +114,7 @@ const infrastructure: Service[] = [
       const data = join(s.dataDir, "ferretdb");
       mkdirSync(data, { recursive: true });
       // The SQLite handler by default; the PostgreSQL one against a cluster of your own when
-      // STACK_FERRETDB_POSTGRESQL_URL is set (scripts/bench/postgres-cluster, decision 004).
+      // STACK_FERRETDB_POSTGRESQL_URL is set (scripts/bench/postgres-cluster, decision 005).
       const backend = s.ferretdbPostgresqlUrl
         ? ["--handler=postgresql", `--postgresql-url=${s.ferretdbPostgresqlUrl}`]
         : ["--handler=sqlite", `--sqlite-url=file:${data}/`];

@@ -10,6 +10,7 @@ import { instances, signedUpUser } from "../test/factories.js";
 import { connectServices, messageStore, eventually, stack, type Services } from "../test/support.js";
 import type { TestBrowser } from "../test/browser.js";
 import { parseMasterKeys } from "./cipher.js";
+import { instanceChannel } from "./hub.js";
 import { MessageModel } from "./message.model.js";
 import { roomKeyCache } from "./rooms.js";
 import { MAX_SOCKETS_PER_USER, SEND_LIMIT } from "./limits.js";
@@ -143,10 +144,11 @@ describe("Alice and Bob chat across two instances", () => {
 
   it("no plaintext reaches MongoDB or Redis", async () => {
     const { alice, bob, roomId } = await pair();
-    const spy = new Redis(stack.REDIS_URL);
+    const spy = new Redis(stack.REDIS_ADMIN_URL);
     const traffic: string[] = [];
-    await spy.subscribe(`duet:room:${roomId}`);
-    spy.on("message", (_channel: string, raw: string) => traffic.push(raw));
+    // Every instance's channel: what the hub sends anywhere.
+    await spy.psubscribe(instanceChannel("*"));
+    spy.on("pmessage", (_pattern: string, _channel: string, raw: string) => traffic.push(raw));
     const aliceTab = await connect(alice.browser, roomId);
     const bobTab = await connect(bob.browser, roomId, { base: instanceB });
     await Promise.all([ready(aliceTab), ready(bobTab)]);

@@ -211,7 +211,6 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         case "read":
           return send({ type: "read", from: event.from, seq: event.seq });
         case "block":
-          deps.blocks.forget(roomId);
           return send({ type: "block", by: event.by, blocked: event.blocked });
         case "room-deleted":
           ws.close(ROOM_DELETED_CLOSE, "the conversation was deleted");

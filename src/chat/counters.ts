@@ -24,31 +24,73 @@ export const legacyKey = (roomId: string) => `duet:seq:${roomId}`;
 /** A sender's send count in the current window (the key rate-limiter-flexible used before). */
 export const sendLimitKey = (senderId: string) => `duet:rl:send:${senderId}`;
 
-// KEYS: the batch's room counters, then its senders' limit keys. ARGV: run id, number of rooms,
-// limit points (0: no limit), window ms, then per send its room's and its sender's position.
+/**
+ * A room's blocks as the write path checks them (blocks.ts): a hash of `by` (the blockers' ids,
+ * comma-separated; empty for none) and `run` (the Redis run id it was read from MongoDB under),
+ * plus `gen`, raised by every change, and `hold`, a time (ms) before which it is not filled
+ * again (a change is being written). `by` is trusted only within its run and only while present.
+ */
+export const blocksKey = (roomId: string) => `duet:blocks:${roomId}`;
+/** How long a room's blocks stay in Redis after they were read from MongoDB. */
+export const BLOCKS_TTL_MS = 24 * 60 * 60_000;
+/** How long a change of blocks may take to reach MongoDB before fills are allowed again. */
+export const BLOCKS_HOLD_MS = 30_000;
+
+// blockState(key, run, gen, assumed): the room's blockers ("" for none), or nil and the `gen` to
+// pass back with what MongoDB says. An answer read from MongoDB (`assumed`) is used only if no
+// change began since the gen it was read after (gen "*": use it regardless); it is kept for
+// later calls unless a change is being written.
+const BLOCK_STATE = `
+local function blockState(key, run, gen, assumed)
+  local b = redis.call('HMGET', key, 'run', 'by', 'gen', 'hold')
+  if b[1] == run and b[2] then return b[2] end
+  local current = b[3] or '0'
+  if gen == '*' then return assumed end
+  if gen == '' or gen ~= current then return nil, current end
+  local t = redis.call('TIME')
+  if not b[4] or tonumber(b[4]) < t[1] * 1000 + math.floor(t[2] / 1000) then
+    redis.call('HSET', key, 'by', assumed, 'run', run)
+    redis.call('PEXPIRE', key, ${BLOCKS_TTL_MS})
+  end
+  return assumed
+end
+`;
+
+// KEYS: the batch's room counters, its rooms' blocks, then its senders' limit keys. ARGV: run id,
+// number of rooms, limit points (0: no limit), window ms, then per room the gen and blockers
+// MongoDB gave ("" and "" when not read), then per send its room's and its sender's position.
 // Answers per room the last number reserved (-1: counter not trusted in this run, nothing
-// reserved; 0: no send of the room allowed), then per send 0 (allowed) or ms to wait.
-const RESERVE = `
+// reserved; 0: no send of the room allowed), then per room "=" and its blockers or "?" and the
+// gen to read MongoDB after, then per send 0 (allowed), ms to wait, -1 (blocked) or -2 (blocks
+// not known: read MongoDB and call again; nothing was spent or reserved for it).
+const RESERVE = `${BLOCK_STATE}
 local run, rooms, points, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local used, spent, counts, out = {}, {}, {}, {}
-for i = 5, #ARGV, 2 do
+local used, spent, counts, out, blocked = {}, {}, {}, {}, {}
+for r = 1, rooms do
+  local by, gen = blockState(KEYS[rooms + r], run, ARGV[3 + 2 * r], ARGV[4 + 2 * r])
+  if by then blocked[r] = by; out[rooms + r] = '=' .. by else out[rooms + r] = '?' .. gen end
+end
+local first = 5 + 2 * rooms
+for i = first, #ARGV, 2 do
   local r, s = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local wait = 0
-  if points > 0 then
-    if used[s] == nil then used[s] = tonumber(redis.call('GET', KEYS[rooms + s]) or '0') end
+  if blocked[r] == nil then wait = -2
+  elseif blocked[r] ~= '' then wait = -1
+  elseif points > 0 then
+    if used[s] == nil then used[s] = tonumber(redis.call('GET', KEYS[2 * rooms + s]) or '0') end
     if used[s] < points then
       used[s] = used[s] + 1
       spent[s] = (spent[s] or 0) + 1
     else
-      wait = redis.call('PTTL', KEYS[rooms + s])
+      wait = redis.call('PTTL', KEYS[2 * rooms + s])
       if wait < 1 then wait = window end
     end
   end
   if wait == 0 then counts[r] = (counts[r] or 0) + 1 end
-  out[rooms + (i - 3) / 2] = wait
+  out[2 * rooms + (i - first) / 2 + 1] = wait
 end
 for s, n in pairs(spent) do
-  local key = KEYS[rooms + s]
+  local key = KEYS[2 * rooms + s]
   if redis.call('INCRBY', key, n) == n or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
 end
 for r = 1, rooms do
@@ -57,6 +99,28 @@ for r = 1, rooms do
   else out[r] = -1 end
 end
 return out`;
+
+// One room's blocks for an edit or a delete: KEYS[1] its blocks, ARGV run id, gen, blockers read
+// from MongoDB. Answers "=" and the blockers, or "?" and the gen to read MongoDB after.
+const BLOCKS = `${BLOCK_STATE}
+local by, gen = blockState(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if by then return '=' .. by end
+return '?' .. gen`;
+
+// A change of blocks in the rooms KEYS, before (ARGV[1] "begin") and after ("end") it is written
+// to MongoDB: what Redis held is dropped and every fill read before the change is refused (gen);
+// while the change is being written nothing is filled (hold), so a fill that read MongoDB before
+// the write cannot outlive it even if "end" never comes.
+const CHANGE = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+for _, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'gen', 1)
+  redis.call('HDEL', key, 'by', 'run')
+  if ARGV[1] == 'begin' then redis.call('HSET', key, 'hold', now + ${BLOCKS_HOLD_MS}) else redis.call('HDEL', key, 'hold') end
+  redis.call('PEXPIRE', key, ${BLOCKS_TTL_MS})
+end
+return #KEYS`;
 
 const HEAD = `
 if redis.call('HGET', KEYS[1], 'run') ~= ARGV[1] then return -1 end
@@ -90,6 +154,8 @@ function script(body: string) {
 export const reserveScript = script(RESERVE);
 export const headScript = script(HEAD);
 export const raiseScript = script(RAISE);
+export const blocksScript = script(BLOCKS);
+export const changeBlocksScript = script(CHANGE);
 
 /** The run id a call is made under, and the connection it was read on. */
 export type Run = { id: string; connection: number };

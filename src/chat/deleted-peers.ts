@@ -9,8 +9,10 @@
  * user's name, after the room records the deleted member as blocking it: every write then
  * refuses further sends, as for a block, and the page reloads into the read-only room.
  */
+import type { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { publicProfile, UserModel, type User } from "../accounts/user.model.js";
+import { changeBlocks } from "./blocks.js";
 import type { Hub } from "./hub.js";
 import { RoomModel } from "./room.model.js";
 
@@ -47,12 +49,16 @@ export async function accountIsGone(peerId: string): Promise<boolean> {
 
 /**
  * Closes every room of `userId`, just deleted, to new messages: recorded as a block by the
- * deleted member (which every write checks from MongoDB, so it holds even where the event
- * below is lost), then announced to the open chats.
+ * deleted member (which every write checks at once, blocks.ts, so it holds even where the
+ * event below is lost), then announced to the open chats.
  */
-export async function announceAccountDeleted(hub: Hub, userId: string): Promise<void> {
+export async function announceAccountDeleted(hub: Hub, redis: Redis, userId: string): Promise<void> {
   const member = new mongoose.Types.ObjectId(userId);
-  await RoomModel.updateMany({ members: member }, { $addToSet: { blockedBy: member } });
   const rooms = await RoomModel.find({ members: member }, { _id: 1 }).lean();
+  await changeBlocks(
+    redis,
+    rooms.map((room) => String(room._id)),
+    () => RoomModel.updateMany({ members: member }, { $addToSet: { blockedBy: member } }),
+  );
   for (const room of rooms) void hub.publish({ type: "block", roomId: room._id, by: userId, blocked: true });
 }

@@ -1,15 +1,23 @@
 /**
- * Fan-out between app instances over Redis pub/sub. One subscriber connection per process;
- * a room's channel is subscribed when its first local socket arrives and unsubscribed when the
- * last one leaves (no pattern subscriptions). Events are delivered to local sockets at once and
- * published for the other instances, prefixed with the publisher's id (16 hex characters), so
- * each instance drops its own echoes unparsed. Message events carry only
- * ciphertext: no plaintext ever reaches Redis.
+ * Fan-out between app instances over Redis pub/sub, to the instances that need an event and no
+ * others. Each instance subscribes to one channel of its own (`duet:to:<instance id>`), and Redis
+ * keeps, per room, the set of instances that hold a listener of it (`duet:hub:<room id>`): an
+ * instance adds itself when its first local listener of a room arrives and removes itself when
+ * the last one leaves. A publish is one script call that sends the event to every instance in
+ * the room's set except the publisher's own (which delivers locally, at once), and drops from the
+ * set an instance nobody listens for any more (PUBLISH reached no one: the instance died).
  *
- * If Redis drops, sends still persist (MongoDB) and are acknowledged; when the subscriber is back,
- * every local listener is told to resync, and fetches what it missed from MongoDB.
+ * Why nothing is missed when a socket joins as a message goes out: `join` resolves only once this
+ * instance's channel is subscribed and its membership is in Redis. The publish script reads the
+ * set atomically, after the sender's insert. So either it ran after the membership was added (the
+ * event comes live), or before, and then the message was stored before the joining socket reads
+ * what it missed (connection.ts joins first, then catches up from MongoDB).
+ *
+ * Message events carry only ciphertext: no plaintext ever reaches Redis. If the subscriber
+ * drops, sends still persist (MongoDB) and are acknowledged; when it is back, this instance
+ * subscribes and adds its rooms again, then tells every local listener to resync from MongoDB.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 
@@ -44,51 +52,113 @@ export type HubEvent =
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 
 export type Hub = {
+  /** Resolves once events of the room published from now on reach `listener` (see above). */
   join(roomId: string, listener: HubListener): Promise<void>;
   leave(roomId: string, listener: HubListener): Promise<void>;
   /**
-   * Delivers locally now and to other instances through Redis. Resolves once Redis has taken it,
-   * or it failed (logged: peers catch up); never rejects.
+   * Delivers locally now and to the other instances that hold the room through Redis. Resolves
+   * once Redis has taken it, or it failed (logged: peers catch up); never rejects.
    */
   publish(event: HubEvent): Promise<void>;
   close(): Promise<void>;
 };
 
-/** An event as an instance publishes it: the instance's 16-character id, then the event as JSON. */
-export const hubPayload = (origin: string, event: HubEvent): string => {
-  if (origin.length !== 16) throw new Error("an instance id is 16 characters");
-  return origin + JSON.stringify(event);
-};
+/** The Redis set of instances that hold listeners of a room (or of an inbox pseudo-room). */
+export const hubMembersKey = (roomId: string) => `duet:hub:${roomId}`;
+const CHANNEL_PREFIX = "duet:to:";
+/** The pub/sub channel of one instance: every event it is sent arrives there. */
+export const instanceChannel = (instance: string) => `${CHANNEL_PREFIX}${instance}`;
 
-const CHANNEL_PREFIX = "duet:room:";
-const channelOf = (roomId: string) => `${CHANNEL_PREFIX}${roomId}`;
+// KEYS[1]: the room's set of instances. ARGV: the publisher's id, the channel prefix, the event.
+// Answers how many instances got it.
+const PUBLISH = `
+local sent = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if id ~= ARGV[1] then
+    if redis.call('PUBLISH', ARGV[2] .. id, ARGV[3]) > 0 then sent = sent + 1
+    else redis.call('SREM', KEYS[1], id) end
+  end
+end
+return sent`;
+const PUBLISH_SHA = createHash("sha1").update(PUBLISH).digest("hex");
 
 export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub {
-  const origin = randomBytes(8).toString("hex");
+  const instance = randomBytes(8).toString("hex");
+  const channel = instanceChannel(instance);
   const rooms = new Map<string, Set<HubListener>>();
+  // Per room, the last membership change sent to Redis: changes of one room go in order, and a
+  // join waits for the one that makes the room's events reach it.
+  const membership = new Map<string, Promise<void>>();
+  const inRedis = new Set<string>();
   let hadOutage = false;
+  let closed = false;
+
+  const warn = (err: unknown, msg: string) => log.warn({ err: err instanceof Error ? err.message : err }, msg);
+  let subscribed = subscriber.subscribe(channel).then(() => undefined);
+  subscribed.catch((err: unknown) => warn(err, "hub subscribe failed; will catch up when Redis is back"));
+
+  /** Brings the room's membership in Redis in line with whether it has local listeners. */
+  const sync = (roomId: string): Promise<void> => {
+    const next = (membership.get(roomId) ?? Promise.resolve())
+      .then(() => subscribed)
+      .then(async () => {
+        const wanted = rooms.has(roomId) && !closed;
+        if (wanted === inRedis.has(roomId)) return;
+        if (wanted) {
+          await publisher.sadd(hubMembersKey(roomId), instance);
+          inRedis.add(roomId);
+        } else {
+          inRedis.delete(roomId);
+          await publisher.srem(hubMembersKey(roomId), instance);
+        }
+      })
+      .catch((err: unknown) => warn(err, "hub membership not written; will catch up when Redis is back"));
+    membership.set(roomId, next);
+    void next.then(() => membership.get(roomId) === next && membership.delete(roomId));
+    return next;
+  };
 
   const deliver = (event: HubEvent) => {
     for (const listener of rooms.get(event.roomId) ?? []) listener.onEvent(event);
   };
 
-  subscriber.on("message", (channel: string, raw: string) => {
-    // The subscriber connection is shared with other listeners (ended sessions). This instance's
-    // own events were delivered when published: dropped by their prefix, before any parsing.
-    if (!channel.startsWith(CHANNEL_PREFIX) || raw.startsWith(origin)) return;
+  subscriber.on("message", (from: string, raw: string) => {
+    // The subscriber connection is shared with other listeners (ended sessions, re-keys).
+    if (from !== channel) return;
     try {
-      deliver(JSON.parse(raw.slice(origin.length)) as HubEvent);
+      deliver(JSON.parse(raw) as HubEvent);
     } catch (err) {
       log.warn({ err }, "unreadable hub event");
     }
   });
   subscriber.on("close", () => (hadOutage = true));
   subscriber.on("ready", () => {
-    if (!hadOutage) return;
+    if (!hadOutage || closed) return;
     hadOutage = false;
-    // ioredis re-subscribes by itself; what arrived meanwhile is fetched from MongoDB.
-    for (const listeners of rooms.values()) for (const listener of listeners) listener.onResync();
+    // Publishers may have dropped this instance from rooms' sets meanwhile (nobody listened), and
+    // Redis may have restarted without them: subscribe (confirmed), add every room again, and
+    // only then fetch from MongoDB what arrived meanwhile.
+    subscribed = subscriber.subscribe(channel).then(() => undefined);
+    void subscribed
+      .then(async () => {
+        inRedis.clear();
+        await Promise.all([...rooms.keys()].map(sync));
+      })
+      .catch((err: unknown) => warn(err, "hub resubscribe failed"))
+      .finally(() => {
+        for (const listeners of rooms.values()) for (const listener of listeners) listener.onResync();
+      });
   });
+
+  const send = async (event: HubEvent): Promise<void> => {
+    const args = [hubMembersKey(event.roomId), instance, CHANNEL_PREFIX, JSON.stringify(event)];
+    try {
+      await publisher.evalsha(PUBLISH_SHA, 1, ...args);
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
+      await publisher.eval(PUBLISH, 1, ...args);
+    }
+  };
 
   return {
     async join(roomId, listener) {
@@ -96,38 +166,33 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
       if (!listeners) {
         listeners = new Set();
         rooms.set(roomId, listeners);
-        await subscriber
-          .subscribe(channelOf(roomId))
-          .catch((err: unknown) => log.warn({ err }, "subscribe failed; will catch up"));
       }
       listeners.add(listener);
+      // Always a new step after any change in flight (a leave's removal may be running).
+      await sync(roomId);
     },
     async leave(roomId, listener) {
       const listeners = rooms.get(roomId);
       if (!listeners) return;
       listeners.delete(listener);
-      if (listeners.size === 0) {
-        rooms.delete(roomId);
-        await subscriber.unsubscribe(channelOf(roomId)).catch(() => undefined);
-      }
+      if (listeners.size > 0) return;
+      rooms.delete(roomId);
+      await sync(roomId);
     },
     publish(event) {
       deliver(event);
-      const sent = publisher.publish(channelOf(event.roomId), hubPayload(origin, event)).then(
-        () => undefined,
-        (err: unknown) => {
-          log.warn(
-            { err: err instanceof Error ? err.message : err, type: event.type },
-            "hub publish failed; peers will catch up",
-          );
-        },
-      );
+      const sent = send(event).catch((err: unknown) => {
+        log.warn({ err: err instanceof Error ? err.message : err, type: event.type }, "hub publish failed; peers will catch up");
+      });
       // While Redis is away the publish waits in ioredis's offline queue: nobody should wait on
       // it (peers resync from MongoDB when it is back).
       return publisher.status === "ready" ? sent : Promise.resolve();
     },
     async close() {
+      closed = true;
+      const held = [...rooms.keys()];
       rooms.clear();
+      await Promise.all(held.map(sync));
       await subscriber.quit().catch(() => undefined);
     },
   };

@@ -17,10 +17,17 @@ import { insertAll, outcomeOf, type Doc, type Pending, type Stored } from "./mes
 import { messageId } from "./message.model.js";
 import type { RoomActivity } from "./room-activity.js";
 import { sealingKey, type RoomKey } from "./rooms.js";
-import type { SendLimit, Sequencer } from "./sequencer.js";
+import type { Reservation, SendLimit, Sequencer } from "./sequencer.js";
 
 export type SendRequest = Pending["request"];
 export type { Stored };
+
+/** A member of the room has blocked the other; nothing was stored and no number was taken. */
+export class SendBlocked extends Error {
+  constructor(readonly blockedBy: string[]) {
+    super("the room is blocked");
+  }
+}
 
 /** The sender is over the send limit; nothing was stored and no number was taken. */
 export class SendLimited extends Error {
@@ -119,7 +126,7 @@ type RoomTurn = { before: Promise<void>; done: () => void };
 type Ordering = {
   reserve(
     sends: ReadonlyArray<{ roomId: string; senderId: string }>,
-  ): Promise<{ reservations: Array<{ seq: number } | { retryAfterMs: number }>; turns: Map<string, RoomTurn> }>;
+  ): Promise<{ reservations: Reservation[]; turns: Map<string, RoomTurn> }>;
 };
 
 type Outcome = { pending: Pending; settle: () => void };
@@ -154,6 +161,7 @@ async function writeBatch(batch: Pending[], deps: StoreDeps, ordering: Ordering)
   const createdAt = new Date();
   sends.forEach((pending, i) => {
     const reservation = reservations[i];
+    if (reservation && "blockedBy" in reservation) return pending.reject(new SendBlocked(reservation.blockedBy));
     if (!reservation || !("seq" in reservation))
       return pending.reject(new SendLimited(reservation?.retryAfterMs ?? deps.sendLimit?.windowMs ?? 1000));
     const { roomId, senderId, clientId, text, kind = "text", replyTo } = pending.request;

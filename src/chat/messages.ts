@@ -12,7 +12,7 @@ import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
 import { MessageModel, messageId } from "./message.model.js";
 import type { MessageNotices } from "./notify/notifier.js";
-import { SendLimited, type MessageStore } from "./message-store.js";
+import { SendBlocked, SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
 import { canReplyTo } from "./replies.js";
 import { RoomModel } from "./room.model.js";
@@ -48,14 +48,18 @@ const TOMBSTONE = {
   $unset: { v: 1, keyId: 1, iv: 1, ct: 1, mac: 1, editedAt: 1, replyTo: 1, reactions: 1 },
 };
 
+const blockedRefusal = (by: readonly string[], actor: Actor): Refusal => ({
+  ok: false,
+  code: "blocked",
+  message: by.includes(actor.userId)
+    ? "You blocked this person. Unblock them to send messages."
+    : "You can't send messages in this conversation.",
+});
+
 /** Why the actor may not write in the room now (a block), if they may not. */
 export async function refusedByBlock(deps: Pick<MessagesDeps, "blocks">, actor: Actor): Promise<Refusal | undefined> {
   const by = await deps.blocks.blockedBy(actor.roomId);
-  if (by.length === 0) return undefined;
-  const message = by.includes(actor.userId)
-    ? "You blocked this person. Unblock them to send messages."
-    : "You can't send messages in this conversation.";
-  return { ok: false, code: "blocked", message };
+  return by.length === 0 ? undefined : blockedRefusal(by, actor);
 }
 
 /** Stores and announces one message; answers its number, or why it was not sent. */
@@ -71,14 +75,6 @@ export async function sendMessage(
     message: "Not sent yet: the server can't store messages right now. It will be retried.",
     retryAfterMs: 3_000,
   };
-  let blocked;
-  try {
-    blocked = await refusedByBlock(deps, actor);
-  } catch (err) {
-    deps.log.warn({ err: err instanceof Error ? err.message : err, roomId }, "could not check blocks; message not sent");
-    return unavailable;
-  }
-  if (blocked) return blocked;
   if (input.replyTo !== undefined) {
     let answerable;
     try {
@@ -99,7 +95,8 @@ export async function sendMessage(
   }
   let stored;
   try {
-    // The send limit is spent in the same Redis call that numbers the message (message-store.ts).
+    // Blocks are checked and the send limit spent in the same Redis call that numbers the
+    // message (message-store.ts, blocks.ts).
     stored = await deps.store.store({
       roomId,
       senderId: userId,
@@ -109,6 +106,7 @@ export async function sendMessage(
       ...(input.replyTo !== undefined ? { replyTo: input.replyTo } : {}),
     });
   } catch (err) {
+    if (err instanceof SendBlocked) return blockedRefusal(err.blockedBy, actor);
     if (err instanceof SendLimited)
       return {
         ok: false,

@@ -12,6 +12,7 @@ import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 import type { ChatClient } from "../test/chat-client.js";
 import { eventually, stack } from "../test/support.js";
 import type { TestBrowser } from "../test/browser.js";
+import { instanceChannel } from "./hub.js";
 import { MAX_REACTIONS_PER_MESSAGE, REACTIONS, type PlainMessage, type Reaction } from "./protocol.js";
 
 const [instanceA = "", instanceB = ""] = instances;
@@ -178,10 +179,11 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
 
   it("no emoji and no quoted text reach MongoDB or Redis in the clear", async () => {
     const { roomId, aliceTab, bobTab, say } = await room();
-    const spy = new Redis(stack.REDIS_URL);
+    const spy = new Redis(stack.REDIS_ADMIN_URL);
     const traffic: string[] = [];
-    await spy.subscribe(`duet:room:${roomId}`);
-    spy.on("message", (_channel: string, raw: string) => traffic.push(raw));
+    // Every instance's channel: what the hub sends anywhere (hub.ts).
+    await spy.psubscribe(instanceChannel("*"));
+    spy.on("pmessage", (_pattern: string, _channel: string, raw: string) => traffic.push(raw));
     const secret = "the-spare-key-is-under-the-blue-pot";
     const original = await say(aliceTab, "s1", secret);
     await say(bobTab, "s2", "got it", original);

@@ -17,7 +17,7 @@ import { MessageModel } from "./message.model.js";
 import { announceRekeys, rekeyDueRooms, rekeyRoom } from "./room-rekey.js";
 import { RoomModel } from "./room.model.js";
 import { bytes, roomKeyCache, wrappedVersions } from "./rooms.js";
-import { hubPayload, type HubEvent } from "./hub.js";
+import { hubMembersKey, instanceChannel, type HubEvent } from "./hub.js";
 import { toWire } from "./wire.js";
 import { openChat, type ChatClient } from "../test/chat-client.js";
 import { instances } from "../test/factories.js";
@@ -118,7 +118,10 @@ describe("re-keying a room", () => {
       at: stored.createdAt.toISOString(),
       sealed: toWire(stored.sealed),
     };
-    await suite.services.redis.publish(`duet:room:${roomId}`, hubPayload("test-instance-00", event));
+    // As another instance publishes it: to every instance that holds the room.
+    const { redis } = suite.services;
+    for (const instance of await redis.smembers(hubMembersKey(roomId)))
+      await redis.publish(instanceChannel(instance), JSON.stringify(event));
     const live = await onB.next("message", (m) => m.clientId === "unannounced");
     assert.equal(live.text, "sealed with key 2");
     assert.notEqual(live.unreadable, true);

@@ -184,7 +184,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       const userId = String(me(ctx)._id);
       const room = await roomForMember(ctx.params.room ?? "", userId);
       if (!room) throw notFound();
-      await applyRoomAction(room._id, userId, action);
+      await applyRoomAction(deps.redis, room._id, userId, action);
       if (action !== "hide") void deps.hub.publish({ type: "block", roomId: room._id, by: userId, blocked: action === "block" });
       ctx.redirect(action === "hide" ? "/chat" : `/chat/${room._id}`);
     });

@@ -15,7 +15,9 @@
  * process); two instances doing that at once can collide, and collisions resolve the same way.
  */
 import type { Redis } from "ioredis";
+import { roomBlockers } from "./blocks.js";
 import {
+  blocksKey,
   counterKey,
   createLocalSendLimit,
   headScript,
@@ -34,13 +36,18 @@ export type Send = { roomId: string; senderId: string };
 /** Messages per sender per window, across every instance (the window starts at the first one). */
 export type SendLimit = { points: number; windowMs: number };
 
-/** A send's number, or how long its sender must wait (over the send limit; it got no number). */
-export type Reservation = { seq: number } | { retryAfterMs: number };
+/**
+ * A send's number, or how long its sender must wait (over the send limit), or who blocked whom in
+ * its room (it may not be sent): in both of the latter it got no number.
+ */
+export type Reservation = { seq: number } | { retryAfterMs: number } | { blockedBy: string[] };
 
 export type Sequencer = {
   /**
-   * Spends each send's point of its sender's limit (when `limit` is given) and reserves
-   * consecutive numbers per room for the sends it allows, in their order: one Redis script call.
+   * Checks each send's room for blocks, spends each send's point of its sender's limit (when
+   * `limit` is given) and reserves consecutive numbers per room for the sends it allows, in their
+   * order: one Redis script call (two, and a MongoDB read, for rooms whose blocks Redis does not
+   * hold yet; see blocks.ts).
    */
   reserve(sends: readonly Send[], limit?: SendLimit): Promise<Reservation[]>;
   /** A reserved number was already taken in MongoDB: move the room's counter past what is stored. */
@@ -96,7 +103,13 @@ export function createSequencer(redis: Redis): Sequencer {
 
   async function reserveLocally(sends: readonly Send[], limit: SendLimit | undefined): Promise<Reservation[]> {
     const out: Reservation[] = [];
+    const blockers = await roomBlockers([...new Set(sends.map((s) => s.roomId))]);
     for (const send of sends) {
+      const by = blockers.get(send.roomId) ?? [];
+      if (by.length > 0) {
+        out.push({ blockedBy: by });
+        continue;
+      }
       const wait = limit ? localLimit.spend(send.senderId, limit) : 0;
       if (wait > 0) {
         out.push({ retryAfterMs: wait });
@@ -111,6 +124,47 @@ export function createSequencer(redis: Redis): Sequencer {
 
   async function reserveInRedis(sends: readonly Send[], limit: SendLimit | undefined): Promise<Reservation[]> {
     await raiseLocalCounters();
+    const out: Reservation[] = [];
+    // Rooms whose blocks Redis does not hold get no number in the first call: their blockers are
+    // read from MongoDB and their sends go in a second call, which also leaves them in Redis. A
+    // change of blocks meanwhile sends them round again; the third time MongoDB's answer is used.
+    let todo = sends.map((send, i) => ({ send, i }));
+    let known = new Map<string, { gen: string; by: string }>();
+    for (let attempt = 1; todo.length > 0; attempt++) {
+      const answers = await reserveOnce(
+        todo.map((t) => t.send),
+        limit,
+        known,
+      );
+      const unknown = new Map<string, string>();
+      const again: typeof todo = [];
+      todo.forEach((t, j) => {
+        const answer = answers.reservations[j];
+        if (answer) out[t.i] = answer;
+        else {
+          unknown.set(t.send.roomId, answers.gens.get(t.send.roomId) ?? "0");
+          again.push(t);
+        }
+      });
+      if (again.length === 0) break;
+      const blockers = await roomBlockers([...unknown.keys()]);
+      known = new Map(
+        [...unknown].map(([roomId, gen]) => [
+          roomId,
+          { gen: attempt >= 2 ? "*" : gen, by: (blockers.get(roomId) ?? []).join(",") },
+        ]),
+      );
+      todo = again;
+    }
+    return out;
+  }
+
+  /** One reservation call; a send whose room's blocks Redis does not hold has no answer. */
+  async function reserveOnce(
+    sends: readonly Send[],
+    limit: SendLimit | undefined,
+    known: ReadonlyMap<string, { gen: string; by: string }>,
+  ): Promise<{ reservations: Array<Reservation | undefined>; gens: Map<string, string> }> {
     const rooms = [...new Set(sends.map((s) => s.roomId))];
     const senders = [...new Set(sends.map((s) => s.senderId))];
     const roomAt = new Map(rooms.map((r, i) => [r, i + 1]));
@@ -118,25 +172,34 @@ export function createSequencer(redis: Redis): Sequencer {
     const run = await runs.current();
     const answer = (await reserveScript(
       redis,
-      [...rooms.map(counterKey), ...senders.map(sendLimitKey)],
+      [...rooms.map(counterKey), ...rooms.map(blocksKey), ...senders.map(sendLimitKey)],
       [
         run.id,
         rooms.length,
         limit?.points ?? 0,
         limit?.windowMs ?? 0,
+        ...rooms.flatMap((r) => [known.get(r)?.gen ?? "", known.get(r)?.by ?? ""]),
         ...sends.flatMap((s) => [roomAt.get(s.roomId) ?? 0, senderAt.get(s.senderId) ?? 0]),
       ],
-    )) as number[];
+    )) as Array<number | string>;
     // The connection dropped while the call was out: it may have run on a Redis that restarted
     // from an older snapshot under the run id read before. Count from MongoDB instead.
     if (!runs.still(run)) throw new Error("Redis reconnected during the reservation");
-    const waits = answer.slice(rooms.length);
+    const states = answer.slice(rooms.length, 2 * rooms.length).map(String);
+    const waits = answer.slice(2 * rooms.length).map(Number);
+    const gens = new Map<string, string>();
+    const blockers = new Map<string, string[]>();
+    rooms.forEach((roomId, r) => {
+      const state = states[r] ?? "?0";
+      if (state.startsWith("?")) gens.set(roomId, state.slice(1));
+      else blockers.set(roomId, state.slice(1) ? state.slice(1).split(",") : []);
+    });
     const allowed = (i: number) => (waits[i] ?? 0) === 0;
     const tops = new Map<string, number>();
     await Promise.all(
       rooms.map(async (roomId, r) => {
         const count = sends.filter((s, i) => s.roomId === roomId && allowed(i)).length;
-        let top = answer[r] ?? -1;
+        let top = Number(answer[r] ?? -1);
         if (count === 0) return;
         if (top < 0) {
           await check(roomId);
@@ -145,12 +208,16 @@ export function createSequencer(redis: Redis): Sequencer {
         tops.set(roomId, top - count);
       }),
     );
-    return sends.map((s, i) => {
-      if (!allowed(i)) return { retryAfterMs: waits[i] ?? limit?.windowMs ?? 0 };
+    const reservations = sends.map((s, i): Reservation | undefined => {
+      const wait = waits[i] ?? 0;
+      if (wait === -2) return undefined;
+      if (wait === -1) return { blockedBy: blockers.get(s.roomId) ?? [] };
+      if (wait > 0) return { retryAfterMs: wait };
       const seq = (tops.get(s.roomId) ?? 0) + 1;
       tops.set(s.roomId, seq);
       return { seq };
     });
+    return { reservations, gens };
   }
 
   return {

@@ -92,7 +92,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     heartbeat,
     maxBufferedBytes: 1024 * 1024,
     catchUpLimit: 5000,
-    blocks: roomBlocks(),
+    blocks: roomBlocks(redis),
     presence,
     notices: notifier,
     // A number missing below a delivered one is usually another instance's write a few

@@ -20,6 +20,7 @@ import { openChat, type ChatClient } from "../../test/chat-client.js";
 import type { TestBrowser } from "../../test/browser.js";
 import { instances, signedUpUser, startConversation } from "../../test/factories.js";
 import { connectServices, stack, type Services } from "../../test/support.js";
+import { instanceChannel } from "../hub.js";
 import { attachmentUrl, type AttachmentInfo } from "../protocol.js";
 
 const run = promisify(execFile);
@@ -71,8 +72,9 @@ describe("attachments at rest", () => {
 
     const spy = new Redis(stack.REDIS_ADMIN_URL);
     const traffic: string[] = [];
-    await spy.subscribe(`duet:room:${roomId}`);
-    spy.on("message", (_channel: string, raw: string) => traffic.push(raw));
+    // Every instance's channel: what the hub sends anywhere.
+    await spy.psubscribe(instanceChannel("*"));
+    spy.on("pmessage", (_pattern: string, _channel: string, raw: string) => traffic.push(raw));
 
     // Through nginx, as a browser sends it.
     const sent = await alice.browser.upload(
