@@ -14,7 +14,7 @@ import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
 import { drawReactions, reactedBy, withReaction } from "./reactions-view.js";
-import { createReplyBar, drawQuote, quoteOfItem } from "./reply-view.js";
+import { createReplyBar, drawQuote, quoteOfItem, requote } from "./reply-view.js";
 import { createRoomPosition, overflow } from "./room-state.js";
 import { setupSearch } from "./search.js";
 import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
@@ -327,6 +327,14 @@ function start(root: HTMLElement): void {
     }
   }
 
+  /** Replies quoting message `seq` show what it says now (on screen and kept for later). */
+  function requoteReplies(seq: number, change: Parameters<typeof requote>[2]): void {
+    const original = list.bySeq(seq);
+    for (const reply of list.items())
+      if (reply.replyTo?.seq === seq) list.upsert({ ...reply, replyTo: requote(reply.replyTo, original, change) });
+    for (const reply of buffered) if (reply.replyTo?.seq === seq) reply.replyTo = requote(reply.replyTo, undefined, change);
+  }
+
   function onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case "ready":
@@ -375,6 +383,7 @@ function start(root: HTMLElement): void {
         if (item) list.upsert({ ...item, text: frame.text, editedAt: frame.at, unreadable: frame.unreadable });
         const kept = buffered.find((b) => b.seq === frame.seq);
         if (kept) Object.assign(kept, { text: frame.text, editedAt: frame.at });
+        requoteReplies(frame.seq, { text: frame.text, unreadable: frame.unreadable });
         break;
       }
       case "deleted": {
@@ -382,10 +391,7 @@ function start(root: HTMLElement): void {
         if (item) list.upsert({ ...item, text: "", deleted: true, reactions: undefined });
         const kept = buffered.find((b) => b.seq === frame.seq);
         if (kept) Object.assign(kept, { text: "", deleted: true, reactions: undefined });
-        // Its quotes say so too.
-        for (const reply of list.items())
-          if (reply.replyTo?.seq === frame.seq)
-            list.upsert({ ...reply, replyTo: { seq: frame.seq, from: reply.replyTo.from, deleted: true } });
+        requoteReplies(frame.seq, "deleted");
         break;
       }
       case "reaction": {
