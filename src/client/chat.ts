@@ -21,6 +21,7 @@ import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
 import { offerInConversation } from "./push.js";
 import { required } from "./dom.js";
+import { setupSwitching } from "./conversation-switch.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -31,9 +32,16 @@ const MAX_BUFFERED = 500;
 type Page = { messages: PlainMessage[]; hasMore: boolean; upTo: number };
 
 const root = document.getElementById("chat");
-if (root) start(root);
+if (root) setupSwitching(root, start);
 
-function start(root: HTMLElement): void {
+/**
+ * Runs the conversation in pane `root`; answers how to stop it (conversation-switch.ts swaps the
+ * pane): its socket closes, its page-wide listeners and timers end, and nothing it still awaits
+ * opens a socket afterwards.
+ */
+function start(root: HTMLElement): () => void {
+  const lifetime = new AbortController();
+  const { signal } = lifetime;
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const maxLength = Number(root.dataset.maxLength ?? 4000);
   const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
@@ -100,48 +108,54 @@ function start(root: HTMLElement): void {
     performance.measure("duet:page", { start: started, end: performance.now() });
   }
 
-  const list = createMessageList(messageList, messages, me, {
-    above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
-    decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
-    quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
-    under: (item) =>
-      drawReactions(item.reactions, me, (emoji, on) => {
-        if (item.seq !== undefined) react(item.seq, emoji, on);
-      }),
-    choices: (item) => [
-      ["Reply", () => replyBar.start(quoteOfItem({ ...(list.bySeq(item.seq) ?? item), seq: item.seq }))],
-      ["React…", () => pickReaction(item.seq)],
-      ...(item.replyTo ? [["Go to replied message", () => void jumpTo(item.replyTo?.seq ?? 0)] as [string, () => void]] : []),
-    ],
-    edit(item, text) {
-      if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
+  const list = createMessageList(
+    messageList,
+    messages,
+    me,
+    {
+      above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
+      decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
+      quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
+      under: (item) =>
+        drawReactions(item.reactions, me, (emoji, on) => {
+          if (item.seq !== undefined) react(item.seq, emoji, on);
+        }),
+      choices: (item) => [
+        ["Reply", () => replyBar.start(quoteOfItem({ ...(list.bySeq(item.seq) ?? item), seq: item.seq }))],
+        ["React…", () => pickReaction(item.seq)],
+        ...(item.replyTo ? [["Go to replied message", () => void jumpTo(item.replyTo?.seq ?? 0)] as [string, () => void]] : []),
+      ],
+      edit(item, text) {
+        if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
+      },
+      remove(item) {
+        const focusBack = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+        confirmDialog.returnValue = "";
+        confirmDialog.showModal();
+        confirmDialog.addEventListener(
+          "close",
+          () => {
+            if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
+            const li = item.seq !== undefined ? messageList.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
+            (li ?? focusBack ?? messages).focus();
+          },
+          { once: true },
+        );
+      },
+      retry(item) {
+        if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
+        outbox.retry(item.clientId);
+        list.upsert({ ...item, state: "sending", failure: undefined });
+        flush();
+      },
+      discard(item) {
+        if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
+        outbox.remove(item.clientId);
+        list.drop(item.clientId);
+      },
     },
-    remove(item) {
-      const focusBack = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
-      confirmDialog.returnValue = "";
-      confirmDialog.showModal();
-      confirmDialog.addEventListener(
-        "close",
-        () => {
-          if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
-          const li = item.seq !== undefined ? messageList.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
-          (li ?? focusBack ?? messages).focus();
-        },
-        { once: true },
-      );
-    },
-    retry(item) {
-      if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
-      outbox.retry(item.clientId);
-      list.upsert({ ...item, state: "sending", failure: undefined });
-      flush();
-    },
-    discard(item) {
-      if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
-      outbox.remove(item.clientId);
-      list.drop(item.clientId);
-    },
-  });
+    signal,
+  );
 
   const attachments = createAttachmentComposer({
     root,
@@ -154,6 +168,7 @@ function start(root: HTMLElement): void {
     canSend: () => Date.now() >= holdUntil,
     show: (item) => list.upsert(item),
     drop: (clientId) => list.drop(clientId),
+    signal,
   });
 
   const replyBar = createReplyBar(form, input, nameOf);
@@ -573,7 +588,7 @@ function start(root: HTMLElement): void {
     if (Date.now() - lastTypingSent > 2000 && socket.send({ type: "typing" })) lastTypingSent = Date.now();
   });
   retryButton.addEventListener("click", () => socket.retryNow());
-  document.addEventListener("visibilitychange", markRead);
+  document.addEventListener("visibilitychange", markRead, { signal });
 
   if (notifyToggle) void offerInConversation(notifyToggle);
 
@@ -592,7 +607,7 @@ function start(root: HTMLElement): void {
   // Open at the newest page of history, then go live from its last number, so the socket sends
   // only what is newer (it used to replay up to 5,000 messages on every open). If the page
   // cannot be fetched, the socket's catch-up brings the recent messages instead.
-  setupSearch({ root, roomId, me, peerName, jumpTo: (seq) => jumpTo(seq, "msg-found") });
+  setupSearch({ root, roomId, me, peerName, jumpTo: (seq) => jumpTo(seq, "msg-found"), signal });
   void loadNewest()
     .then(() => {
       // "New messages" above the first unread one of the other member's, once, as the page opens.
@@ -609,6 +624,16 @@ function start(root: HTMLElement): void {
     .finally(() => {
       root.dataset.loaded = "true";
       showJump();
-      if (!closed) socket = connectChat({ roomId, lastSeq: () => position.resumeFrom, onFrame, onState: showState });
+      if (!closed && !signal.aborted)
+        socket = connectChat({ roomId, lastSeq: () => position.resumeFrom, onFrame, onState: showState, signal });
     });
+
+  return () => {
+    lifetime.abort();
+    socket = { send: () => false, retryNow: () => undefined };
+    window.clearTimeout(typingTimer);
+    window.clearTimeout(flushTimer);
+    window.clearInterval(countdown);
+    list.closeMenu(false);
+  };
 }

@@ -78,7 +78,14 @@ function icon(name: keyof typeof ICONS): SVGSVGElement {
 }
 
 /** `container`: the list the messages go in; `log`: the focusable, scrolling region around it. */
-export function createMessageList(container: HTMLOListElement, log: HTMLElement, me: string, actions: ListActions) {
+/** `signal` ends what the list listens to outside itself (the conversation pane is being replaced). */
+export function createMessageList(
+  container: HTMLOListElement,
+  log: HTMLElement,
+  me: string,
+  actions: ListActions,
+  signal?: AbortSignal,
+) {
   const entries: Entry[] = [];
   const keys: number[] = [];
   const byClient = new Map<string, Entry>();
@@ -377,9 +384,13 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       closeMenu();
     }
   });
-  document.addEventListener("click", (event) => {
-    if (openMenu && !openMenu.menu.contains(event.target as Node)) closeMenu(false);
-  });
+  document.addEventListener(
+    "click",
+    (event) => {
+      if (openMenu && !openMenu.menu.contains(event.target as Node)) closeMenu(false);
+    },
+    { signal },
+  );
 
   return {
     /** Adds or replaces a message (matched by client id: a pending one becomes the stored one). */
