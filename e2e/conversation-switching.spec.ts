@@ -8,6 +8,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { openChat, type ChatClient } from "../src/test/chat-client.js";
 import { signedUpUser, startConversation } from "../src/test/factories.js";
+import { auditBothThemes } from "./support/axe.js";
 import { live, send, twoInARoom } from "./support/rooms.js";
 
 /** Enough conversations for the list to scroll at either width. */
@@ -65,6 +66,9 @@ test("switching conversations beside the list: one socket, the list's scroll and
       return;
     }
 
+    const violations: string[] = [];
+    const errors: string[] = [];
+    alice.on("pageerror", (err) => errors.push(err.message));
     // The test's hook: every WebSocket the page makes is kept, to count the open ones.
     await alice.addInitScript(() => {
       const Native = window.WebSocket;
@@ -101,13 +105,22 @@ test("switching conversations beside the list: one socket, the list's scroll and
     };
     const loads = await alice.evaluate(() => performance.getEntriesByType("navigation").length);
     const origin = await alice.evaluate(() => performance.timeOrigin);
-    for (const who of [x, y, x, y]) {
+    for (const who of [x, y, x]) {
       await clickRow(alice, who.name);
       await open(who);
     }
+    // By keyboard: Enter on a row switches too; the focus stays on the row, the switch is announced.
+    const yRow = side.locator("a.conversation", { hasText: y.name });
+    await yRow.focus();
+    await alice.keyboard.press("Enter");
+    await open(y);
+    await expect(yRow).toBeFocused();
+    await expect(alice.getByRole("status").filter({ hasText: "Opened the conversation with" })).toHaveText(
+      `Opened the conversation with ${y.name}.`,
+    );
     expect(await alice.evaluate(() => performance.timeOrigin), "no page load").toBe(origin);
     expect(await alice.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(loads);
-    await alice.screenshot({ path: info.outputPath("switched-desktop.png") });
+    violations.push(...(await auditBothThemes(alice, "switched")));
 
     // Live in the conversation now open (Y's): its messages arrive, Alice's go to it and to nobody else.
     const [atX, atY] = [await openChat(x.browser, x.roomId), await openChat(y.browser, y.roomId)];
@@ -138,6 +151,8 @@ test("switching conversations beside the list: one socket, the list's scroll and
     await expect(alice.locator("li.msg-me")).toContainText(["hi Y"]);
     await expect(alice.locator("#message-list")).not.toContainText("hi X");
     expect(await alice.evaluate(() => performance.timeOrigin), "no page load").toBe(origin);
+    expect(violations).toEqual([]);
+    expect(errors, "no script errors").toEqual([]);
   } finally {
     for (const s of sockets) s.ws.terminate();
     await close();
