@@ -45,7 +45,7 @@ test("switching conversations beside the list: one socket, the list's scroll and
   browser,
 }, info) => {
   test.setTimeout(120_000);
-  const { alice, aliceEmail, roomUrl, close } = await twoInARoom(browser, info, ["Alice Switch", "Bob Switch"]);
+  const { alice, bob, aliceEmail, roomUrl, close } = await twoInARoom(browser, info, ["Alice Switch", "Bob Switch"]);
   const others = await othersWith(aliceEmail, info.project.name);
   const sockets: ChatClient[] = [];
   try {
@@ -103,6 +103,20 @@ test("switching conversations beside the list: one socket, the list's scroll and
       await expect.poll(() => countChatSockets(alice)).toBe(1);
       expect(await scroller.evaluate((el) => el.scrollTop)).toBe(scrolled);
     };
+    // Bob's list beside his conversation with Alice: her dot, recorded at every change from now on.
+    const roomId = new URL(roomUrl).pathname.split("/").pop() ?? "";
+    const aliceDot = bob.locator(`a.conversation[data-room="${roomId}"] .avatar-wrap`);
+    await expect(aliceDot).toHaveAttribute("data-presence", "online");
+    await bob.evaluate((room) => {
+      const seen: string[] = [];
+      (window as unknown as { __aliceSeen: string[] }).__aliceSeen = seen;
+      const region = document.getElementById("conversations");
+      if (!region) throw new Error("no list");
+      new MutationObserver(() => {
+        const now = region.querySelector<HTMLElement>(`a[data-room="${room}"] .avatar-wrap`)?.dataset.presence ?? "";
+        if (now !== seen.at(-1)) seen.push(now);
+      }).observe(region, { subtree: true, childList: true, attributes: true });
+    }, roomId);
     const loads = await alice.evaluate(() => performance.getEntriesByType("navigation").length);
     const origin = await alice.evaluate(() => performance.timeOrigin);
     for (const who of [x, y, x]) {
@@ -121,6 +135,8 @@ test("switching conversations beside the list: one socket, the list's scroll and
     expect(await alice.evaluate(() => performance.timeOrigin), "no page load").toBe(origin);
     expect(await alice.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(loads);
     violations.push(...(await auditBothThemes(alice, "switched")));
+    // Alice never went offline to Bob between two conversations (the old socket waits for the new one).
+    expect(await bob.evaluate(() => (window as unknown as { __aliceSeen: string[] }).__aliceSeen)).not.toContain("offline");
 
     // Live in the conversation now open (Y's): its messages arrive, Alice's go to it and to nobody else.
     const [atX, atY] = [await openChat(x.browser, x.roomId), await openChat(y.browser, y.roomId)];

@@ -36,12 +36,15 @@ if (root) setupSwitching(root, start);
 
 /**
  * Runs the conversation in pane `root`; answers how to stop it (conversation-switch.ts swaps the
- * pane): its socket closes, its page-wide listeners and timers end, and nothing it still awaits
+ * pane): its page-wide listeners and timers end at once and it sends nothing more; its socket
+ * closes once `handOver` settles (the next conversation's socket is open, so the other members
+ * never see this user go offline and back between two conversations), and nothing it still awaits
  * opens a socket afterwards.
  */
-function start(root: HTMLElement): () => void {
+function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
   const lifetime = new AbortController();
   const { signal } = lifetime;
+  const connection = new AbortController();
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const maxLength = Number(root.dataset.maxLength ?? 4000);
   const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
@@ -351,6 +354,8 @@ function start(root: HTMLElement): () => void {
   }
 
   function onFrame(frame: ServerFrame): void {
+    // Stopped, the socket only waits for the next conversation's to be live (see the return below).
+    if (signal.aborted) return;
     switch (frame.type) {
       case "ready":
         list.setPeerRead(frame.peerReadUpTo);
@@ -625,11 +630,18 @@ function start(root: HTMLElement): () => void {
       root.dataset.loaded = "true";
       showJump();
       if (!closed && !signal.aborted)
-        socket = connectChat({ roomId, lastSeq: () => position.resumeFrom, onFrame, onState: showState, signal });
+        socket = connectChat({
+          roomId,
+          lastSeq: () => position.resumeFrom,
+          onFrame,
+          onState: showState,
+          signal: connection.signal,
+        });
     });
 
-  return () => {
+  return (handOver = Promise.resolve()) => {
     lifetime.abort();
+    void handOver.finally(() => connection.abort());
     socket = { send: () => false, retryNow: () => undefined };
     window.clearTimeout(typingTimer);
     window.clearTimeout(flushTimer);

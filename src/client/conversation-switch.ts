@@ -6,7 +6,9 @@
  * conversation is stopped before the next one starts (its socket closed, its listeners and timers
  * ended): one chat socket is open at a time. The list is not touched, so it keeps its scroll, and
  * marks the open conversation. Anything unexpected (an error, a redirect to sign in, no pane in
- * the answer) becomes an ordinary navigation to the same URL.
+ * the answer) becomes an ordinary navigation to the same URL. The old socket closes only once the
+ * new one is live (or after HANDOVER_MS): in between the user would be "offline" to everyone,
+ * their last-seen time written, and every contact's list would flicker.
  *
  * On a phone (one pane at a time) the list is a page of its own: the pane's back link goes back in
  * history to it when that is where the reader came from, so it is the same page at the same scroll.
@@ -16,8 +18,23 @@ import { markCurrent } from "./list-view.js";
 const ROOM_PATH = /^\/chat\/([A-Za-z0-9_-]{22})$/;
 /** Where the side list shows (the shell's breakpoint in duet.css). */
 const WIDE = "(min-width: 901px)";
+const HANDOVER_MS = 5000;
 
-export function setupSwitching(first: HTMLElement, start: (pane: HTMLElement) => () => void): void {
+/** Settles when `pane`'s conversation is live, or after `ms` (offline, or a read-only room). */
+function whenLive(pane: HTMLElement, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      watch.disconnect();
+      window.clearTimeout(timer);
+      resolve();
+    };
+    const watch = new MutationObserver(() => pane.dataset.state === "live" && done());
+    watch.observe(pane, { attributes: true, attributeFilter: ["data-state"] });
+    const timer = window.setTimeout(done, ms);
+  });
+}
+
+export function setupSwitching(first: HTMLElement, start: (pane: HTMLElement) => (handOver?: Promise<unknown>) => void): void {
   let stop = start(first);
   let current = first.dataset.room;
   let pending: AbortController | undefined;
@@ -47,8 +64,8 @@ export function setupSwitching(first: HTMLElement, start: (pane: HTMLElement) =>
     const next = page.getElementById("chat");
     const shown = document.getElementById("chat");
     if (!next || !shown) return location.assign(url);
-    stop();
     const pane = document.adoptNode(next);
+    stop(whenLive(pane, HANDOVER_MS));
     shown.replaceWith(pane);
     document.title = page.title;
     current = pane.dataset.room;
