@@ -117,6 +117,20 @@ test("switching conversations beside the list: one socket, the list's scroll and
         if (now !== seen.at(-1)) seen.push(now);
       }).observe(region, { subtree: true, childList: true, attributes: true });
     }, roomId);
+    // How long a switch takes, from the click (or Enter) to the new conversation being live.
+    await alice.evaluate(() => {
+      const took: number[] = [];
+      (window as unknown as { __switches: number[] }).__switches = took;
+      let began: number | undefined;
+      const begin = () => (began = performance.now());
+      document.addEventListener("click", begin, true);
+      document.addEventListener("keydown", (event) => event.key === "Enter" && begin(), true);
+      new MutationObserver(() => {
+        if (began === undefined || document.getElementById("chat")?.dataset.state !== "live") return;
+        took.push(Math.round(performance.now() - began));
+        began = undefined;
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-state"] });
+    });
     const loads = await alice.evaluate(() => performance.getEntriesByType("navigation").length);
     const origin = await alice.evaluate(() => performance.timeOrigin);
     for (const who of [x, y, x]) {
@@ -134,6 +148,8 @@ test("switching conversations beside the list: one socket, the list's scroll and
     );
     expect(await alice.evaluate(() => performance.timeOrigin), "no page load").toBe(origin);
     expect(await alice.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(loads);
+    const took = await alice.evaluate(() => (window as unknown as { __switches: number[] }).__switches);
+    console.log(`[switch] click to live, ms: ${took.join(", ")}`);
     violations.push(...(await auditBothThemes(alice, "switched")));
     // Alice never went offline to Bob between two conversations (the old socket waits for the new one).
     expect(await bob.evaluate(() => (window as unknown as { __aliceSeen: string[] }).__aliceSeen)).not.toContain("offline");

@@ -63,7 +63,8 @@ export function redrawList(region: HTMLElement, html: string, refiltered: () => 
   markCurrent(region);
   if (focused) {
     const link = region.querySelector<HTMLElement>(`a[data-room="${CSS.escape(focused)}"]`);
-    (onAction ? link?.closest("li")?.querySelector<HTMLElement>(".row-action button") : link)?.focus();
+    // Without scrolling: the row may have moved (a new message puts it on top), the list stays put.
+    (onAction ? link?.closest("li")?.querySelector<HTMLElement>(".row-action button") : link)?.focus({ preventScroll: true });
   }
   return true;
 }
