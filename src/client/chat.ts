@@ -111,54 +111,49 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
     performance.measure("duet:page", { start: started, end: performance.now() });
   }
 
-  const list = createMessageList(
-    messageList,
-    messages,
-    me,
-    {
-      above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
-      decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
-      quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
-      under: (item) =>
-        drawReactions(item.reactions, me, (emoji, on) => {
-          if (item.seq !== undefined) react(item.seq, emoji, on);
-        }),
-      choices: (item) => [
-        ["Reply", () => replyBar.start(quoteOfItem({ ...(list.bySeq(item.seq) ?? item), seq: item.seq }))],
-        ["React…", () => pickReaction(item.seq)],
-        ...(item.replyTo ? [["Go to replied message", () => void jumpTo(item.replyTo?.seq ?? 0)] as [string, () => void]] : []),
-      ],
-      edit(item, text) {
-        if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
-      },
-      remove(item) {
-        const focusBack = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
-        confirmDialog.returnValue = "";
-        confirmDialog.showModal();
-        confirmDialog.addEventListener(
-          "close",
-          () => {
-            if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
-            const li = item.seq !== undefined ? messageList.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
-            (li ?? focusBack ?? messages).focus();
-          },
-          { once: true },
-        );
-      },
-      retry(item) {
-        if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
-        outbox.retry(item.clientId);
-        list.upsert({ ...item, state: "sending", failure: undefined });
-        flush();
-      },
-      discard(item) {
-        if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
-        outbox.remove(item.clientId);
-        list.drop(item.clientId);
-      },
+  const list = createMessageList(messageList, messages, me, {
+    above: (item) => (item.seq !== undefined && item.seq === markerAt ? newMessagesMarker(markerCount) : undefined),
+    decorate: (item, bubble) => showAttachment(bubble, roomId, item, attachments.progressOf(item.clientId)),
+    quote: (item) => drawQuote(item.replyTo, nameOf, (seq) => void jumpTo(seq)),
+    under: (item) =>
+      drawReactions(item.reactions, me, (emoji, on) => {
+        if (item.seq !== undefined) react(item.seq, emoji, on);
+      }),
+    choices: (item) => [
+      ["Reply", () => replyBar.start(quoteOfItem({ ...(list.bySeq(item.seq) ?? item), seq: item.seq }))],
+      ["React…", () => pickReaction(item.seq)],
+      ...(item.replyTo ? [["Go to replied message", () => void jumpTo(item.replyTo?.seq ?? 0)] as [string, () => void]] : []),
+    ],
+    edit(item, text) {
+      if (item.seq !== undefined) socket.send({ type: "edit", seq: item.seq, text });
+    },
+    remove(item) {
+      const focusBack = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+      confirmDialog.returnValue = "";
+      confirmDialog.showModal();
+      confirmDialog.addEventListener(
+        "close",
+        () => {
+          if (confirmDialog.returnValue === "delete" && item.seq !== undefined) socket.send({ type: "delete", seq: item.seq });
+          const li = item.seq !== undefined ? messageList.querySelector<HTMLElement>(`li[data-seq="${item.seq}"]`) : null;
+          (li ?? focusBack ?? messages).focus();
+        },
+        { once: true },
+      );
+    },
+    retry(item) {
+      if (attachments.owns(item.clientId)) return attachments.retry(item.clientId);
+      outbox.retry(item.clientId);
+      list.upsert({ ...item, state: "sending", failure: undefined });
+      flush();
+    },
+    discard(item) {
+      if (attachments.owns(item.clientId)) return attachments.discard(item.clientId);
+      outbox.remove(item.clientId);
+      list.drop(item.clientId);
     },
     signal,
-  );
+  });
 
   const attachments = createAttachmentComposer({
     root,

@@ -34,6 +34,8 @@ export type Item = {
 };
 
 export type ListActions = {
+  /** Ends what the list listens to outside itself (the conversation pane is being replaced). */
+  signal?: AbortSignal;
   edit(item: Item, text: string): void;
   remove(item: Item): void;
   retry(item: Item): void;
@@ -78,14 +80,7 @@ function icon(name: keyof typeof ICONS): SVGSVGElement {
 }
 
 /** `container`: the list the messages go in; `log`: the focusable, scrolling region around it. */
-/** `signal` ends what the list listens to outside itself (the conversation pane is being replaced). */
-export function createMessageList(
-  container: HTMLOListElement,
-  log: HTMLElement,
-  me: string,
-  actions: ListActions,
-  signal?: AbortSignal,
-) {
+export function createMessageList(container: HTMLOListElement, log: HTMLElement, me: string, actions: ListActions) {
   const entries: Entry[] = [];
   const keys: number[] = [];
   const byClient = new Map<string, Entry>();
@@ -389,7 +384,7 @@ export function createMessageList(
     (event) => {
       if (openMenu && !openMenu.menu.contains(event.target as Node)) closeMenu(false);
     },
-    { signal },
+    { signal: actions.signal },
   );
 
   return {
