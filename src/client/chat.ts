@@ -537,11 +537,12 @@ function start(root: HTMLElement): void {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    attachments.sendTray();
+    // Files sent while replying answer the same message as the text (each shows the quote).
+    const replyTo = replyBar.current;
+    if (attachments.sendTray(replyTo) > 0) replyBar.stop();
     toBottom();
     const text = input.value;
     if (!text.trim()) return;
-    const replyTo = replyBar.current;
     const item = { clientId: newClientId(), text, at: new Date().toISOString(), ...(replyTo ? { replyTo } : {}) };
     replyBar.stop();
     outbox.add(item);

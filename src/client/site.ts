@@ -7,6 +7,7 @@ import type { InboxFrame } from "../chat/protocol.js";
 import { listTimeLabel } from "./format.js";
 import { registerWorker, setupPushCard } from "./push.js";
 import { setupListFilter } from "./list-filter.js";
+import { reportVisibility } from "./visibility.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -157,6 +158,7 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
     const url = new URL("/ws/inbox", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
+    reportVisibility(ws);
     ws.addEventListener("message", (event) => {
       const frame = JSON.parse(String(event.data)) as InboxFrame;
       if (frame.type === "presence") return showPresence(region, frame.room, frame.online);

@@ -1,7 +1,8 @@
 /**
  * Push notifications for messages nobody is looking at. After a message is stored and announced
- * (messages.ts calls `stored` without waiting), the recipient is notified when they have no chat
- * socket or conversation list open on any instance, have not muted the room, and were not already
+ * (messages.ts calls `stored` without waiting), the recipient is notified when no chat page or
+ * conversation list of theirs is in front on any instance (none open, or every tab hidden:
+ * visibility.ts), have not muted the room, and were not already
  * notified about the room since they last read it. That "already notified" mark is a Redis key per
  * user and room, taken with SET NX so two instances never both send, and dropped when the user
  * reads the room.
@@ -19,7 +20,7 @@ import { removeSubscription, subscriptionsOf, type StoredSubscription } from "..
 import { UserModel } from "../../accounts/user.model.js";
 import { listUserSessions } from "../../http/session-store.js";
 import { isMutedBy } from "../mute.js";
-import type { Presence } from "../presence.js";
+import type { Visibility } from "./visibility.js";
 import { RoomModel } from "../room.model.js";
 
 /** What messages.ts tells the notifier; neither call waits for anything. */
@@ -44,7 +45,7 @@ export function createNotifier(deps: {
   push: PushConfig;
   masterKeys: readonly MasterKey[];
   redis: Redis;
-  presence: Pick<Presence, "hasOpenPage">;
+  visibility: Pick<Visibility, "anyVisible">;
   log: Logger;
   /** Notifications being prepared or sent at once, per instance. */
   maxInFlight?: number;
@@ -84,7 +85,8 @@ export function createNotifier(deps: {
     if (!room || !to || isMutedBy(room, to)) return;
     // Already notified and not read since: the common case in a busy conversation, one Redis read.
     if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
-    if (await deps.presence.hasOpenPage(to)) return;
+    // Looking at a Duet page somewhere (a tab in front): it shows the message itself.
+    if (await deps.visibility.anyVisible(to)) return;
     // Only browsers that are still signed in to this account: signing out stops notifications.
     const signedIn = new Set((await listUserSessions(redis, to)).map((s) => s.device));
     const targets = (await subscriptionsOf(deps.masterKeys, to)).filter((s) => signedIn.has(s.device));
