@@ -80,7 +80,7 @@ test.describe("notifications and the installable app", () => {
     await context.close();
   });
 
-  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation @responsive", async ({
+  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation; opted in, it shows the text @responsive", async ({
     browser,
   }, info) => {
     test.setTimeout(60_000);
@@ -118,9 +118,10 @@ test.describe("notifications and the installable app", () => {
     });
 
     const cdp = await bobContext.newCDPSession(bob);
+    const registration = await registrationId(cdp);
     await cdp.send("ServiceWorker.deliverPushMessage", {
       origin: new URL(roomUrl).origin,
-      registrationId: await registrationId(cdp),
+      registrationId: registration,
       data: JSON.stringify(pushed?.payload),
     });
     // Read through the registration (whichever worker instance is running shows them).
@@ -153,6 +154,34 @@ test.describe("notifications and the installable app", () => {
     );
     await expect(bob).toHaveURL(roomUrl);
     await expect(bob.locator("#chat")).toBeVisible();
+
+    // Bob has read it (so the next message may notify), opts in to the text, and leaves again.
+    await expect(alice.locator("li.msg-me").filter({ hasText: "a secret" }).locator(".state-read")).toHaveCount(1);
+    await bob.goto("/profile");
+    await bob.getByLabel("Show the message's text in notifications").check();
+    await bob.locator("#notifications").getByRole("button", { name: "Save" }).click();
+    await expect(bob.getByText("Notifications will show the message's text.")).toBeVisible();
+    await expect(bob.getByLabel("Show the message's text in notifications")).toBeChecked();
+    for (const scheme of ["light", "dark"] as const) {
+      await bob.emulateMedia({ colorScheme: scheme });
+      await bob.locator("#notifications").screenshot({ path: test.info().outputPath(`notifications-card-${scheme}.png`) });
+    }
+    expect((await new AxeBuilder({ page: bob }).include("#notifications").analyze()).violations).toEqual([]);
+    await send(alice, "Dinner at eight?");
+    const [, withText] = await subscriber.waitFor(2);
+    expect(withText?.payload).toMatchObject({ title: `New message from Alice ${info.project.name}`, body: "Dinner at eight?" });
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(roomUrl).origin,
+      registrationId: registration,
+      data: JSON.stringify(withText?.payload),
+    });
+    await expect
+      .poll(() =>
+        bob.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`),
+        ),
+      )
+      .toEqual([`New message from Alice ${info.project.name}: Dinner at eight?`]);
     await room.close();
   });
 });

@@ -9,7 +9,8 @@
  *
  * Off the hot path: work is queued and runs a few at a time; a full queue drops (and logs) rather
  * than holding memory or the sender; each push service request has a timeout. The payload names
- * the sender only, never the message (decision 010); it is encrypted for the browser anyway.
+ * the sender only (decision 010) unless the recipient opted in to the text (profile; decision
+ * 017); it is encrypted for the browser either way.
  */
 import type { Redis } from "ioredis";
 import webpush, { WebPushError } from "web-push";
@@ -19,18 +20,40 @@ import type { MasterKey } from "../../master-keys.js";
 import { removeSubscription, subscriptionsOf, type StoredSubscription } from "../../accounts/push-subscriptions.js";
 import { UserModel } from "../../accounts/user.model.js";
 import { listUserSessions } from "../../http/session-store.js";
+import { ATTACHMENT_KIND, readContent } from "../attachments/content.js";
 import { isMutedBy } from "../mute.js";
 import type { Visibility } from "./visibility.js";
 import { RoomModel } from "../room.model.js";
 
 /** What messages.ts tells the notifier; neither call waits for anything. */
 export type MessageNotices = {
-  stored(message: { roomId: string; from: string; seq: number }): void;
+  /** `text` is the stored plaintext (an attachment's content for kind "attachment"); kept in memory only. */
+  stored(message: { roomId: string; from: string; seq: number; text: string; kind?: string }): void;
   read(roomId: string, userId: string): void;
 };
 
 /** The push payload (encrypted for the browser; the service worker shows it). */
-export type PushPayload = { type: "message"; title: string; room: string; url: string };
+export type PushPayload = { type: "message"; title: string; room: string; url: string; body?: string };
+
+type Job = Parameters<MessageNotices["stored"]>[0];
+
+/** How much of a message an opted-in notification shows (the open tab's own shows as much). */
+export const NOTIFICATION_TEXT_LENGTH = 140;
+
+/** What an opted-in notification says of a message: the start of its text, or the file's name and caption. */
+export function notificationBody(text: string, kind?: string): string {
+  let shown = text;
+  if (kind === ATTACHMENT_KIND) {
+    try {
+      const content = readContent(kind, text);
+      shown = `Attachment: ${content.attachment?.name ?? "file"}${content.text ? ` (${content.text})` : ""}`;
+    } catch {
+      shown = "Attachment";
+    }
+  }
+  shown = shown.replace(/\s+/g, " ").trim();
+  return shown.length > NOTIFICATION_TEXT_LENGTH ? `${shown.slice(0, NOTIFICATION_TEXT_LENGTH - 1)}…` : shown;
+}
 
 const notifiedKey = (userId: string, roomId: string) => `duet:push-sent:${userId}:${roomId}`;
 // A room left unread this long may notify again.
@@ -58,7 +81,7 @@ export function createNotifier(deps: {
   const maxQueued = deps.maxQueued ?? 1000;
   const timeout = deps.timeoutMs ?? 10_000;
   const vapidDetails = { subject: deps.push.subject, publicKey: deps.push.publicKey, privateKey: deps.push.privateKey };
-  const queue: Array<{ roomId: string; from: string }> = [];
+  const queue: Job[] = [];
   let inFlight = 0;
   const idle: Array<() => void> = [];
 
@@ -79,7 +102,7 @@ export function createNotifier(deps: {
     }
   };
 
-  async function notify({ roomId, from }: { roomId: string; from: string }): Promise<void> {
+  async function notify({ roomId, from, text, kind }: Job): Promise<void> {
     const room = await RoomModel.findById(roomId, { members: 1, mutedBy: 1 }).lean();
     const to = room?.members.map(String).find((m) => m !== from);
     if (!room || !to || isMutedBy(room, to)) return;
@@ -94,11 +117,14 @@ export function createNotifier(deps: {
     const first = await redis.set(notifiedKey(to, roomId), "1", "PX", NOTIFIED_TTL_MS, "NX");
     if (first !== "OK") return;
     const sender = await UserModel.findById(from, { displayName: 1 }).lean();
+    const recipient = await UserModel.findById(to, { notificationText: 1 }).lean();
+    const body = recipient?.notificationText ? notificationBody(text, kind) : undefined;
     const payload: PushPayload = {
       type: "message",
       title: `New message from ${sender?.displayName ?? "someone"}`,
       room: roomId,
       url: `/chat/${roomId}`,
+      ...(body ? { body } : {}),
     };
     await Promise.all(targets.map((target) => sendTo(to, target, payload)));
   }
@@ -133,7 +159,7 @@ export function createNotifier(deps: {
         log.warn({ roomId: message.roomId }, "notification queue full; notification dropped");
         return;
       }
-      queue.push({ roomId: message.roomId, from: message.from });
+      queue.push(message);
       pump();
     },
     read(roomId, userId) {

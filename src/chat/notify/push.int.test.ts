@@ -196,6 +196,33 @@ describe("notifications when Bob has no Duet page open", () => {
     list.ws.close();
   });
 
+  it("Bob may opt in to the message's text in his notifications; a bad setting is refused and changes nothing", async () => {
+    const { bob, roomId, push, send } = await pair();
+    await bob.browser.get("/profile");
+    const bad = await bob.browser.post("/profile/notification-text", { showText: "yes please" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /showText: must be 'on'/);
+    assert.equal((await UserModel.findOne({ email: bob.email }).lean())?.notificationText, false, "off by default");
+    await bob.browser.get("/profile");
+    const on = await bob.browser.post("/profile/notification-text", { showText: "on" });
+    assert.equal(on.location, "/profile?textShown=1#notifications");
+    assert.match((await bob.browser.get("/profile")).html, /name="showText" value="on" checked/);
+
+    const long = `Dinner at eight?   ${"x".repeat(200)}`;
+    await send(long);
+    const [got] = await push.waitFor(1);
+    const payload = got?.payload as { body?: string; title?: string };
+    assert.equal(payload.title, "New message from alice tester");
+    assert.equal(payload.body, `Dinner at eight? ${"x".repeat(122)}…`, "the first 140 characters, on one line");
+    assert.equal(payload.body?.length, 140);
+    // The room page tells its own notifications the same.
+    assert.match((await bob.browser.get(`/chat/${roomId}`)).html, /data-notify-text="true"/);
+
+    await bob.browser.get("/profile");
+    assert.equal((await bob.browser.post("/profile/notification-text", {})).location, "/profile?textHidden=1#notifications");
+    assert.doesNotMatch((await bob.browser.get(`/chat/${roomId}`)).html, /data-notify-text/);
+  });
+
   it("a muted conversation pushes nothing; unmuted, it pushes again; the list shows it muted", async () => {
     const { bob, roomId, push, send } = await pair();
     await bob.browser.get(`/chat/${roomId}`);
