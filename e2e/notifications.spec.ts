@@ -8,7 +8,9 @@
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
+import { Redis } from "ioredis";
 import { startPushService, type PushService } from "../src/test/push-service.js";
+import { stack } from "../src/test/support.js";
 import { signUpInBrowser } from "./support/accounts.js";
 import { contextFor, send, twoInARoom } from "./support/rooms.js";
 
@@ -80,7 +82,7 @@ test.describe("notifications and the installable app", () => {
     await context.close();
   });
 
-  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation; opted in, it shows the text @responsive", async ({
+  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation; opted in, it shows the text; a tab in the back counts as away @responsive", async ({
     browser,
   }, info) => {
     test.setTimeout(60_000);
@@ -182,6 +184,25 @@ test.describe("notifications and the installable app", () => {
         ),
       )
       .toEqual([`New message from Alice ${info.project.name}: Dinner at eight?`]);
+
+    // A Duet tab in the back counts as away: Bob reads, his tab goes to the back, and Alice's next
+    // message is pushed although the page is open (the page tells the server, client/visibility.ts).
+    await bob.goto(roomUrl);
+    await expect(alice.locator("li.msg-me").filter({ hasText: "Dinner at eight?" }).locator(".state-read")).toHaveCount(1);
+    const bobId = (await bob.locator("#chat").getAttribute("data-me")) ?? "";
+    const redis = new Redis(stack.REDIS_ADMIN_URL);
+    const visibleTabs = async () =>
+      Object.values(await redis.hgetall(`duet:visible:${bobId}`)).reduce((sum, n) => sum + Number(n), 0);
+    await expect.poll(visibleTabs).toBeGreaterThan(0);
+    await bob.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await expect.poll(visibleTabs).toBe(0);
+    redis.disconnect();
+    await send(alice, "Are you there?");
+    const [, , whileHidden] = await subscriber.waitFor(3);
+    expect(whileHidden?.payload).toMatchObject({ body: "Are you there?" });
     await room.close();
   });
 });
