@@ -65,9 +65,26 @@ test.describe("notifications and the installable app", () => {
     await page.goto("/chat");
     await expect(page.locator("#conversations")).toBeVisible();
 
+    // A message queued in a conversation (the chat page's outbox in this browser) waits offline.
+    await page.evaluate(() =>
+      localStorage.setItem(
+        `duet:outbox:${"r".repeat(22)}`,
+        JSON.stringify([{ clientId: "c1", text: "See you <b>at noon</b>", at: new Date().toISOString() }]),
+      ),
+    );
     await context.setOffline(true);
     await page.goto("/chat");
     await expect(page.getByRole("heading", { name: "You're offline" })).toBeVisible();
+    const waiting = page.getByRole("region", { name: "Waiting to be sent" });
+    await expect(waiting).toContainText("See you <b>at noon</b>");
+    await expect(waiting.getByRole("link", { name: "1 message in a conversation" })).toHaveAttribute(
+      "href",
+      `/chat/${"r".repeat(22)}`,
+    );
+    await page.screenshot({ path: test.info().outputPath("offline-queue.png") });
+    expect(
+      (await new AxeBuilder({ page }).analyze()).violations.filter((v) => v.impact === "critical" || v.impact === "serious"),
+    ).toEqual([]);
     // The shell is styled from the cache: the stylesheet applied.
     expect(await page.locator("header").evaluate((el) => getComputedStyle(el).display)).not.toBe("inline");
     const cached = await page.evaluate(async () => {

@@ -8,6 +8,7 @@ import { listTimeLabel } from "./format.js";
 import { registerWorker, setupPushCard } from "./push.js";
 import { setupListFilter } from "./list-filter.js";
 import { reportVisibility } from "./visibility.js";
+import { showOfflineQueue } from "./offline-queue.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -184,6 +185,7 @@ setupTheme();
 setupMenus();
 void registerWorker();
 void setupPushCard();
+showOfflineQueue();
 relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {
