@@ -20,7 +20,7 @@ async function seriousViolations(page: Page) {
 test.describe("Alice sends Bob a photo and a PDF", () => {
   // Two sign-ups through the real mailbox, then uploads: slow on a loaded machine.
   test.setTimeout(120_000);
-  test("picker, caption, progress, inline picture with its size reserved, lightbox, file card, download, delete @responsive", async ({
+  test("picker, caption, progress, inline picture with its size reserved, lightbox, file card, download, a file sent as a reply, delete @responsive", async ({
     browser,
   }, info) => {
     const options = {
@@ -53,7 +53,7 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await alice.getByLabel("Caption for lake.jpg").fill("The lake <b>at dawn</b>");
     await shot(alice, "01-tray");
     expect(await seriousViolations(alice)).toEqual([]);
-    await alice.getByRole("button", { name: "Send" }).click();
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
 
     const sentPhoto = alice.locator("li.msg-me", { hasText: "The lake <b>at dawn</b>" });
     await expect(sentPhoto.locator(".state")).toContainText(/Sent|Read/);
@@ -88,6 +88,23 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await bob.reload();
     await expect(bob.getByRole("button", { name: "Open picture lake.jpg" })).toBeVisible();
     await expect(bob.getByRole("link", { name: /Download plan\.pdf/ })).toBeVisible();
+
+    // Bob replies to the photo with a file: it goes as the reply, with the quote on both sides.
+    await bobPhoto.getByRole("button", { name: "Message actions" }).click();
+    await bob.getByRole("menu", { name: "Message actions" }).getByRole("menuitem", { name: "Reply", exact: true }).click();
+    await expect(bob.locator("#reply-bar")).toContainText("The lake <b>at dawn</b>");
+    await bob
+      .locator("#attach-input")
+      .setInputFiles([{ name: "map.txt", mimeType: "text/plain", buffer: Buffer.from("the way") }]);
+    await bob.getByRole("button", { name: "Send", exact: true }).click();
+    await expect(bob.locator("#reply-bar")).toBeHidden();
+    const sentMap = bob.locator("li.msg-me").filter({ has: bob.getByRole("link", { name: /Download map\.txt/ }) });
+    await expect(sentMap.locator(".state")).toContainText(/Sent|Read/);
+    await expect(sentMap.locator(".quote")).toContainText("Attachment: The lake <b>at dawn</b>");
+    const aliceMap = alice.locator("li.msg-them").filter({ has: alice.getByRole("link", { name: /Download map\.txt/ }) });
+    await expect(aliceMap.locator(".quote")).toContainText("Attachment: The lake <b>at dawn</b>");
+    await alice.reload();
+    await expect(aliceMap.locator(".quote")).toContainText("Attachment: The lake <b>at dawn</b>");
 
     // Alice deletes the PDF: Bob sees it go, and its file is gone.
     const sentPdf = alice.locator("li.msg-me").filter({ has: alice.locator(".att-file") });
@@ -129,7 +146,7 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await alice
       .locator("#attach-input")
       .setInputFiles([{ name: "slow.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(3 * 1024 * 1024, 1) }]);
-    await alice.getByRole("button", { name: "Send" }).click();
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
     const pending = alice.locator("li.msg-me").filter({ hasText: "slow.bin" });
     await expect(pending.locator("progress")).toBeVisible();
     await shot(alice, "04-uploading");

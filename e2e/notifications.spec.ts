@@ -8,7 +8,9 @@
  */
 import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
+import { Redis } from "ioredis";
 import { startPushService, type PushService } from "../src/test/push-service.js";
+import { stack } from "../src/test/support.js";
 import { signUpInBrowser } from "./support/accounts.js";
 import { contextFor, send, twoInARoom } from "./support/rooms.js";
 
@@ -63,9 +65,26 @@ test.describe("notifications and the installable app", () => {
     await page.goto("/chat");
     await expect(page.locator("#conversations")).toBeVisible();
 
+    // A message queued in a conversation (the chat page's outbox in this browser) waits offline.
+    await page.evaluate(() =>
+      localStorage.setItem(
+        `duet:outbox:${"r".repeat(22)}`,
+        JSON.stringify([{ clientId: "c1", text: "See you <b>at noon</b>", at: new Date().toISOString() }]),
+      ),
+    );
     await context.setOffline(true);
     await page.goto("/chat");
     await expect(page.getByRole("heading", { name: "You're offline" })).toBeVisible();
+    const waiting = page.getByRole("region", { name: "Waiting to be sent" });
+    await expect(waiting).toContainText("See you <b>at noon</b>");
+    await expect(waiting.getByRole("link", { name: "1 message in a conversation" })).toHaveAttribute(
+      "href",
+      `/chat/${"r".repeat(22)}`,
+    );
+    await page.screenshot({ path: test.info().outputPath("offline-queue.png") });
+    expect(
+      (await new AxeBuilder({ page }).analyze()).violations.filter((v) => v.impact === "critical" || v.impact === "serious"),
+    ).toEqual([]);
     // The shell is styled from the cache: the stylesheet applied.
     expect(await page.locator("header").evaluate((el) => getComputedStyle(el).display)).not.toBe("inline");
     const cached = await page.evaluate(async () => {
@@ -80,7 +99,7 @@ test.describe("notifications and the installable app", () => {
     await context.close();
   });
 
-  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation @responsive", async ({
+  test("a push for Bob, away from Duet, shows 'New message from Alice' and its click opens the conversation; opted in, it shows the text; a tab in the back counts as away @responsive", async ({
     browser,
   }, info) => {
     test.setTimeout(60_000);
@@ -118,9 +137,10 @@ test.describe("notifications and the installable app", () => {
     });
 
     const cdp = await bobContext.newCDPSession(bob);
+    const registration = await registrationId(cdp);
     await cdp.send("ServiceWorker.deliverPushMessage", {
       origin: new URL(roomUrl).origin,
-      registrationId: await registrationId(cdp),
+      registrationId: registration,
       data: JSON.stringify(pushed?.payload),
     });
     // Read through the registration (whichever worker instance is running shows them).
@@ -153,6 +173,53 @@ test.describe("notifications and the installable app", () => {
     );
     await expect(bob).toHaveURL(roomUrl);
     await expect(bob.locator("#chat")).toBeVisible();
+
+    // Bob has read it (so the next message may notify), opts in to the text, and leaves again.
+    await expect(alice.locator("li.msg-me").filter({ hasText: "a secret" }).locator(".state-read")).toHaveCount(1);
+    await bob.goto("/profile");
+    await bob.getByLabel("Show the message's text in notifications").check();
+    await bob.locator("#notifications").getByRole("button", { name: "Save" }).click();
+    await expect(bob.getByText("Notifications will show the message's text.")).toBeVisible();
+    await expect(bob.getByLabel("Show the message's text in notifications")).toBeChecked();
+    for (const scheme of ["light", "dark"] as const) {
+      await bob.emulateMedia({ colorScheme: scheme });
+      await bob.locator("#notifications").screenshot({ path: test.info().outputPath(`notifications-card-${scheme}.png`) });
+    }
+    expect((await new AxeBuilder({ page: bob }).include("#notifications").analyze()).violations).toEqual([]);
+    await send(alice, "Dinner at eight?");
+    const [, withText] = await subscriber.waitFor(2);
+    expect(withText?.payload).toMatchObject({ title: `New message from Alice ${info.project.name}`, body: "Dinner at eight?" });
+    await cdp.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(roomUrl).origin,
+      registrationId: registration,
+      data: JSON.stringify(withText?.payload),
+    });
+    await expect
+      .poll(() =>
+        bob.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => `${n.title}: ${n.body}`),
+        ),
+      )
+      .toEqual([`New message from Alice ${info.project.name}: Dinner at eight?`]);
+
+    // A Duet tab in the back counts as away: Bob reads, his tab goes to the back, and Alice's next
+    // message is pushed although the page is open (the page tells the server, client/visibility.ts).
+    await bob.goto(roomUrl);
+    await expect(alice.locator("li.msg-me").filter({ hasText: "Dinner at eight?" }).locator(".state-read")).toHaveCount(1);
+    const bobId = (await bob.locator("#chat").getAttribute("data-me")) ?? "";
+    const redis = new Redis(stack.REDIS_ADMIN_URL);
+    const visibleTabs = async () =>
+      Object.values(await redis.hgetall(`duet:visible:${bobId}`)).reduce((sum, n) => sum + Number(n), 0);
+    await expect.poll(visibleTabs).toBeGreaterThan(0);
+    await bob.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await expect.poll(visibleTabs).toBe(0);
+    redis.disconnect();
+    await send(alice, "Are you there?");
+    const [, , whileHidden] = await subscriber.waitFor(3);
+    expect(whileHidden?.payload).toMatchObject({ body: "Are you there?" });
     await room.close();
   });
 });

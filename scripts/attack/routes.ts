@@ -110,6 +110,13 @@ export const ROUTES: readonly FuzzRoute[] = [
   { method: "POST", path: "/profile/avatar/remove", fields: {}, as: "member", success: redirectTo(/^\/profile\?avatar=1$/) },
   {
     method: "POST",
+    path: "/profile/notification-text",
+    fields: { showText: "flag" },
+    as: "member",
+    success: redirectTo(/^\/profile\?text(Shown|Hidden)=1#notifications$/),
+  },
+  {
+    method: "POST",
     path: "/profile/password",
     fields: { currentPassword: "password", newPassword: "newPassword" },
     as: "member",

@@ -19,6 +19,11 @@ export async function updateProfile(userId: string, fields: { displayName: strin
   await UserModel.updateOne({ _id: userId }, { $set: fields, $inc: { avatarVersion: 1 } });
 }
 
+/** Whether notifications (pushed, and the open tab's own) show the message's text. */
+export async function setNotificationText(userId: string, show: boolean): Promise<void> {
+  await UserModel.updateOne({ _id: userId }, { $set: { notificationText: show } });
+}
+
 /**
  * Sets a new password (the route has checked the re-authentication, reauth.ts) and signs out
  * every other session. An account that signed in only with Google gets its first password here.

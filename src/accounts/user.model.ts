@@ -14,6 +14,11 @@ const userSchema = new Schema(
     /** Bumped whenever the avatar changes, so its URL changes and caches never show an old one. */
     avatarVersion: { type: Number, default: 0 },
     lastSeenAt: { type: Date },
+    /**
+     * Notifications show the message's text (opt-in): a push then carries it, encrypted for the
+     * browser, through the browser vendor's push service, and it shows on the lock screen.
+     */
+    notificationText: { type: Boolean, default: false },
   },
   { timestamps: true },
 );

@@ -24,6 +24,7 @@ import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
 import type { MessageNotices } from "./notify/notifier.js";
+import type { Visibility, VisibleSocket } from "./notify/visibility.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { openReaction, react } from "./reactions.js";
@@ -49,6 +50,8 @@ export type ChatDeps = {
   removeAttachmentOf?: (roomId: string, seq: number) => Promise<void>;
   /** Push notifications for the recipient of a send (notify/notifier.ts); absent when off. */
   notices?: MessageNotices;
+  /** Whether the page is in front, for the notifier (notify/visibility.ts); absent when off. */
+  visibility?: Pick<Visibility, "opened">;
   activity: RoomActivity;
   /** A socket with more than this waiting to be sent is too slow and is closed (1013). */
   maxBufferedBytes: number;
@@ -74,6 +77,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   let lastTyping = 0;
   let online = false;
   let closed = false;
+  // Set once the socket is live (below); read by the frame handler and on close.
+  let visible: VisibleSocket | undefined = undefined;
 
   const send = (frame: ServerFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
@@ -312,6 +317,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   } catch (err) {
     log.warn({ err: err instanceof Error ? err.message : err }, "presence unavailable");
   }
+  visible = deps.visibility?.opened(userId);
+  if (closed) visible?.closed();
   accepting = true;
   for (const frame of waiting.splice(0)) onFrame(frame.data, frame.isBinary);
 
@@ -388,11 +395,14 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
         if (!result.ok) refused(result);
         return;
       }
+      case "visibility":
+        return visible?.set(frame.visible);
     }
   }
 
   async function onClose(): Promise<void> {
     closed = true;
+    visible?.closed();
     clearTimeout(gapTimer);
     await deps.hub.leave(roomId, listener);
     if (online) await deps.presence.goOffline(place);

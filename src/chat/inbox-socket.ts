@@ -22,8 +22,9 @@ import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
 import type { Hub, HubEvent, HubListener } from "./hub.js";
-import { presenceChannel, type Presence } from "./presence.js";
-import type { InboxFrame } from "./protocol.js";
+import type { Visibility } from "./notify/visibility.js";
+import { presenceChannel } from "./presence.js";
+import { parseClientFrame, type InboxFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
 /** The hub channel (a pseudo room id) on which new conversations of `userId` are announced. */
@@ -45,7 +46,7 @@ const MAX_ROOMS = 200;
 export function inboxSocketRoute(
   config: Config,
   redis: Redis,
-  deps: { hub: Hub; log: Logger; presence?: Pick<Presence, "listOpened" | "listClosed"> },
+  deps: { hub: Hub; log: Logger; visibility?: Pick<Visibility, "opened"> },
   sessions: SessionSockets,
 ): UpgradeRoute {
   const openPerUser = new Map<string, number>();
@@ -66,25 +67,14 @@ export function inboxSocketRoute(
       const ws = await accept();
       sessions.add(ws, session);
       openPerUser.set(userId, (openPerUser.get(userId) ?? 0) + 1);
-      // An open list holds notifications back (chat/notify/): counted across instances.
-      const counted = deps.presence?.listOpened(userId).then(
-        () => true,
-        (err: unknown) => {
-          deps.log.warn({ err: err instanceof Error ? err.message : err }, "open list not counted");
-          return false;
-        },
-      );
-      ws.once("close", () => {
-        void counted?.then((yes) =>
-          yes
-            ? deps.presence
-                ?.listClosed(userId)
-                .catch((err: unknown) =>
-                  deps.log.warn({ err: err instanceof Error ? err.message : err }, "closed list not counted"),
-                )
-            : undefined,
-        );
+      // A list in front holds notifications back (chat/notify/): counted across instances. The
+      // page says when its tab goes to the back or the front; it sends no other frame.
+      const visible = deps.visibility?.opened(userId);
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        const parsed = isBinary ? undefined : parseClientFrame(data.toString());
+        if (parsed?.ok && parsed.frame.type === "visibility") visible?.set(parsed.frame.visible);
       });
+      ws.once("close", () => visible?.closed());
       await serveInbox(deps, ws, userId, [inboxChannel(userId), ...rooms.map((r) => String(r._id))], rooms).catch(
         (err: unknown) => {
           deps.log.error({ err }, "inbox socket failed");
@@ -182,7 +172,7 @@ async function serveInbox(
     onResync: () => tell("*"),
   };
 
-  // The page sends nothing; anything it does send is ignored.
+  // Anything the page sends but its visibility (above) is ignored.
   let alive = true;
   ws.on("pong", () => (alive = true));
   const heartbeat = setInterval(() => {

@@ -133,7 +133,14 @@ export async function sendMessage(
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
     clearTimeout(timer);
-    deps.notices?.stored({ roomId, from: userId, seq: stored.seq });
+    // The plaintext goes along in memory only: shown in a push if the recipient opted in.
+    deps.notices?.stored({
+      roomId,
+      from: userId,
+      seq: stored.seq,
+      text: input.text,
+      ...(input.kind ? { kind: input.kind } : {}),
+    });
   }
   return { ok: true, seq: stored.seq, at };
 }

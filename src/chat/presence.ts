@@ -13,10 +13,8 @@ import { UserModel } from "../accounts/user.model.js";
 import type { Hub } from "./hub.js";
 
 const onlineKey = (userId: string) => `duet:online:${userId}`;
-// Open conversation lists (/ws/inbox) per user, counted the same way but apart: a list open is
-// not "online" to the other person, yet it shows new messages, so it holds notifications back.
-const listsKey = (userId: string) => `duet:lists:${userId}`;
-const INSTANCE_PREFIX = "duet:instance:";
+/** Each instance's liveness key is this plus its id (shared with notify/visibility.ts). */
+export const INSTANCE_PREFIX = "duet:instance:";
 
 /**
  * The hub channel (a pseudo room id) on which a user's coming and going is told to whoever lists
@@ -25,7 +23,7 @@ const INSTANCE_PREFIX = "duet:instance:";
 export const presenceChannel = (userId: string) => `presence:${userId}`;
 
 // KEYS: users' hashes. ARGV[1]: the liveness key prefix. Counts only live instances' sockets.
-const COUNT_LIVE = `
+export const COUNT_LIVE = `
 local out = {}
 for i, key in ipairs(KEYS) do
   local total = 0
@@ -48,11 +46,6 @@ export type Presence = {
   goOffline(place: { roomId: string; userId: string }): Promise<void>;
   /** Open chat sockets per user on live instances, in the order asked. */
   socketCounts(userIds: readonly string[]): Promise<number[]>;
-  /** Counts one more open conversation list (/ws/inbox) of `userId` here. */
-  listOpened(userId: string): Promise<void>;
-  listClosed(userId: string): Promise<void>;
-  /** Whether `userId` has any chat socket or conversation list open on a live instance. */
-  hasOpenPage(userId: string): Promise<boolean>;
   close(): Promise<void>;
 };
 
@@ -68,12 +61,10 @@ export function createPresence(options: {
   const instance = randomBytes(8).toString("hex");
   const liveness = `${INSTANCE_PREFIX}${instance}`;
   const here = new Map<string, number>();
-  const listsHere = new Map<string, number>();
 
   const renew = async (): Promise<void> => {
     const batch = redis.pipeline().set(liveness, "1", "PX", ttlMs);
     for (const userId of here.keys()) batch.pexpire(onlineKey(userId), ttlMs * 1.5);
-    for (const userId of listsHere.keys()) batch.pexpire(listsKey(userId), ttlMs * 1.5);
     await batch.exec();
   };
   const renewing = setInterval(
@@ -140,26 +131,6 @@ export function createPresence(options: {
       }
     },
     socketCounts,
-    async listOpened(userId) {
-      await start();
-      listsHere.set(userId, (listsHere.get(userId) ?? 0) + 1);
-      await redis
-        .multi()
-        .hincrby(listsKey(userId), instance, 1)
-        .pexpire(listsKey(userId), ttlMs * 1.5)
-        .exec();
-    },
-    async listClosed(userId) {
-      const left = (listsHere.get(userId) ?? 1) - 1;
-      if (left > 0) listsHere.set(userId, left);
-      else listsHere.delete(userId);
-      const mine = await redis.hincrby(listsKey(userId), instance, -1);
-      if (mine <= 0) await redis.hdel(listsKey(userId), instance);
-    },
-    async hasOpenPage(userId) {
-      const counts = (await redis.eval(COUNT_LIVE, 2, onlineKey(userId), listsKey(userId), INSTANCE_PREFIX)) as number[];
-      return counts.some((n) => Number(n) > 0);
-    },
     async close() {
       clearInterval(renewing);
       await redis.del(liveness).catch(() => undefined);

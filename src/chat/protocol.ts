@@ -7,14 +7,19 @@
  *   send     { clientId, text, replyTo? }   store and deliver a message (retry with the same clientId);
  *                                      `replyTo` is the number of an earlier message of the room it
  *                                      answers (refused with not_found if the room has none such)
- *   attach   { clientId, caption }     send the attachment uploaded with this clientId
- *                                      (POST /api/rooms/:room/attachments?clientId=), with a caption
+ *   attach   { clientId, caption, replyTo? }   send the attachment uploaded with this clientId
+ *                                      (POST /api/rooms/:room/attachments?clientId=), with a caption;
+ *                                      `replyTo` as for `send`
  *   edit     { seq, text }             replace the text of one of your own messages
  *   delete   { seq }                   remove one of your own messages
  *   typing   {}                        you are typing (at most every few seconds)
  *   read     { seq }                   you have read everything up to seq
  *   react    { seq, emoji, on }        add (on) or take back (!on) your `emoji` on message seq; one
  *                                      of REACTIONS; saying the same twice changes nothing
+ *   visibility { visible }             the page went to the back (hidden tab) or the front; a socket
+ *                                      counts as visible until told. Pushes go to users with no
+ *                                      visible socket. The list's socket (/ws/inbox) takes this
+ *                                      frame too, and nothing else.
  *
  * Server → client (the list's socket, /ws/inbox, sends only `inbox`)
  *   inbox    { rooms }                 these conversations changed ("*": any may have); [] on connect
@@ -95,6 +100,7 @@ export const clientFrame = z.discriminatedUnion("type", [
       type: z.literal("attach"),
       clientId,
       caption: z.string().max(MAX_MESSAGE_LENGTH, `a caption can be at most ${MAX_MESSAGE_LENGTH} characters`),
+      replyTo: seq.optional(),
     })
     .strict(),
   z.object({ type: z.literal("edit"), seq, text }).strict(),
@@ -109,6 +115,7 @@ export const clientFrame = z.discriminatedUnion("type", [
       on: z.boolean(),
     })
     .strict(),
+  z.object({ type: z.literal("visibility"), visible: z.boolean() }).strict(),
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 

@@ -11,6 +11,7 @@ import { instances } from "../test/factories.js";
 import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 import type { ChatClient } from "../test/chat-client.js";
 import { eventually, stack } from "../test/support.js";
+import { upload } from "../test/attachments.js";
 import type { TestBrowser } from "../test/browser.js";
 import { instanceChannel } from "./hub.js";
 import { MAX_REACTIONS_PER_MESSAGE, REACTIONS, type PlainMessage, type Reaction } from "./protocol.js";
@@ -103,6 +104,49 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     );
     // The socket still works, in order.
     assert.equal(await say(aliceTab, "x2", "still here"), first + 1);
+  });
+
+  it("a file answers a message like a text: quoted live and in history, refused if the original is gone, stored once", async () => {
+    const { alice, bob, roomId, aliceTab, bobTab, aliceId, say } = await room();
+    const original = await say(aliceTab, "q1", "Which beach was it?");
+    const file = (name: string) => ({ name, type: "text/plain", data: Buffer.from(`contents of ${name}`) });
+    assert.equal((await upload(bob.browser, roomId, "f1", file("beach.txt"))).status, 201);
+    const attach = (clientId: string, replyTo: number) => bobTab.send({ type: "attach", clientId, caption: "This one", replyTo });
+    attach("f1", original);
+    const seq = (await bobTab.next("ack", (f) => f.clientId === "f1")).seq;
+
+    const quote = { seq: original, from: aliceId, excerpt: "Which beach was it?" };
+    const live = await aliceTab.next("message", (f) => f.seq === seq);
+    assert.equal(live.attachment?.name, "beach.txt");
+    assert.deepEqual(live.replyTo, quote);
+    assert.equal((await db().collection("messages").findOne({ roomId, seq }))?.replyTo, original);
+    for (const browser of [alice.browser, bob.browser])
+      assert.deepEqual((await history(browser, roomId)).find((m) => m.seq === seq)?.replyTo, quote);
+
+    // Refused, with nothing stored, for a number the room does not have and for a deleted one.
+    assert.equal((await upload(bob.browser, roomId, "f2", file("other.txt"))).status, 201);
+    attach("f2", 999);
+    const missing = await bobTab.next("error", (f) => f.clientId === "f2");
+    assert.equal(missing.code, "not_found");
+    assert.match(missing.message, /message 999 is not in this conversation/);
+    aliceTab.send({ type: "delete", seq: original });
+    await bobTab.next("deleted", (f) => f.seq === original);
+    assert.equal((await upload(bob.browser, roomId, "f3", file("late.txt"))).status, 201);
+    attach("f3", original);
+    assert.equal((await bobTab.next("error", (f) => f.clientId === "f3")).code, "not_found");
+    // A resend of the stored reply (its answer lost) is still that reply, stored once.
+    attach("f1", original);
+    const again = await bobTab.next(
+      "ack",
+      (f) => f.clientId === "f1" && bobTab.frames.filter((g) => g.type === "ack").length > 1,
+    );
+    assert.equal(again.seq, seq);
+    assert.equal(
+      await db()
+        .collection("messages")
+        .countDocuments({ roomId, kind: { $ne: "void" } }),
+      2,
+    );
   });
 
   it("a reaction counts once however often it is said, goes live to the other instance, and can be taken back", async () => {

@@ -23,6 +23,7 @@ import { inboxSocketRoute } from "./inbox-socket.js";
 import { SEND_LIMIT } from "./limits.js";
 import { createHeartbeat } from "../realtime/heartbeat.js";
 import { createNotifier } from "./notify/notifier.js";
+import { createVisibility } from "./notify/visibility.js";
 
 export type Chat = {
   route: UpgradeRoute;
@@ -85,9 +86,12 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   const unreadable = reportUnreadable(log.child({ part: "chat" }));
   const heartbeat = createHeartbeat(25_000);
   const presence = createPresence({ redis, hub, log: log.child({ part: "chat" }) });
-  const notifier = config.push
-    ? createNotifier({ push: config.push, masterKeys: config.masterKeys, redis, presence, log: log.child({ part: "push" }) })
-    : undefined;
+  // Which users look at a Duet page (for the notifier only, so kept only when pushes are on).
+  const visibility = config.push ? createVisibility({ redis, log: log.child({ part: "push" }) }) : undefined;
+  const notifier =
+    config.push && visibility
+      ? createNotifier({ push: config.push, masterKeys: config.masterKeys, redis, visibility, log: log.child({ part: "push" }) })
+      : undefined;
   const deps: ChatDeps = {
     log: log.child({ part: "chat" }),
     unreadable,
@@ -104,6 +108,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     blocks: roomBlocks(redis),
     presence,
     notices: notifier,
+    visibility,
     // A number missing below a delivered one is usually another instance's write a few
     // milliseconds behind; it is looked up after this long, and settled for good after 5 s.
     gapLookupMs: 300,
@@ -111,7 +116,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
   };
   return {
     route: chatSocketRoute(config, redis, deps, sessions),
-    inboxRoute: inboxSocketRoute(config, redis, { hub, presence, log: log.child({ part: "inbox" }) }, sessions),
+    inboxRoute: inboxSocketRoute(config, redis, { hub, visibility, log: log.child({ part: "inbox" }) }, sessions),
     hub,
     store,
     sequencer,
@@ -129,6 +134,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
       await activity.close();
       await sessions.close();
       await presence.close();
+      await visibility?.close();
       await hub.close();
       summaries.close();
     },

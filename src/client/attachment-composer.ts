@@ -4,7 +4,7 @@
  * an `attach` frame with the same client id, so a retried upload or frame is stored once. Files
  * over the limit are refused in the tray, before any upload starts.
  */
-import type { AttachmentInfo, ClientFrame } from "../chat/protocol.js";
+import type { AttachmentInfo, ClientFrame, Quote } from "../chat/protocol.js";
 import { sizeLabel, type UploadProgress } from "./attachment-view.js";
 import { newClientId } from "./format.js";
 import type { Item } from "./render.js";
@@ -20,6 +20,8 @@ type Pending = {
   request?: XMLHttpRequest;
   uploaded?: AttachmentInfo;
   failed?: string;
+  /** The message it answers (the reply bar was open when it was sent). */
+  replyTo?: Quote;
 };
 
 export type AttachmentComposerDeps = {
@@ -131,11 +133,13 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       state: p.failed ? "failed" : "sending",
       ...(p.failed ? { failure: p.failed } : { failure: undefined }),
       attachment: p.uploaded ?? { id: p.clientId, name: p.file.name || "file", type: p.file.type, size: p.file.size },
+      ...(p.replyTo ? { replyTo: p.replyTo } : {}),
     };
   }
 
   function sendFrame(p: Pending): void {
-    if (p.uploaded && !p.failed && deps.canSend()) deps.send({ type: "attach", clientId: p.clientId, caption: p.caption });
+    if (p.uploaded && !p.failed && deps.canSend())
+      deps.send({ type: "attach", clientId: p.clientId, caption: p.caption, ...(p.replyTo ? { replyTo: p.replyTo.seq } : {}) });
   }
 
   function upload(p: Pending): void {
@@ -207,16 +211,28 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   });
 
   return {
-    /** Sends every file in the tray (each with its caption); called when the composer is sent. */
-    sendTray(): void {
+    /**
+     * Sends every file in the tray (each with its caption, each answering `replyTo` if given);
+     * called when the composer is sent. Answers how many files went.
+     */
+    sendTray(replyTo?: Quote): number {
       voice.clear();
-      for (const { file, caption } of tray.splice(0)) {
-        const p: Pending = { clientId: newClientId(), file, caption: caption.value, at: new Date().toISOString(), loaded: 0 };
+      const files = tray.splice(0);
+      for (const { file, caption } of files) {
+        const p: Pending = {
+          clientId: newClientId(),
+          file,
+          caption: caption.value,
+          at: new Date().toISOString(),
+          loaded: 0,
+          ...(replyTo ? { replyTo } : {}),
+        };
         pending.set(p.clientId, p);
         upload(p);
       }
       trayList.replaceChildren();
       syncTray();
+      return files.length;
     },
     /** The upload in progress for a message, for its progress bar. */
     progressOf(clientId: string): UploadProgress | undefined {

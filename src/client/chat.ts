@@ -306,9 +306,13 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
     if (seq !== undefined && socket.send({ type: "read", seq })) position.readUpTo(seq);
   }
 
+  // The tab is in the back: its own notification, with the text only if the user opted in
+  // (profile), as pushes do; the same tag as a push for this room, so one replaces the other.
   function notify(item: Item): void {
     if (document.visibilityState === "visible" || !("Notification" in window) || Notification.permission !== "granted") return;
-    const note = new Notification(peerName, { body: item.deleted ? "" : item.text.slice(0, 140), tag: roomId });
+    const text = item.attachment ? `Attachment: ${item.attachment.name}${item.text ? ` (${item.text})` : ""}` : item.text;
+    const shown = root.dataset.notifyText === "true" && !item.deleted ? text.slice(0, 140) : "Open Duet to read it.";
+    const note = new Notification(`New message from ${peerName}`, { body: shown, tag: roomId });
     note.addEventListener("click", () => window.focus());
   }
 
@@ -558,11 +562,12 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    attachments.sendTray();
+    // Files sent while replying answer the same message as the text (each shows the quote).
+    const replyTo = replyBar.current;
+    if (attachments.sendTray(replyTo) > 0) replyBar.stop();
     toBottom();
     const text = input.value;
     if (!text.trim()) return;
-    const replyTo = replyBar.current;
     const item = { clientId: newClientId(), text, at: new Date().toISOString(), ...(replyTo ? { replyTo } : {}) };
     replyBar.stop();
     outbox.add(item);

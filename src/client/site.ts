@@ -8,6 +8,8 @@ import { registerWorker, setupPushCard } from "./push.js";
 import { setupListFilter } from "./list-filter.js";
 import { redrawList, relabelTimes, showPresence } from "./list-view.js";
 import { setupRowActions } from "./row-actions.js";
+import { reportVisibility } from "./visibility.js";
+import { showOfflineQueue } from "./offline-queue.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -108,6 +110,7 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
     const url = new URL("/ws/inbox", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(url);
+    reportVisibility(ws);
     ws.addEventListener("message", (event) => {
       const frame = JSON.parse(String(event.data)) as InboxFrame;
       if (frame.type === "presence") return showPresence(region, frame.room, frame.online);
@@ -133,6 +136,7 @@ setupTheme();
 setupMenus();
 void registerWorker();
 void setupPushCard();
+showOfflineQueue();
 relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {

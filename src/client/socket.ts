@@ -7,6 +7,7 @@
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
 import { forgetOutbox } from "./outbox.js";
+import { reportVisibility } from "./visibility.js";
 
 /** Close code for "your session ended" (src/realtime/session-sockets.ts). */
 const SESSION_ENDED_CLOSE = 4401;
@@ -41,6 +42,7 @@ export function connectChat(options: {
     if (options.lastSeq() > 0) url.searchParams.set("after", String(options.lastSeq()));
     const socket = new WebSocket(url);
     ws = socket;
+    reportVisibility(socket);
     socket.addEventListener("message", (event) => {
       // Stopped: what was still on its way belongs to a pane no longer shown.
       if (stopped) return;

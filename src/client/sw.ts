@@ -3,7 +3,8 @@
  * before this code). It does three things only:
  * - keeps the app shell (styles, scripts, icons, the offline page: the same for everyone) so the
  *   app opens offline; pages and API answers are never cached, they are a user's own;
- * - shows a push as a notification ("New message from NAME": the payload never holds the text);
+ * - shows a push as a notification ("New message from NAME"; the payload holds the start of the
+ *   message only for a user who opted in to that on their profile);
  * - opens or focuses the conversation when the notification is clicked.
  */
 
@@ -66,7 +67,7 @@ sw.addEventListener("fetch", (event) => {
 
 sw.addEventListener("push", (event) => {
   const push = event as PushEventish;
-  let data: { title?: unknown; room?: unknown } = {};
+  let data: { title?: unknown; room?: unknown; body?: unknown } = {};
   try {
     data = (push.data?.json() ?? {}) as typeof data;
   } catch {
@@ -74,9 +75,10 @@ sw.addEventListener("push", (event) => {
   }
   const room = typeof data.room === "string" && /^[A-Za-z0-9_-]{22}$/.test(data.room) ? data.room : undefined;
   const title = typeof data.title === "string" && data.title ? data.title.slice(0, 120) : "New message";
+  const body = typeof data.body === "string" && data.body ? data.body.slice(0, 200) : "Open Duet to read it.";
   push.waitUntil(
     sw.registration.showNotification(title, {
-      body: "Open Duet to read it.",
+      body,
       // One notification per conversation: a newer one replaces it.
       tag: room ?? "duet",
       icon: shell.icon,

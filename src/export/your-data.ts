@@ -60,6 +60,7 @@ export async function exportYourData(deps: ExportDeps, userId: string, now = new
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
       lastSeenAt: user.lastSeenAt ?? null,
+      settings: { notificationText: Boolean(user.notificationText) },
       exportedAt: now,
     }),
     "profile.json",

@@ -18,7 +18,14 @@ import {
 import { codeForm, emailChangeForm, passwordChangeForm, profileForm } from "../forms.js";
 import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
-import { changePassword, confirmEmailChange, deleteAccount, startEmailChange, updateProfile } from "../profile.js";
+import {
+  changePassword,
+  confirmEmailChange,
+  deleteAccount,
+  setNotificationText,
+  startEmailChange,
+  updateProfile,
+} from "../profile.js";
 import { visiblePerson } from "../people.js";
 import { twoFactorStatus } from "../two-factor.js";
 import { listPasskeys } from "../passkeys.js";
@@ -41,6 +48,8 @@ const NOTICES: Record<string, string> = {
   googleLinked: "Your Google account is linked: you can sign in with it from now on.",
   googleUnlinked: "Your Google account was unlinked. Sign in with your email and password from now on.",
   notificationsOff: "Notifications were turned off for that browser.",
+  textShown: "Notifications will show the message's text.",
+  textHidden: "Notifications will show only who wrote.",
 };
 
 export function profileRoutes(deps: AccountRoutesDeps): Router {
@@ -92,6 +101,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       sessions,
       otherSessions: sessions.length > 1,
       pushAvailable: Boolean(deps.config.push),
+      notificationText: Boolean(user.notificationText),
       notice: notice ? NOTICES[notice] : undefined,
       pendingEmail: typeof ctx.query.verifyEmail === "string" ? ctx.query.verifyEmail.slice(0, 254) : undefined,
       ...extra,
@@ -112,6 +122,15 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     }
     await updateProfile(uid(ctx), parsed.data);
     ctx.redirect("/profile?saved=1");
+  });
+
+  // A checkbox: checked sends showText=on, unchecked sends nothing (off).
+  router.post("/profile/notification-text", requireUser, async (ctx) => {
+    const value = formBody(ctx).showText;
+    if (value !== undefined && value !== "on")
+      throw new AppError(400, "bad_form", "showText: must be 'on' (show the text) or absent (don't).");
+    await setNotificationText(uid(ctx), value === "on");
+    ctx.redirect(`/profile?${value === "on" ? "textShown" : "textHidden"}=1#notifications`);
   });
 
   router.post("/profile/avatar", requireUser, async (ctx) => {

@@ -12,15 +12,18 @@ type Actor = { roomId: string; userId: string; key: RoomKey };
 /** The message to store for the attachment uploaded with `clientId`, or why there is none. */
 export async function attachmentMessage(
   actor: Actor,
-  input: { clientId: string; caption: string },
-): Promise<{ ok: true; send: { clientId: string; text: string; kind: typeof ATTACHMENT_KIND } } | Refusal> {
+  input: { clientId: string; caption: string; replyTo?: number },
+): Promise<{ ok: true; send: { clientId: string; text: string; kind: typeof ATTACHMENT_KIND; replyTo?: number } } | Refusal> {
   const doc = await AttachmentModel.findById(messageId(actor.roomId, actor.userId, input.clientId)).lean();
   if (doc?.state !== "ready")
     return { ok: false, code: "not_found", message: "That file was not uploaded completely. Attach it again." };
   await ensureKeys(actor.key, [doc.keyId]);
   try {
     const info = describeAttachment(actor.key, doc);
-    return { ok: true, send: { clientId: input.clientId, text: attachmentContent(input.caption, info), kind: ATTACHMENT_KIND } };
+    const text = attachmentContent(input.caption, info);
+    // A reply is checked by sendMessage like a text's: refused if its original is gone.
+    const replyTo = input.replyTo !== undefined ? { replyTo: input.replyTo } : {};
+    return { ok: true, send: { clientId: input.clientId, text, kind: ATTACHMENT_KIND, ...replyTo } };
   } catch (err) {
     if (!(err instanceof CipherError)) throw err;
     return { ok: false, code: "not_found", message: "That file could not be read. Attach it again." };

@@ -1,14 +1,16 @@
 /**
  * Push notifications for messages nobody is looking at. After a message is stored and announced
- * (messages.ts calls `stored` without waiting), the recipient is notified when they have no chat
- * socket or conversation list open on any instance, have not muted the room, and were not already
+ * (messages.ts calls `stored` without waiting), the recipient is notified when no chat page or
+ * conversation list of theirs is in front on any instance (none open, or every tab hidden:
+ * visibility.ts), have not muted the room, and were not already
  * notified about the room since they last read it. That "already notified" mark is a Redis key per
  * user and room, taken with SET NX so two instances never both send, and dropped when the user
  * reads the room.
  *
  * Off the hot path: work is queued and runs a few at a time; a full queue drops (and logs) rather
  * than holding memory or the sender; each push service request has a timeout. The payload names
- * the sender only, never the message (decision 010); it is encrypted for the browser anyway.
+ * the sender only (decision 010) unless the recipient opted in to the text (profile; decision
+ * 017); it is encrypted for the browser either way.
  */
 import type { Redis } from "ioredis";
 import webpush, { WebPushError } from "web-push";
@@ -18,18 +20,40 @@ import type { MasterKey } from "../../master-keys.js";
 import { removeSubscription, subscriptionsOf, type StoredSubscription } from "../../accounts/push-subscriptions.js";
 import { UserModel } from "../../accounts/user.model.js";
 import { listUserSessions } from "../../http/session-store.js";
+import { ATTACHMENT_KIND, readContent } from "../attachments/content.js";
 import { isMutedBy } from "../mute.js";
-import type { Presence } from "../presence.js";
+import type { Visibility } from "./visibility.js";
 import { RoomModel } from "../room.model.js";
 
 /** What messages.ts tells the notifier; neither call waits for anything. */
 export type MessageNotices = {
-  stored(message: { roomId: string; from: string; seq: number }): void;
+  /** `text` is the stored plaintext (an attachment's content for kind "attachment"); kept in memory only. */
+  stored(message: { roomId: string; from: string; seq: number; text: string; kind?: string }): void;
   read(roomId: string, userId: string): void;
 };
 
 /** The push payload (encrypted for the browser; the service worker shows it). */
-export type PushPayload = { type: "message"; title: string; room: string; url: string };
+export type PushPayload = { type: "message"; title: string; room: string; url: string; body?: string };
+
+type Job = Parameters<MessageNotices["stored"]>[0];
+
+/** How much of a message an opted-in notification shows (the open tab's own shows as much). */
+export const NOTIFICATION_TEXT_LENGTH = 140;
+
+/** What an opted-in notification says of a message: the start of its text, or the file's name and caption. */
+export function notificationBody(text: string, kind?: string): string {
+  let shown = text;
+  if (kind === ATTACHMENT_KIND) {
+    try {
+      const content = readContent(kind, text);
+      shown = `Attachment: ${content.attachment?.name ?? "file"}${content.text ? ` (${content.text})` : ""}`;
+    } catch {
+      shown = "Attachment";
+    }
+  }
+  shown = shown.replace(/\s+/g, " ").trim();
+  return shown.length > NOTIFICATION_TEXT_LENGTH ? `${shown.slice(0, NOTIFICATION_TEXT_LENGTH - 1)}…` : shown;
+}
 
 const notifiedKey = (userId: string, roomId: string) => `duet:push-sent:${userId}:${roomId}`;
 // A room left unread this long may notify again.
@@ -44,7 +68,7 @@ export function createNotifier(deps: {
   push: PushConfig;
   masterKeys: readonly MasterKey[];
   redis: Redis;
-  presence: Pick<Presence, "hasOpenPage">;
+  visibility: Pick<Visibility, "anyVisible">;
   log: Logger;
   /** Notifications being prepared or sent at once, per instance. */
   maxInFlight?: number;
@@ -57,7 +81,7 @@ export function createNotifier(deps: {
   const maxQueued = deps.maxQueued ?? 1000;
   const timeout = deps.timeoutMs ?? 10_000;
   const vapidDetails = { subject: deps.push.subject, publicKey: deps.push.publicKey, privateKey: deps.push.privateKey };
-  const queue: Array<{ roomId: string; from: string }> = [];
+  const queue: Job[] = [];
   let inFlight = 0;
   const idle: Array<() => void> = [];
 
@@ -78,13 +102,14 @@ export function createNotifier(deps: {
     }
   };
 
-  async function notify({ roomId, from }: { roomId: string; from: string }): Promise<void> {
+  async function notify({ roomId, from, text, kind }: Job): Promise<void> {
     const room = await RoomModel.findById(roomId, { members: 1, mutedBy: 1 }).lean();
     const to = room?.members.map(String).find((m) => m !== from);
     if (!room || !to || isMutedBy(room, to)) return;
     // Already notified and not read since: the common case in a busy conversation, one Redis read.
     if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
-    if (await deps.presence.hasOpenPage(to)) return;
+    // Looking at a Duet page somewhere (a tab in front): it shows the message itself.
+    if (await deps.visibility.anyVisible(to)) return;
     // Only browsers that are still signed in to this account: signing out stops notifications.
     const signedIn = new Set((await listUserSessions(redis, to)).map((s) => s.device));
     const targets = (await subscriptionsOf(deps.masterKeys, to)).filter((s) => signedIn.has(s.device));
@@ -92,11 +117,14 @@ export function createNotifier(deps: {
     const first = await redis.set(notifiedKey(to, roomId), "1", "PX", NOTIFIED_TTL_MS, "NX");
     if (first !== "OK") return;
     const sender = await UserModel.findById(from, { displayName: 1 }).lean();
+    const recipient = await UserModel.findById(to, { notificationText: 1 }).lean();
+    const body = recipient?.notificationText ? notificationBody(text, kind) : undefined;
     const payload: PushPayload = {
       type: "message",
       title: `New message from ${sender?.displayName ?? "someone"}`,
       room: roomId,
       url: `/chat/${roomId}`,
+      ...(body ? { body } : {}),
     };
     await Promise.all(targets.map((target) => sendTo(to, target, payload)));
   }
@@ -131,7 +159,7 @@ export function createNotifier(deps: {
         log.warn({ roomId: message.roomId }, "notification queue full; notification dropped");
         return;
       }
-      queue.push({ roomId: message.roomId, from: message.from });
+      queue.push(message);
       pump();
     },
     read(roomId, userId) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Redis } from "ioredis";
 import WebSocket from "ws";
 import { PushSubscriptionModel } from "../../accounts/push-subscriptions.js";
 import { UserModel } from "../../accounts/user.model.js";
@@ -7,7 +8,7 @@ import type { TestBrowser } from "../../test/browser.js";
 import { openChat, type ChatClient } from "../../test/chat-client.js";
 import { instances, signedUpUser, startConversation } from "../../test/factories.js";
 import { startPushService, type PushService, type Subscriber } from "../../test/push-service.js";
-import { connectServices, stack, type Services } from "../../test/support.js";
+import { connectServices, eventually, stack, type Services } from "../../test/support.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -30,6 +31,28 @@ async function api(browser: TestBrowser, base: string, method: string, path: str
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+/** Opens the conversation list's socket (/ws/inbox) on `base` as `browser`'s user. */
+function openList(browser: TestBrowser, base: string) {
+  const cookie = ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${browser.cookie(n) ?? ""}`).join("; ");
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/ws/inbox`, { headers: { Origin: stack.APP_URL, Cookie: cookie } });
+  const frames: string[] = [];
+  ws.on("message", (data) => frames.push(data.toString()));
+  const framed = (count: number) =>
+    new Promise<void>((resolve) => {
+      const look = () => (frames.length >= count ? resolve() : ws.once("message", look));
+      look();
+    });
+  return { ws, frames, framed };
+}
+
+/** Waits until `userId` has `count` visible sockets counted in Redis (notify/visibility.ts). */
+async function visibleSockets(redis: Redis, userId: string, count: number): Promise<void> {
+  await eventually(`${count} visible sockets`, async () => {
+    const counts = Object.values(await redis.hgetall(`duet:visible:${userId}`)).map(Number);
+    return counts.reduce((a, b) => a + b, 0) === count;
+  });
 }
 
 describe("notifications when Bob has no Duet page open", () => {
@@ -121,30 +144,83 @@ describe("notifications when Bob has no Duet page open", () => {
   it("an open conversation list holds pushes back too", async () => {
     const { roomId, push, send, bob } = await pair();
     const bobId = String((await UserModel.findOne({ email: bob.email }, { _id: 1 }).lean())?._id);
-    const cookie = ["__Host-duet.sid", "__Host-duet.sid.sig"].map((n) => `${n}=${bob.browser.cookie(n) ?? ""}`).join("; ");
-    const list = new WebSocket(`${instanceB.replace(/^http/, "ws")}/ws/inbox`, {
-      headers: { Origin: stack.APP_URL, Cookie: cookie },
-    });
-    const frames: string[] = [];
-    const framed = (count: number) =>
-      new Promise<void>((resolve) => {
-        const look = () => (frames.length >= count ? resolve() : list.once("message", look));
-        look();
-      });
-    list.on("message", (data) => frames.push(data.toString()));
-    await framed(1);
+    const list = openList(bob.browser, instanceB);
+    await list.framed(1);
     await send("while the list is open");
-    await framed(2);
-    assert.match(frames[1] ?? "", new RegExp(roomId), "the list was told of the message");
-    list.close();
-    // Counted closed in Redis (presence.ts) before the next send.
-    for (let i = 0; Object.keys(await services.redis.hgetall(`duet:lists:${bobId}`)).length > 0; i++) {
-      assert.ok(i < 500, "the closed list is still counted");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await list.framed(2);
+    assert.match(list.frames[1] ?? "", new RegExp(roomId), "the list was told of the message");
+    list.ws.close();
+    await visibleSockets(services.redis, bobId, 0);
     const sent = await send("after the list closed");
     await push.waitFor(1);
     assert.ok((push.received[0]?.at ?? 0) >= sent, "the only push is for the message after the list closed");
+  });
+
+  it("Bob is pushed when every Duet tab of his is hidden (chat on one instance, list on the other), not while one is in front", async () => {
+    const { alice, bob, roomId, push, send } = await pair();
+    const bobId = String((await UserModel.findOne({ email: bob.email }, { _id: 1 }).lean())?._id);
+    const bobChat = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(bobChat);
+    await bobChat.next("ready");
+    const list = openList(bob.browser, instanceA);
+    await list.framed(1);
+    await visibleSockets(services.redis, bobId, 2);
+    bobChat.send({ type: "visibility", visible: false });
+    list.ws.send(JSON.stringify({ type: "visibility", visible: false }));
+    await visibleSockets(services.redis, bobId, 0);
+    const hidden = await send("while every tab is hidden");
+    await push.waitFor(1);
+    assert.ok((push.received[0]?.at ?? 0) >= hidden);
+
+    // Bob reads (so the next message may notify again) and brings the chat to the front.
+    const read = (await bobChat.next("message", (f) => f.text === "while every tab is hidden")).seq;
+    bobChat.send({ type: "read", seq: read });
+    bobChat.send({ type: "visibility", visible: true });
+    await visibleSockets(services.redis, bobId, 1);
+    await eventually("read recorded", async () => (await services.redis.exists(`duet:push-sent:${bobId}:${roomId}`)) === 0);
+    await send("while Bob looks");
+    // The barrier: Carol, with no page open, is pushed for a message sent after Bob's; by then
+    // Bob's would have come too (one queue per instance, taken in order).
+    const carol = await signedUpUser("carol", instanceA);
+    const carolRoom = await startConversation(alice.browser, carol.email);
+    const carolPush = pushService.subscriber();
+    await carol.browser.get("/profile");
+    assert.equal((await api(carol.browser, instanceA, "POST", "/api/push/subscription", carolPush.subscription)).status, 201);
+    const toCarol = await openChat(alice.browser, carolRoom, { base: instanceA });
+    open.push(toCarol);
+    await toCarol.next("ready");
+    toCarol.send({ type: "send", clientId: "to-carol", text: "hello Carol" });
+    await toCarol.next("ack", (f) => f.clientId === "to-carol");
+    await carolPush.waitFor(1);
+    assert.equal(push.received.length, 1, "nothing pushed to Bob while his chat was in front");
+    list.ws.close();
+  });
+
+  it("Bob may opt in to the message's text in his notifications; a bad setting is refused and changes nothing", async () => {
+    const { bob, roomId, push, send } = await pair();
+    await bob.browser.get("/profile");
+    const bad = await bob.browser.post("/profile/notification-text", { showText: "yes please" });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /showText: must be 'on'/);
+    assert.equal((await UserModel.findOne({ email: bob.email }).lean())?.notificationText, false, "off by default");
+    await bob.browser.get("/profile");
+    const on = await bob.browser.post("/profile/notification-text", { showText: "on" });
+    assert.equal(on.location, "/profile?textShown=1#notifications");
+    assert.match((await bob.browser.get("/profile")).html, /name="showText" value="on" checked/);
+
+    const long = `Dinner at eight?   ${"x".repeat(200)}`;
+    await send(long);
+    const [got] = await push.waitFor(1);
+    const payload = got?.payload as { body?: string; title?: string };
+    assert.equal(payload.title, "New message from alice tester");
+    assert.equal(payload.body, `Dinner at eight? ${"x".repeat(122)}…`, "the first 140 characters, on one line");
+    assert.equal(payload.body?.length, 140);
+    // The room page tells its own notifications the same.
+    assert.match((await bob.browser.get(`/chat/${roomId}`)).html, /data-notify-text="true"/);
+
+    await bob.browser.get("/profile");
+    assert.equal((await bob.browser.post("/profile/notification-text", {})).location, "/profile?textHidden=1#notifications");
+    assert.doesNotMatch((await bob.browser.get(`/chat/${roomId}`)).html, /data-notify-text/);
   });
 
   it("a muted conversation pushes nothing; unmuted, it pushes again; the list shows it muted", async () => {

@@ -1,0 +1,111 @@
+/**
+ * Whether a user is looking at Duet anywhere: the visible sockets (chat pages and conversation
+ * lists whose tab is in front, per the page's `visibility` frames), counted per instance in a
+ * Redis hash (`duet:visible:<user>` → {instance id: count}) the same way presence counts open
+ * sockets (presence.ts): an instance renews a liveness key and its users' hashes on one timer,
+ * and the counts of an instance that stopped renewing (killed) are not counted. A push goes to
+ * a user with no visible socket (notifier.ts): no tab open, or every tab hidden (decision 017).
+ *
+ * A socket counts as visible from the moment it opens until its page says otherwise: a page that
+ * never says (an older build still open) is treated as before, as someone looking.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "../../logger.js";
+import { COUNT_LIVE, INSTANCE_PREFIX } from "../presence.js";
+
+const visibleKey = (userId: string) => `duet:visible:${userId}`;
+
+/** One socket's say in whether its user is looking. */
+export type VisibleSocket = {
+  /** The page went to the front (true) or the back (false); repeats change nothing. */
+  set(visible: boolean): void;
+  /** The socket closed: it counts no more. */
+  closed(): void;
+  /** Resolves when every change said so far is in Redis (for tests). */
+  settled(): Promise<void>;
+};
+
+export type Visibility = {
+  /** A socket of `userId` opened here: it counts as visible until told otherwise. */
+  opened(userId: string): VisibleSocket;
+  /** Whether any socket of `userId` is visible on a live instance. */
+  anyVisible(userId: string): Promise<boolean>;
+  close(): Promise<void>;
+};
+
+export function createVisibility(options: {
+  redis: Redis;
+  log: Logger;
+  /** How long an instance counts without renewing; it renews at a third of this. */
+  instanceTtlMs?: number;
+}): Visibility {
+  const { redis, log } = options;
+  const ttlMs = options.instanceTtlMs ?? 60_000;
+  const liveness = `${INSTANCE_PREFIX}${randomBytes(8).toString("hex")}`;
+  const instance = liveness.slice(INSTANCE_PREFIX.length);
+  /** Visible sockets here, per user. */
+  const here = new Map<string, number>();
+
+  const renew = async (): Promise<void> => {
+    const batch = redis.pipeline().set(liveness, "1", "PX", ttlMs);
+    for (const userId of here.keys()) batch.pexpire(visibleKey(userId), ttlMs * 1.5);
+    await batch.exec();
+  };
+  const warn = (what: string) => (err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, what);
+  const renewing = setInterval(() => void renew().catch(warn("visibility renewal failed")), ttlMs / 3);
+  renewing.unref();
+  let started: Promise<void> | undefined;
+  const start = (): Promise<void> =>
+    (started ??= renew().catch((err: unknown) => {
+      started = undefined;
+      throw err;
+    }));
+
+  const count = async (userId: string, by: 1 | -1): Promise<void> => {
+    const left = (here.get(userId) ?? 0) + by;
+    if (left > 0) here.set(userId, left);
+    else here.delete(userId);
+    if (by === 1) {
+      await start();
+      await redis
+        .multi()
+        .hincrby(visibleKey(userId), instance, 1)
+        .pexpire(visibleKey(userId), ttlMs * 1.5)
+        .exec();
+      return;
+    }
+    const mine = await redis.hincrby(visibleKey(userId), instance, -1);
+    if (mine <= 0) await redis.hdel(visibleKey(userId), instance);
+  };
+
+  return {
+    opened(userId) {
+      let visible = true;
+      let open = true;
+      // One socket's changes reach Redis in the order they were said.
+      let chain = count(userId, 1).catch(warn("visible socket not counted"));
+      const change = (to: boolean) => {
+        if (!open || to === visible) return;
+        visible = to;
+        chain = chain.then(() => count(userId, to ? 1 : -1)).catch(warn("visibility not recorded"));
+      };
+      return {
+        set: change,
+        closed() {
+          change(false);
+          open = false;
+        },
+        settled: () => chain,
+      };
+    },
+    async anyVisible(userId) {
+      const [visible = 0] = (await redis.eval(COUNT_LIVE, 1, visibleKey(userId), INSTANCE_PREFIX)) as number[];
+      return Number(visible) > 0;
+    },
+    async close() {
+      clearInterval(renewing);
+      await redis.del(liveness).catch(() => undefined);
+    },
+  };
+}
