@@ -58,6 +58,8 @@ export function notificationBody(text: string, kind?: string): string {
 const notifiedKey = (userId: string, roomId: string) => `duet:push-sent:${userId}:${roomId}`;
 // A room left unread this long may notify again.
 const NOTIFIED_TTL_MS = 7 * 24 * 3600_000;
+// Messages looked at together (one Redis call for who is looking at Duet).
+const BATCH = 64;
 
 export type Notifier = MessageNotices & {
   /** Resolves once everything queued has been sent or given up. */
@@ -68,9 +70,9 @@ export function createNotifier(deps: {
   push: PushConfig;
   masterKeys: readonly MasterKey[];
   redis: Redis;
-  visibility: Pick<Visibility, "anyVisible">;
+  visibility: Pick<Visibility, "visibleOf">;
   log: Logger;
-  /** Notifications being prepared or sent at once, per instance. */
+  /** Batches of notifications being prepared or sent at once, per instance. */
   maxInFlight?: number;
   maxQueued?: number;
   /** Per push service request. */
@@ -84,16 +86,16 @@ export function createNotifier(deps: {
   const queue: Job[] = [];
   let inFlight = 0;
   const idle: Array<() => void> = [];
+  // A room's members never change (a room is one pair): who a sender's message goes to is read
+  // once per room, not once per message.
+  const recipients = new Map<string, string[]>();
 
   const pump = () => {
     while (inFlight < maxInFlight && queue.length > 0) {
-      const job = queue.shift();
-      if (!job) break;
+      const batch = queue.splice(0, BATCH);
       inFlight++;
-      void notify(job)
-        .catch((err: unknown) =>
-          log.warn({ err: err instanceof Error ? err.message : err, roomId: job.roomId }, "notification not sent"),
-        )
+      void notifyBatch(batch)
+        .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "notifications not sent"))
         .finally(() => {
           inFlight--;
           pump();
@@ -102,14 +104,46 @@ export function createNotifier(deps: {
     }
   };
 
-  async function notify({ roomId, from, text, kind }: Job): Promise<void> {
-    const room = await RoomModel.findById(roomId, { members: 1, mutedBy: 1 }).lean();
-    const to = room?.members.map(String).find((m) => m !== from);
-    if (!room || !to || isMutedBy(room, to)) return;
+  async function membersOf(roomId: string): Promise<string[]> {
+    let members = recipients.get(roomId);
+    if (!members) {
+      const room = await RoomModel.findById(roomId, { members: 1 }).lean();
+      members = room?.members.map(String) ?? [];
+      if (recipients.size >= 10_000) recipients.clear();
+      recipients.set(roomId, members);
+    }
+    return members;
+  }
+
+  /**
+   * The messages queued meanwhile, together: one Redis call says which recipients are looking
+   * at Duet (the common case: nothing more to do); only the others are looked at one by one.
+   */
+  async function notifyBatch(batch: Job[]): Promise<void> {
+    const jobs = new Map<string, { job: Job; to: string }>();
+    for (const job of batch) {
+      const to = (await membersOf(job.roomId)).find((m) => m !== job.from);
+      // One notification per conversation until read: the first unread message is the one shown.
+      if (to && !jobs.has(`${to}:${job.roomId}`)) jobs.set(`${to}:${job.roomId}`, { job, to });
+    }
+    const waiting = [...jobs.values()];
+    const looking = await deps.visibility.visibleOf(waiting.map((w) => w.to));
+    await Promise.all(
+      waiting
+        .filter((_, i) => !looking[i])
+        .map(({ job, to }) =>
+          notify(job, to).catch((err: unknown) =>
+            log.warn({ err: err instanceof Error ? err.message : err, roomId: job.roomId }, "notification not sent"),
+          ),
+        ),
+    );
+  }
+
+  async function notify({ roomId, from, text, kind }: Job, to: string): Promise<void> {
     // Already notified and not read since: the common case in a busy conversation, one Redis read.
     if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
-    // Looking at a Duet page somewhere (a tab in front): it shows the message itself.
-    if (await deps.visibility.anyVisible(to)) return;
+    const room = await RoomModel.findById(roomId, { mutedBy: 1 }).lean();
+    if (!room || isMutedBy(room, to)) return;
     // Only browsers that are still signed in to this account: signing out stops notifications.
     const signedIn = new Set((await listUserSessions(redis, to)).map((s) => s.device));
     const targets = (await subscriptionsOf(deps.masterKeys, to)).filter((s) => signedIn.has(s.device));

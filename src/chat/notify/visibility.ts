@@ -12,7 +12,10 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../logger.js";
+import { redisScript } from "../counters.js";
 import { COUNT_LIVE, INSTANCE_PREFIX } from "../presence.js";
+
+const countLive = redisScript(COUNT_LIVE);
 
 const visibleKey = (userId: string) => `duet:visible:${userId}`;
 
@@ -29,8 +32,8 @@ export type VisibleSocket = {
 export type Visibility = {
   /** A socket of `userId` opened here: it counts as visible until told otherwise. */
   opened(userId: string): VisibleSocket;
-  /** Whether any socket of `userId` is visible on a live instance. */
-  anyVisible(userId: string): Promise<boolean>;
+  /** Whether any socket of each user is visible on a live instance, in the order asked, in one Redis call. */
+  visibleOf(userIds: readonly string[]): Promise<boolean[]>;
   close(): Promise<void>;
 };
 
@@ -79,6 +82,12 @@ export function createVisibility(options: {
     if (mine <= 0) await redis.hdel(visibleKey(userId), instance);
   };
 
+  const visibleOf = async (userIds: readonly string[]): Promise<boolean[]> => {
+    if (userIds.length === 0) return [];
+    const counts = (await countLive(redis, userIds.map(visibleKey), [INSTANCE_PREFIX])) as number[];
+    return counts.map((n) => Number(n) > 0);
+  };
+
   return {
     opened(userId) {
       let visible = true;
@@ -99,10 +108,7 @@ export function createVisibility(options: {
         settled: () => chain,
       };
     },
-    async anyVisible(userId) {
-      const [visible = 0] = (await redis.eval(COUNT_LIVE, 1, visibleKey(userId), INSTANCE_PREFIX)) as number[];
-      return Number(visible) > 0;
-    },
+    visibleOf,
     async close() {
       clearInterval(renewing);
       await redis.del(liveness).catch(() => undefined);
