@@ -22,7 +22,7 @@ import { eraseMessagesOf } from "./chat/messages.js";
 import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
-import { muteRoutes } from "./chat/mute-routes.js";
+import { muteRoutes } from "./chat/routes/mute.js";
 import { searchRoutes } from "./chat/routes/search.js";
 import { archiveRoutes } from "./chat/routes/archive.js";
 import { exportRoutes } from "./export/routes.js";

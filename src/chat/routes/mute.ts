@@ -1,10 +1,10 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { requireUser, signedInUser } from "../accounts/current-user.js";
-import { notFound } from "../errors.js";
-import { createRouter } from "../http/router.js";
-import { roomForMember } from "./conversations.js";
-import { setMuted } from "./mute.js";
+import { requireUser, signedInUser } from "../../accounts/current-user.js";
+import { notFound } from "../../errors.js";
+import { createRouter } from "../../http/router.js";
+import { roomForMember } from "../conversations.js";
+import { setMuted } from "../mute.js";
 
 /** Mute and unmute a conversation's notifications, from its header menu (plain forms). */
 export function muteRoutes(): Router {
