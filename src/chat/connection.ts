@@ -26,7 +26,8 @@ import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, t
 import type { MessageNotices } from "./notify/notifier.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
-import { openReaction, react } from "./reactions.js";
+import { openReaction } from "./reaction-cipher.js";
+import { react } from "./reactions.js";
 import { RoomModel } from "./room.model.js";
 import type { RoomActivity } from "./room-activity.js";
 import { openingKey, type RoomKey } from "./rooms.js";
