@@ -6,7 +6,8 @@ import type { Config } from "../config.js";
 import { badRequest, notFound } from "../errors.js";
 import { requireUser, signedInUser } from "../accounts/current-user.js";
 import { retryIn, spend, take, type Limiter } from "../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../http/render.js";
+import { renderPage } from "../http/render.js";
+import { keep, parseForm } from "../http/forms.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
 import type { Logger } from "../logger.js";
@@ -48,10 +49,6 @@ const startForm = z.object({
     .max(254)
     .pipe(z.email("Enter an email address like name@example.com.")),
 });
-/** What was typed in the address field, to show it again on the form. */
-const typedAddress = (body: Record<string, unknown>) => ({
-  email: typeof body.email === "string" ? body.email.slice(0, 254) : "",
-});
 const pageQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   /** Newer than this number, oldest first (paging back down after older pages were dropped). */
@@ -82,12 +79,11 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   router.get("/chat", requireUser, (ctx) => showList(ctx));
 
   router.post("/chat/start", requireUser, async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const parsed = startForm.safeParse(body);
-    const typed = typedAddress(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, startForm);
+    const typed = keep(form.body, ["email"], 254);
+    if (!form.ok) {
       ctx.status = 422;
-      return showList(ctx, { values: typed, errors: fieldErrors(parsed.error.issues) });
+      return showList(ctx, { values: typed, errors: form.errors });
     }
     // Opening the chat at once is the product, and it tells the starter that the address has an
     // account; this per-user limit is what keeps that answer from becoming a directory.
@@ -102,7 +98,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     }
     const master = config.masterKeys[0];
     if (!master) throw new Error("no master key configured");
-    const result = await startConversation(master, String(me(ctx)._id), parsed.data.email);
+    const result = await startConversation(master, String(me(ctx)._id), form.values.email);
     if (result.ok) {
       // Both members' open lists start listening to the room (a new one is in neither yet).
       const userId = String(me(ctx)._id);
@@ -112,22 +108,21 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     ctx.status = 422;
     if (result.reason === "self")
       return showList(ctx, { values: typed, errors: { email: "That's you! Enter the other person's address." } });
-    return showList(ctx, { values: typed, invite: parsed.data.email });
+    return showList(ctx, { values: typed, invite: form.values.email });
   });
 
   router.post("/chat/invite", requireUser, async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const parsed = startForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, startForm);
+    if (!form.ok) {
       ctx.status = 422;
-      return showList(ctx, { values: typedAddress(body), errors: fieldErrors(parsed.error.issues) });
+      return showList(ctx, { values: keep(form.body, ["email"], 254), errors: form.errors });
     }
     await spend(deps.inviteLimiter, String(me(ctx)._id));
     // An address that signed up in the meantime gets the same invitation: nothing is revealed.
     deps.mailer
-      .send(parsed.data.email, "invite", { inviterName: me(ctx).displayName, link: `${config.publicUrl}/signup` })
+      .send(form.values.email, "invite", { inviterName: me(ctx).displayName, link: `${config.publicUrl}/signup` })
       .catch((err: unknown) => deps.log.error({ err }, "invitation not sent"));
-    return showList(ctx, { notice: `Invitation sent to ${parsed.data.email}. You can chat as soon as they sign up.` });
+    return showList(ctx, { notice: `Invitation sent to ${form.values.email}. You can chat as soon as they sign up.` });
   });
 
   router.get("/chat/:room", requireUser, async (ctx) => {

@@ -27,7 +27,8 @@ import {
 } from "../passkeys.js";
 import { recentlyConfirmed } from "../reauth.js";
 import { sendInBackground } from "../deps.js";
-import { afterSecondFactor, beginSession, formBody, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { formBody } from "../../http/forms.js";
+import { afterSecondFactor, beginSession, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
 const PAGE = "/profile/passkeys";

@@ -5,7 +5,8 @@ import { AppError, notFound } from "../../errors.js";
 import { requireUser, signedInUser } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn } from "../../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../../http/render.js";
+import { renderPage } from "../../http/render.js";
+import { formBody, keep, parseForm } from "../../http/forms.js";
 import {
   AVATAR_TOO_LARGE,
   initialsAvatar,
@@ -26,7 +27,7 @@ import { firstSeen } from "../devices.js";
 import { subscribedDevices } from "../push-subscriptions.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
-import { formBody, keep, reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
+import { reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 import { recentlyConfirmed } from "../reauth.js";
 
 const NOTICES: Record<string, string> = {
@@ -101,16 +102,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   router.get("/profile", requireUser, (ctx) => showProfile(ctx));
 
   router.post("/profile", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = profileForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, profileForm);
+    if (!form.ok) {
       ctx.status = 422;
-      return showProfile(ctx, {
-        profileValues: keep(body, ["displayName", "status"]),
-        profileErrors: fieldErrors(parsed.error.issues),
-      });
+      return showProfile(ctx, { profileValues: keep(form.body, ["displayName", "status"]), profileErrors: form.errors });
     }
-    await updateProfile(uid(ctx), parsed.data);
+    await updateProfile(uid(ctx), form.values);
     ctx.redirect("/profile?saved=1");
   });
 
@@ -145,57 +142,53 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/password", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = passwordChangeForm.safeParse(body);
-    const weak = parsed.success ? passwordProblem(parsed.data.newPassword, currentUser(ctx).email) : undefined;
-    if (!parsed.success || weak) {
+    const form = parseForm(ctx, passwordChangeForm);
+    const weak = form.ok ? passwordProblem(form.values.newPassword, currentUser(ctx).email) : undefined;
+    if (!form.ok || weak) {
       ctx.status = 422;
-      return showProfile(ctx, {
-        passwordErrors: weak ? { newPassword: weak } : fieldErrors(parsed.success ? [] : parsed.error.issues),
-      });
+      return showProfile(ctx, { passwordErrors: form.ok ? { newPassword: weak } : form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    const problem = await reauthProblem(ctx, limits, currentUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { passwordErrors: { currentPassword: problem } });
     }
-    await changePassword(deps, uid(ctx), { newPassword: parsed.data.newPassword, keepSession: currentHandle(ctx) });
+    await changePassword(deps, uid(ctx), { newPassword: form.values.newPassword, keepSession: currentHandle(ctx) });
     ctx.redirect("/profile?password=1");
   });
 
   router.post("/profile/email", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = emailChangeForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, emailChangeForm);
+    const emailValues = keep(form.body, ["email"]);
+    if (!form.ok) {
       ctx.status = 422;
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: fieldErrors(parsed.error.issues) });
+      return showProfile(ctx, { emailValues, emailErrors: form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    const problem = await reauthProblem(ctx, limits, currentUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: { currentPassword: problem } });
+      return showProfile(ctx, { emailValues, emailErrors: { currentPassword: problem } });
     }
-    const started = await startEmailChange(deps, uid(ctx), parsed.data);
+    const started = await startEmailChange(deps, uid(ctx), form.values);
     if (!started.ok) {
       ctx.status = 422;
       const message = { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: message });
+      return showProfile(ctx, { emailValues, emailErrors: message });
     }
     ctx.redirect(`/profile?verifyEmail=${encodeURIComponent(started.email)}#email`);
   });
 
   router.post("/profile/email/verify", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const pendingEmail = typeof body.pendingEmail === "string" ? body.pendingEmail.slice(0, 254) : "";
-    const parsed = codeForm.safeParse(body);
+    const form = parseForm(ctx, codeForm);
+    const { pendingEmail = "" } = keep(form.body, ["pendingEmail"], 254);
     const fail = (message: string, status = 422) => {
       ctx.status = status;
       return showProfile(ctx, { pendingEmail, emailCodeError: message });
     };
-    if (!parsed.success) return fail(fieldErrors(parsed.error.issues).code ?? "Enter the 6-digit code.");
+    if (!form.ok) return fail(form.errors.code ?? "Enter the 6-digit code.");
     // Counted per account, not per code: asking for new codes does not buy more guesses.
     const result = await withinCodeCap(limits.emailCodesPerAccount, uid(ctx), () =>
-      confirmEmailChange(deps, uid(ctx), { code: parsed.data.code, keepSession: currentHandle(ctx) }),
+      confirmEmailChange(deps, uid(ctx), { code: form.values.code, keepSession: currentHandle(ctx) }),
     );
     if (result.ok) return ctx.redirect("/profile?email=1");
     if (result.reason === "capped") return fail(`Too many wrong codes. ${retryIn(result.retryInMs)}`, 429);

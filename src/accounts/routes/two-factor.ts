@@ -22,7 +22,8 @@ import {
   turnOffTwoFactor,
   twoFactorStatus,
 } from "../two-factor.js";
-import { afterSecondFactor, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { formBody } from "../../http/forms.js";
+import { afterSecondFactor, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 const SETUP_WINDOW_MS = 15 * 60_000;
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
