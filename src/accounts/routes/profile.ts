@@ -2,7 +2,7 @@ import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import type { Context } from "koa";
 import { AppError, notFound } from "../../errors.js";
-import { requireUser, signedInUser } from "../current-user.js";
+import { requireUser, signedInUser, signedInUserId } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn } from "../../http/rate-limit.js";
 import { renderPage } from "../../http/render.js";
@@ -47,8 +47,6 @@ const NOTICES: Record<string, string> = {
 export function profileRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits, redis } = deps;
   const router = createRouter();
-  const currentUser = signedInUser;
-  const uid = (ctx: Context) => String(currentUser(ctx)._id);
   const currentHandle = (ctx: Context) => {
     const key = sessionOf(ctx).externalKey;
     return key ? sessionHandle(key) : undefined;
@@ -56,7 +54,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
 
   /** Shows the profile page, with `extra` (errors and typed values of one form) merged in. */
   async function showProfile(ctx: Context, extra: Record<string, unknown> = {}) {
-    const user = currentUser(ctx);
+    const user = signedInUser(ctx);
     const here = currentHandle(ctx);
     const listed = await listUserSessions(redis, String(user._id));
     const seen = await firstSeen(
@@ -107,7 +105,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showProfile(ctx, { profileValues: keep(form.body, ["displayName", "status"]), profileErrors: form.errors });
     }
-    await updateProfile(uid(ctx), form.values);
+    await updateProfile(signedInUserId(ctx), form.values);
     ctx.redirect("/profile?saved=1");
   });
 
@@ -132,28 +130,28 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showProfile(ctx, { avatarError: err instanceof Error ? err.message : "That image could not be used." });
     }
-    await saveAvatar(uid(ctx), image);
+    await saveAvatar(signedInUserId(ctx), image);
     ctx.redirect("/profile?avatar=1");
   });
 
   router.post("/profile/avatar/remove", requireUser, async (ctx) => {
-    await removeAvatar(uid(ctx));
+    await removeAvatar(signedInUserId(ctx));
     ctx.redirect("/profile?avatar=1");
   });
 
   router.post("/profile/password", requireUser, async (ctx) => {
     const form = parseForm(ctx, passwordChangeForm);
-    const weak = form.ok ? passwordProblem(form.values.newPassword, currentUser(ctx).email) : undefined;
+    const weak = form.ok ? passwordProblem(form.values.newPassword, signedInUser(ctx).email) : undefined;
     if (!form.ok || weak) {
       ctx.status = 422;
       return showProfile(ctx, { passwordErrors: form.ok ? { newPassword: weak } : form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), form.body);
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { passwordErrors: { currentPassword: problem } });
     }
-    await changePassword(deps, uid(ctx), { newPassword: form.values.newPassword, keepSession: currentHandle(ctx) });
+    await changePassword(deps, signedInUserId(ctx), { newPassword: form.values.newPassword, keepSession: currentHandle(ctx) });
     ctx.redirect("/profile?password=1");
   });
 
@@ -164,12 +162,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showProfile(ctx, { emailValues, emailErrors: form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), form.body);
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { emailValues, emailErrors: { currentPassword: problem } });
     }
-    const started = await startEmailChange(deps, uid(ctx), form.values);
+    const started = await startEmailChange(deps, signedInUserId(ctx), form.values);
     if (!started.ok) {
       ctx.status = 422;
       const message = { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
@@ -187,8 +185,8 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     };
     if (!form.ok) return fail(form.errors.code ?? "Enter the 6-digit code.");
     // Counted per account, not per code: asking for new codes does not buy more guesses.
-    const result = await withinCodeCap(limits.emailCodesPerAccount, uid(ctx), () =>
-      confirmEmailChange(deps, uid(ctx), { code: form.values.code, keepSession: currentHandle(ctx) }),
+    const result = await withinCodeCap(limits.emailCodesPerAccount, signedInUserId(ctx), () =>
+      confirmEmailChange(deps, signedInUserId(ctx), { code: form.values.code, keepSession: currentHandle(ctx) }),
     );
     if (result.ok) return ctx.redirect("/profile?email=1");
     if (result.reason === "capped") return fail(`Too many wrong codes. ${retryIn(result.retryInMs)}`, 429);
@@ -198,24 +196,24 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/sessions/revoke-others", requireUser, async (ctx) => {
-    await revokeUserSessions(redis, uid(ctx), { except: currentHandle(ctx) });
+    await revokeUserSessions(redis, signedInUserId(ctx), { except: currentHandle(ctx) });
     ctx.redirect("/profile?revoked=1#sessions");
   });
 
   router.post("/profile/sessions/:handle/revoke", requireUser, async (ctx) => {
     const handle = ctx.params.handle ?? "";
     if (handle === currentHandle(ctx)) return ctx.redirect("/profile#sessions");
-    await revokeUserSessions(redis, uid(ctx), { only: handle });
+    await revokeUserSessions(redis, signedInUserId(ctx), { only: handle });
     ctx.redirect("/profile?revoked=1#sessions");
   });
 
   router.post("/profile/delete", requireUser, async (ctx) => {
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), formBody(ctx));
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), formBody(ctx));
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { deleteErrors: { currentPassword: problem } });
     }
-    await deleteAccount(deps, uid(ctx));
+    await deleteAccount(deps, signedInUserId(ctx));
     ctx.session = null;
     ctx.set("Clear-Site-Data", '"cache", "storage"');
     ctx.redirect("/signin?deleted=1");
@@ -223,7 +221,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
 
   // Other people: only what publicProfile allows, and only to those they share a conversation with.
   router.get("/avatars/:id", requireUser, async (ctx) => {
-    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    const person = await visiblePerson(signedInUserId(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
     if (!person) throw notFound();
     const id = String(person._id);
     const avatar = await storedAvatar(id);
@@ -240,7 +238,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.get("/people/:id", requireUser, async (ctx) => {
-    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    const person = await visiblePerson(signedInUserId(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
     if (!person) throw notFound();
     renderPage(ctx, views, "accounts/person", { title: person.displayName, person: publicProfile(person) });
   });

@@ -6,7 +6,7 @@
 import type Router from "@koa/router";
 import { z } from "zod";
 import { parseForm } from "../../http/forms.js";
-import { requireUser, signedInUser } from "../../accounts/current-user.js";
+import { requireUser, signedInUserId } from "../../accounts/current-user.js";
 import { badRequest, notFound } from "../../errors.js";
 import { spend, type Limiter } from "../../http/rate-limit.js";
 import { createRouter } from "../../http/router.js";
@@ -31,7 +31,7 @@ const searchBody = z.object({
 export function searchRoutes(deps: SearchRoutesDeps): Router {
   const router = createRouter();
   router.post("/api/rooms/:room/search", requireUser, async (ctx) => {
-    const userId = String(signedInUser(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound("No such conversation.");
     const form = parseForm(ctx, searchBody);
