@@ -3,7 +3,7 @@
  * message the server refused (a retry of a stored message, or a number that was taken).
  */
 import { voidNumbers } from "./gaps.js";
-import { MessageModel } from "./message.model.js";
+import { DURABLE_WRITE, MessageModel } from "./message.model.js";
 import { bytes } from "./rooms.js";
 import type { SealedMessage } from "./cipher.js";
 import type { RoomActivity } from "./room-activity.js";
@@ -40,10 +40,7 @@ export async function insertAll(docs: readonly Doc[]): Promise<Map<number, numbe
     insert: MessageModel.collection.collectionName,
     documents: docs.map(({ sealed: _sealed, ...doc }) => doc),
     ordered: false,
-    // "Stored" means on disk: the ack waits for the journal (MongoDB's default for a lone server
-    // acknowledges from memory and syncs every 100 ms). A replica set waits for a majority.
-    // FerretDB's SQLite commits synchronously anyway.
-    writeConcern: { w: "majority", j: true },
+    writeConcern: DURABLE_WRITE,
   })) as { n?: number; writeErrors?: Array<{ index: number; code?: number }>; writeConcernError?: unknown };
   const writeErrors = reply.writeErrors ?? [];
   // Unless every document is accounted for (inserted, or refused with its own error), what was

@@ -66,5 +66,12 @@ export const messageId = (roomId: string, senderId: string, clientId: string) =>
 /** The `_id` of the marker that takes a number no message will have (no sender id has a "void"). */
 export const voidId = (roomId: string, seq: number) => `${roomId}:void:${seq}`;
 
+/**
+ * The write concern of every write to messages and their attachments: "stored" means on disk. The
+ * ack waits for the journal (MongoDB's default for a lone server acknowledges from memory and
+ * syncs every 100 ms); a replica set waits for a majority. FerretDB's SQLite commits synchronously.
+ */
+export const DURABLE_WRITE = { w: "majority", j: true } as const;
+
 export type Message = InferSchemaType<typeof messageSchema>;
 export const MessageModel = mongoose.model("Message", messageSchema);

@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
-import { MessageModel, messageId } from "./message.model.js";
+import { DURABLE_WRITE, MessageModel, messageId } from "./message.model.js";
 import type { MessageNotices } from "./notify/notifier.js";
 import { SendBlocked, SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
@@ -39,8 +39,8 @@ export type Refusal = { ok: false; code: ErrorCode; message: string; retryAfterM
 // Redis outage; receivers that missed the event fill the gap from MongoDB (gaps.ts).
 const PUBLISH_WAIT_MS = 1_000;
 
-// One write concern for every change to a stored message, the same as for sends.
-const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
+// Every change to a stored message is as durable as its send was.
+const DURABLE = { writeConcern: DURABLE_WRITE };
 
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
 const TOMBSTONE = {

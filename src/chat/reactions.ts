@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { MessageModel } from "./message.model.js";
+import { DURABLE_WRITE, MessageModel } from "./message.model.js";
 import { refusedByBlock, type Actor, type MessagesDeps, type Refusal } from "./messages.js";
 import { MAX_REACTIONS_PER_MESSAGE, type Reaction } from "./protocol.js";
 import { reactionId, sealReaction, type StoredReaction } from "./reaction-cipher.js";
@@ -99,7 +99,7 @@ async function writeReaction(
       next.length > 0
         ? { $set: { reactions: next, reactionsVersion: (version ?? 0) + 1 } }
         : { $set: { reactionsVersion: (version ?? 0) + 1 }, $unset: { reactions: "" } },
-      { writeConcern: { w: "majority", j: true } },
+      { writeConcern: DURABLE_WRITE },
     );
     if (updated.matchedCount === 1) return "ok";
   }
