@@ -13,7 +13,7 @@ import { signUpRoutes } from "./accounts/routes/signup.js";
 import { twoFactorRoutes } from "./accounts/routes/two-factor.js";
 import { passkeyRoutes } from "./accounts/routes/passkeys.js";
 import { pushRoutes } from "./accounts/routes/push.js";
-import type { Chat } from "./chat/service.js";
+import type { Chat } from "./chat/wiring.js";
 import { announceAccountDeleted } from "./chat/deleted-peers.js";
 import { attachmentRoutes } from "./chat/attachments/routes.js";
 import { uploadLimits } from "./chat/attachments/limits.js";

@@ -1,4 +1,4 @@
-/** Builds the chat runtime for one app instance: hub, message store, key cache, limits, socket route. */
+/** Wires the chat runtime for one app instance: hub, message store, key cache, presence, push, sockets; app.ts and server.ts take it from here. */
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
