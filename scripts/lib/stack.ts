@@ -98,6 +98,8 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
     // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
+    // For the same writer, room activity goes one update at a time, 20 ms apart (docs/benchmarks.md).
+    ROOM_ACTIVITY_PAUSE_MS: s.ferretdbPostgresqlUrl ? "0" : "20",
     ...googleEnv(s, secrets),
     VAPID_PUBLIC_KEY: secrets.vapidPublicKey ?? "",
     VAPID_PRIVATE_KEY: secrets.vapidPrivateKey ?? "",

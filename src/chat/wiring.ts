@@ -65,7 +65,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     log: log.child({ part: "chat" }),
   });
   const sequencer = createSequencer(redis);
-  const activity = createRoomActivity(log.child({ part: "chat" }));
+  const activity = createRoomActivity(log.child({ part: "chat" }), { pauseMs: config.roomActivityPauseMs });
   const store = createMessageStore({
     keyFor: keys.keyFor,
     sequencer,
