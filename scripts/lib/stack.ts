@@ -427,8 +427,7 @@ export async function status(s: StackSettings): Promise<Array<{ name: string; pi
   );
 }
 
-/** Stops or starts one service, for tests that take a dependency away and bring it back. */
-/** Stops one service; `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
+/** Stops one service (for tests that take a dependency away and bring it back); `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
 export async function stopOne(s: StackSettings, name: string, options: { graceMs?: number } = {}): Promise<void> {
   if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
   await stopProcess(s, name, options.graceMs);

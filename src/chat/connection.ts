@@ -337,8 +337,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   async function handleSend(frame: Extract<ClientFrame, { type: "send" | "attach" }>): Promise<void> {
     // Still waiting for its turn when the socket closed: never acknowledged, so the client sends
     // it again on its next socket. Storing it anyway doubles the work (a resent stored message
-    // costs a lookup and a void number); after a database stall such dead queues kept FerretDB
-    // busy for minutes (found by the chaos harness: recovery 65-88 s, half the collection void).
+    // costs a lookup and a void number), and after a database stall such dead queues kept it busy
+    // for minutes (docs/decisions/003).
     if (closed) return;
     if (refusedFrom !== undefined && refusedFrom !== frame.clientId)
       return refused(

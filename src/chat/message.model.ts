@@ -4,8 +4,8 @@ const messageSchema = new Schema({
   /**
    * Derived from room, sender and client id (see `messageId`), so a retried send collides with
    * the first one on the primary key, and finding it is a lookup by id, which every
-   * MongoDB-protocol server indexes. That is the only uniqueness a retry needs: a second index
-   * on (room, sender, client id) cost every insert ~15% more of FerretDB's CPU for nothing.
+   * MongoDB-protocol server indexes. That is the only uniqueness a retry needs, so there is no
+   * second index on (room, sender, client id) to slow every insert (docs/decisions/018).
    */
   _id: { type: String },
   roomId: { type: String, required: true },
