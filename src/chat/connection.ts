@@ -22,13 +22,12 @@ import { LONGEST_GAP, settleNumbers } from "./gaps.js";
 import { addQuotes, openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
-import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
+import { deleteMessage, editMessage, markRead, roomProgress, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
 import type { MessageNotices } from "./notify/notifier.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
 import { openReaction } from "./reaction-cipher.js";
 import { react } from "./reactions.js";
-import { RoomModel } from "./room.model.js";
 import type { RoomActivity } from "./room-activity.js";
 import { openingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
@@ -293,18 +292,14 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   await catchUp(place.after);
   if (ws.readyState !== ws.OPEN) return;
 
-  const [room, head] = await Promise.all([
-    RoomModel.findById(roomId, { seq: 1, readUpTo: 1, lastMessageAt: 1 }).lean(),
-    deps.sequencer.head(roomId),
-  ]);
+  const [room, head] = await Promise.all([roomProgress(roomId), deps.sequencer.head(roomId)]);
   // Another instance (or this one before a restart) may have written the room's activity lately.
-  if (room?.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
-  const reads = (room?.readUpTo ?? {}) as Record<string, number>;
+  if (room.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
   send({
     type: "ready",
-    upTo: Math.max(room?.seq ?? 0, head ?? 0, feed.next - 1),
-    readUpTo: reads[userId] ?? 0,
-    peerReadUpTo: reads[peerId] ?? 0,
+    upTo: Math.max(room.seq, head ?? 0, feed.next - 1),
+    readUpTo: room.readUpTo[userId] ?? 0,
+    peerReadUpTo: room.readUpTo[peerId] ?? 0,
   });
   try {
     const peer = await deps.presence.goOnline(place);

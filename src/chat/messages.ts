@@ -203,3 +203,18 @@ export async function markRead(deps: MessagesDeps, actor: Actor, seq: number): P
   await deps.hub.publish({ type: "read", roomId: actor.roomId, from: actor.userId, seq });
   deps.notices?.read(actor.roomId, actor.userId);
 }
+
+/**
+ * How far the room has come, as MongoDB holds it: about its highest stored number (written behind
+ * the messages), how far each member has read, and when a message was last written.
+ */
+export async function roomProgress(
+  roomId: string,
+): Promise<{ seq: number; readUpTo: Record<string, number>; lastMessageAt: Date | undefined }> {
+  const room = await RoomModel.findById(roomId, { seq: 1, readUpTo: 1, lastMessageAt: 1 }).lean();
+  return {
+    seq: room?.seq ?? 0,
+    readUpTo: (room?.readUpTo ?? {}) as Record<string, number>,
+    lastMessageAt: room?.lastMessageAt ?? undefined,
+  };
+}
