@@ -19,6 +19,7 @@ import { attachmentRoutes } from "./chat/attachments/routes.js";
 import { uploadLimits } from "./chat/attachments/limits.js";
 import { removeAttachmentsOf } from "./chat/attachments/removal.js";
 import { eraseMessagesOf } from "./chat/messages.js";
+import { roomIdsOf } from "./chat/summaries.js";
 import { eraseReactionsOf } from "./chat/reactions.js";
 import { shareRoom } from "./chat/rooms.js";
 import { chatRoutes } from "./chat/routes.js";
@@ -51,7 +52,7 @@ export type AppDeps = {
   log: Logger;
   redis: Redis;
   mailer: Mailer;
-  chat: Pick<Chat, "hub" | "keyFor" | "sequencer" | "unreadable" | "presence">;
+  chat: Pick<Chat, "hub" | "keyFor" | "sequencer" | "unreadable" | "presence" | "summaries">;
   readiness: () => Promise<Readiness>;
   views?: Views;
 };
@@ -91,6 +92,8 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
       sharesRoom: shareRoom,
       async eraseMessagesOf(userId) {
         await eraseMessagesOf(userId);
+        // Their messages changed without events: the list reads those rooms from MongoDB again.
+        await chat.summaries.drop(await roomIdsOf(userId));
         await eraseReactionsOf(userId);
         await removeAttachmentsOf(userId);
       },
@@ -108,6 +111,7 @@ export function createApp({ config, log, redis, mailer, chat, readiness, views: 
     keyFor: chat.keyFor,
     unreadable: chat.unreadable,
     socketCounts: chat.presence.socketCounts,
+    summaries: chat.summaries,
     inviteLimiter: createLimiter(redis, "invite", 20, 24 * 3600),
     lookupLimiter: createLimiter(redis, "chat-start", 20, 3600),
   });

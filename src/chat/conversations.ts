@@ -4,9 +4,9 @@ import { normalizeEmail, UserModel, type User } from "../accounts/user.model.js"
 import type { MasterKey } from "./cipher.js";
 import { peerProfile, type PeerProfile } from "./deleted-peers.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
-import { MessageModel } from "./message.model.js";
 import { isMutedBy } from "./mute.js";
 import { RoomModel } from "./room.model.js";
+import type { Summaries } from "./summaries.js";
 import { ensureKeys, roomBetween, type RoomKey } from "./rooms.js";
 
 export type StartResult = { ok: true; roomId: string; peerId: string } | { ok: false; reason: "self" | "no_account" };
@@ -38,10 +38,13 @@ export type ConversationSummary = {
 
 /** The user's conversations, most recent first, with unread counts and a decrypted preview. */
 export async function listConversations(
-  socketCounts: (userIds: readonly string[]) => Promise<number[]>,
-  keyFor: (roomId: string) => Promise<RoomKey>,
+  deps: {
+    socketCounts: (userIds: readonly string[]) => Promise<number[]>;
+    keyFor: (roomId: string) => Promise<RoomKey>;
+    summaries: Summaries;
+    unreadable: Unreadable;
+  },
   me: string,
-  unreadable: Unreadable,
 ): Promise<ConversationSummary[]> {
   const myId = new mongoose.Types.ObjectId(me);
   const rooms = await RoomModel.find({ members: myId, hiddenFor: { $ne: myId }, deletedAt: { $exists: false } })
@@ -49,44 +52,32 @@ export async function listConversations(
     .limit(200)
     .lean();
   const peerIds = rooms.map((r) => r.members.map(String).find((m) => m !== me) ?? me);
-  const peers = new Map((await UserModel.find({ _id: { $in: peerIds } }).lean<User[]>()).map((u) => [String(u._id), u]));
-  const online = await socketCounts(peerIds).catch(() => peerIds.map(() => 0));
+  const [peerList, online, summaries] = await Promise.all([
+    UserModel.find({ _id: { $in: peerIds } }).lean<User[]>(),
+    deps.socketCounts(peerIds).catch(() => peerIds.map(() => 0)),
+    deps.summaries.of(
+      rooms.map((room) => ({ _id: room._id, members: room.members, readUpTo: room.readUpTo })),
+      me,
+    ),
+  ]);
+  const peers = new Map(peerList.map((u) => [String(u._id), u]));
 
-  const summaries = await Promise.all(
+  const listed = await Promise.all(
     rooms.map(async (room, i) => {
       const peerId = peerIds[i] ?? "";
-      const peer = peers.get(peerId);
-      const reads = (room.readUpTo ?? {}) as Record<string, number>;
-      const last = await MessageModel.findOne({ roomId: room._id, kind: { $ne: "void" } })
-        .sort({ seq: -1 })
-        .lean();
+      const { last, unread } = summaries[i] ?? { last: undefined, unread: 0 };
       let preview: PlainMessage | undefined;
       if (last) {
-        const key = await keyFor(room._id);
+        const key = await deps.keyFor(room._id);
         await ensureKeys(key, [last.keyId]);
-        preview = decryptStored(key, room._id, last, unreadable);
+        preview = decryptStored(key, room._id, last, deps.unreadable);
       }
-      // Unread: the other person's messages after my read marker.
-      const unread = await MessageModel.countDocuments({
-        roomId: room._id,
-        seq: { $gt: reads[me] ?? 0 },
-        senderId: { $ne: myId },
-        kind: { $in: ["text", "attachment"] },
-      });
       return {
         roomId: room._id,
-        peer: peerProfile(peerId, peer),
+        peer: peerProfile(peerId, peers.get(peerId)),
         online: Number(online[i] ?? 0) > 0,
         unread,
-        preview: preview
-          ? preview.deleted
-            ? "Message deleted"
-            : preview.unreadable
-              ? "This message could not be read"
-              : preview.attachment
-                ? `📎 ${preview.text || preview.attachment.name}`.slice(0, 120)
-                : preview.text.slice(0, 120)
-          : "",
+        preview: preview ? previewText(preview) : "",
         previewFromMe: preview?.from === me,
         // The room's own field is written behind the messages (room-activity.ts); the last message is current.
         lastMessageAt: (last?.createdAt ?? room.lastMessageAt)?.toISOString() ?? null,
@@ -97,7 +88,14 @@ export async function listConversations(
     }),
   );
   const recency = (c: ConversationSummary) => c.lastMessageAt ?? "";
-  return summaries.sort((a, b) => recency(b).localeCompare(recency(a)));
+  return listed.sort((a, b) => recency(b).localeCompare(recency(a)));
+}
+
+function previewText(message: PlainMessage): string {
+  if (message.deleted) return "Message deleted";
+  if (message.unreadable) return "This message could not be read";
+  if (message.attachment) return `📎 ${message.text || message.attachment.name}`.slice(0, 120);
+  return message.text.slice(0, 120);
 }
 
 /** The room if `me` is a member; undefined otherwise (callers answer 404 either way). */

@@ -140,7 +140,7 @@ redis.call('HSET', KEYS[1], 'n', current, 'run', ARGV[1])
 return current`;
 
 /** Runs a Lua script by its hash, sending the body only the first time Redis sees it. */
-function script(body: string) {
+export function redisScript(body: string) {
   const sha = createHash("sha1").update(body).digest("hex");
   return async (redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> => {
     try {
@@ -151,11 +151,11 @@ function script(body: string) {
     }
   };
 }
-export const reserveScript = script(RESERVE);
-export const headScript = script(HEAD);
-export const raiseScript = script(RAISE);
-export const blocksScript = script(BLOCKS);
-export const changeBlocksScript = script(CHANGE);
+export const reserveScript = redisScript(RESERVE);
+export const headScript = redisScript(HEAD);
+export const raiseScript = redisScript(RAISE);
+export const blocksScript = redisScript(BLOCKS);
+export const changeBlocksScript = redisScript(CHANGE);
 
 /** The run id a call is made under, and the connection it was read on. */
 export type Run = { id: string; connection: number };

@@ -51,6 +51,23 @@ export type HubEvent =
 
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 
+/** Keys and arguments of a write Redis makes as it takes an event (see `HubOptions`). */
+export type HubEffect = { keys: string[]; args: string[] };
+
+export type HubOptions = {
+  /**
+   * A write made in the same script call as the fan-out, before it (the conversation list's
+   * summaries, summaries.ts): `lua` runs with the effect's keys from KEYS[2] and its arguments
+   * from ARGV[4]; `of` says what an event writes, if anything.
+   */
+  effect?: {
+    lua: string;
+    of(event: HubEvent): HubEffect | undefined;
+    /** Redis did not take an event that had an effect: whatever the effect keeps may be stale. */
+    lost(event: HubEvent): void;
+  };
+};
+
 export type Hub = {
   /** Resolves once events of the room published from now on reach `listener` (see above). */
   join(roomId: string, listener: HubListener): Promise<void>;
@@ -80,9 +97,12 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return sent`;
-const PUBLISH_SHA = createHash("sha1").update(PUBLISH).digest("hex");
 
-export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub {
+export function createHub(publisher: Redis, subscriber: Redis, log: Logger, options: HubOptions = {}): Hub {
+  const { effect } = options;
+  // With an effect, one script: the effect only where the event has one (ARGV[4] given).
+  const body = effect ? `if ARGV[4] then\n${effect.lua}\nend\n${PUBLISH}` : PUBLISH;
+  const sha = createHash("sha1").update(body).digest("hex");
   const instance = randomBytes(8).toString("hex");
   const channel = instanceChannel(instance);
   const rooms = new Map<string, Set<HubListener>>();
@@ -151,12 +171,14 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
   });
 
   const send = async (event: HubEvent): Promise<void> => {
-    const args = [hubMembersKey(event.roomId), instance, CHANNEL_PREFIX, JSON.stringify(event)];
+    const extra = effect?.of(event);
+    const keys = [hubMembersKey(event.roomId), ...(extra?.keys ?? [])];
+    const args = [...keys, instance, CHANNEL_PREFIX, JSON.stringify(event), ...(extra?.args ?? [])];
     try {
-      await publisher.evalsha(PUBLISH_SHA, 1, ...args);
+      await publisher.evalsha(sha, keys.length, ...args);
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
-      await publisher.eval(PUBLISH, 1, ...args);
+      await publisher.eval(body, keys.length, ...args);
     }
   };
 
@@ -182,6 +204,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger): Hub
     publish(event) {
       deliver(event);
       const sent = send(event).catch((err: unknown) => {
+        effect?.lost(event);
         log.warn({ err: err instanceof Error ? err.message : err, type: event.type }, "hub publish failed; peers will catch up");
       });
       // While Redis is away the publish waits in ioredis's offline queue: nobody should wait on

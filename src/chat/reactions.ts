@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import mongoose from "mongoose";
+import { redisScript } from "./counters.js";
 import { DURABLE_WRITE, MessageModel } from "./message.model.js";
 import { refusedByBlock, type Actor, type MessagesDeps, type Refusal } from "./messages.js";
 import { MAX_REACTIONS_PER_MESSAGE, type Reaction } from "./protocol.js";
@@ -23,25 +24,37 @@ const LOCK_TTL_MS = 5_000;
 const LOCK_WAIT_MS = 3_000;
 const LOCK_POLL_MS = 15;
 
-/** Runs `change` holding the lock `name` (waiting up to LOCK_WAIT_MS for it); without Redis, runs it anyway. */
-async function holding<T>(redis: Redis | undefined, name: string, change: () => Promise<T>): Promise<T> {
+const BUSY: Refusal = {
+  ok: false,
+  code: "unavailable",
+  message: "That reaction didn't go through (the message was busy). Try again.",
+};
+
+/**
+ * Runs `change` holding the lock `name`, waiting up to LOCK_WAIT_MS for it. A lock still taken
+ * then refuses the change (run without it, FerretDB could lose a reaction); without Redis, the
+ * change runs on the compare-and-swap alone.
+ */
+async function holding<T>(redis: Redis | undefined, name: string, change: () => Promise<T>): Promise<T | Refusal> {
   if (!redis) return change();
   const key = `duet:reaction-lock:${name}`;
   const token = randomBytes(8).toString("hex");
   const until = Date.now() + LOCK_WAIT_MS;
-  let held: boolean;
   for (;;) {
     const answer = await redis.set(key, token, "PX", LOCK_TTL_MS, "NX").catch(() => "unavailable");
-    held = answer === "OK";
-    if (held || answer === "unavailable" || Date.now() >= until) break;
+    if (answer === "unavailable") return change();
+    if (answer === "OK") break;
+    if (Date.now() >= until) return BUSY;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
   try {
     return await change();
   } finally {
-    if (held) await redis.del(key).catch(() => undefined);
+    // Only our own lock: after LOCK_TTL_MS another change may hold it.
+    await unlock(redis, [key], [token]).catch(() => undefined);
   }
 }
+const unlock = redisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 const REACTABLE = { $in: ["text", "attachment"] as Array<"text" | "attachment"> };
 
 /** Adds (`on`) or takes back the actor's `emoji` on message `seq`; saying it twice is harmless. */
@@ -103,7 +116,7 @@ async function writeReaction(
     );
     if (updated.matchedCount === 1) return "ok";
   }
-  return { ok: false, code: "unavailable", message: "That reaction didn't go through (the message was busy). Try again." };
+  return BUSY;
 }
 
 /** Takes back every reaction `userId` made (their account is being deleted). */

@@ -177,6 +177,28 @@ describe("replies and reactions between Alice and Bob on two instances", () => {
     assert.equal(await storedReactions(roomId, next), MAX_REACTIONS_PER_MESSAGE);
   });
 
+  it("a reaction that cannot take its message's lock is refused, not written without it", async () => {
+    const { roomId, aliceTab, bobTab, say } = await room();
+    const seq = await say(aliceTab, "busy-1", "Who is in?");
+    // As another change that holds the message's lock for longer than a reaction waits would.
+    const admin = new Redis(stack.REDIS_ADMIN_URL);
+    const lock = `duet:reaction-lock:${roomId}:${seq}`;
+    await admin.set(lock, "someone-else", "PX", 30_000);
+    try {
+      bobTab.send({ type: "react", seq, emoji: "👍", on: true });
+      const refused = await bobTab.next("error", (f) => f.code === "unavailable");
+      assert.match(refused.message, /try again/i);
+      assert.equal(await storedReactions(roomId, seq), 0, "nothing written without the lock");
+    } finally {
+      await admin.del(lock);
+      admin.disconnect();
+    }
+    // Once the lock is free, the same reaction goes through.
+    bobTab.send({ type: "react", seq, emoji: "👍", on: true });
+    await aliceTab.next("reaction", (f) => f.seq === seq && f.emoji === "👍");
+    assert.equal(await storedReactions(roomId, seq), 1);
+  });
+
   it("no emoji and no quoted text reach MongoDB or Redis in the clear", async () => {
     const { roomId, aliceTab, bobTab, say } = await room();
     const spy = new Redis(stack.REDIS_ADMIN_URL);

@@ -23,6 +23,7 @@ import type { Hub } from "./hub.js";
 import { MAX_MESSAGE_LENGTH } from "./protocol.js";
 import type { RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
+import type { Summaries } from "./summaries.js";
 
 export type ChatRoutesDeps = {
   config: Config;
@@ -36,6 +37,8 @@ export type ChatRoutesDeps = {
   unreadable: Unreadable;
   /** Open chat sockets per user (presence.ts). */
   socketCounts(userIds: readonly string[]): Promise<number[]>;
+  /** What the list shows of each room (summaries.ts). */
+  summaries: Summaries;
   inviteLimiter: Limiter;
   /** Address lookups (starting a conversation by email) per user. */
   lookupLimiter: Limiter;
@@ -61,7 +64,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   const router = createRouter();
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
-    const all = await listConversations(deps.socketCounts, deps.keyFor, signedInUserId(ctx), deps.unreadable);
+    const all = await listConversations(deps, signedInUserId(ctx));
     const conversations = all.filter((c) => !c.archived);
     const archived = all.filter((c) => c.archived);
     renderPage(ctx, views, "chat/list", {

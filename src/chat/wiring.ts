@@ -18,6 +18,7 @@ import { followRekeys, scheduleRekeys } from "./room-rekey.js";
 import { roomKeyCache } from "./rooms.js";
 import { createSequencer, type Sequencer } from "./sequencer.js";
 import { chatSocketRoute } from "./socket.js";
+import { createSummaries, SUMMARY_EFFECT, summaryEffect, type Summaries } from "./summaries.js";
 import { inboxSocketRoute } from "./inbox-socket.js";
 import { SEND_LIMIT } from "./limits.js";
 import { createHeartbeat } from "../realtime/heartbeat.js";
@@ -33,11 +34,19 @@ export type Chat = {
   keyFor: ChatDeps["keyFor"];
   unreadable: Unreadable;
   presence: Presence;
+  summaries: Summaries;
   close(): Promise<void>;
 };
 
 export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
-  const hub = createHub(redis, subscriber, log);
+  const summaries = createSummaries(redis);
+  const hub = createHub(redis, subscriber, log, {
+    effect: {
+      lua: SUMMARY_EFFECT,
+      of: summaryEffect,
+      lost: (event) => summaryEffect(event) && summaries.lost(event.roomId),
+    },
+  });
   const sessions = createSessionSockets({
     subscriber,
     channel: SESSION_ENDED_CHANNEL,
@@ -109,6 +118,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     keyFor: keys.keyFor,
     unreadable,
     presence,
+    summaries,
     async close() {
       heartbeat.close();
       stopRekeying();
@@ -120,6 +130,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
       await sessions.close();
       await presence.close();
       await hub.close();
+      summaries.close();
     },
   };
 }

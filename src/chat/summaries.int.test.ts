@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { openChat, type ChatClient } from "../test/chat-client.js";
+import { instances, signedUpUser, startConversation } from "../test/factories.js";
+import type { TestBrowser } from "../test/browser.js";
+import { connectServices, type Services } from "../test/support.js";
+import { summaryKey } from "./summaries.js";
+
+const [instanceA = "", instanceB = ""] = instances;
+
+/** The row of `roomId` in the list as its reader sees it: the preview line and the unread badge. */
+async function rowOf(browser: TestBrowser, roomId: string) {
+  const html = (await browser.get("/chat")).html;
+  const start = html.indexOf(`data-room="${roomId}"`);
+  assert.ok(start >= 0, "the conversation is listed");
+  const row = html.slice(start, html.indexOf("</li>", start));
+  return {
+    preview: /<span class="conversation-preview">([^<]*)<\/span>/.exec(row)?.[1] ?? "",
+    unread: Number(/<span class="unread">(\d+)<\/span>/.exec(row)?.[1] ?? 0),
+  };
+}
+
+describe("the conversation list's summaries", () => {
+  let services: Services;
+  const open: ChatClient[] = [];
+  before(async () => {
+    services = await connectServices();
+  });
+  after(async () => {
+    for (const client of open) client.ws.terminate();
+    await services.close();
+  });
+
+  async function room(prefix: string) {
+    const alice = await signedUpUser(`${prefix}-a`, instanceA);
+    const bob = await signedUpUser(`${prefix}-b`, instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const aliceTab = await openChat(alice.browser, roomId, { base: instanceA });
+    const bobTab = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(aliceTab, bobTab);
+    await Promise.all([aliceTab.next("ready"), bobTab.next("ready")]);
+    return { alice, bob, roomId, aliceTab, bobTab };
+  }
+
+  it("follow sends, edits, deletes and reads on both instances, and agree with MongoDB's answer", async () => {
+    const { bob, roomId, aliceTab, bobTab } = await room("summary");
+    // The list is drawn once before anything is sent, so it is held in Redis from the start.
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "No messages yet", unread: 0 });
+
+    const seqs: number[] = [];
+    for (const text of ["first", "second", "third"]) {
+      aliceTab.send({ type: "send", clientId: `sum-${text}`, text });
+      seqs.push((await aliceTab.next("ack", (a) => a.clientId === `sum-${text}`)).seq);
+    }
+    const [one = 0, two = 0, three = 0] = seqs;
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "third", unread: 3 });
+
+    aliceTab.send({ type: "edit", seq: three, text: "third, edited" });
+    await bobTab.next("edited", (f) => f.seq === three);
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "third, edited", unread: 3 });
+
+    aliceTab.send({ type: "delete", seq: three });
+    await bobTab.next("deleted", (f) => f.seq === three);
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "Message deleted", unread: 2 });
+
+    // Bob reads the first on the other instance: one of Alice's is left unread.
+    bobTab.send({ type: "read", seq: one });
+    await aliceTab.next("read", (f) => f.seq === one);
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "Message deleted", unread: 1 });
+
+    // An older message edited changes no preview.
+    aliceTab.send({ type: "edit", seq: two, text: "second, edited" });
+    await bobTab.next("edited", (f) => f.seq === two);
+    const held = await rowOf(bob.browser, roomId);
+    assert.deepEqual(held, { preview: "Message deleted", unread: 1 });
+
+    // What MongoDB says when Redis holds nothing is the same.
+    await services.redis.del(summaryKey(roomId));
+    assert.deepEqual(await rowOf(bob.browser, roomId), held);
+    // And once kept again, a new message moves on from there.
+    aliceTab.send({ type: "send", clientId: "sum-fourth", text: "fourth" });
+    await bobTab.next("message", (f) => f.clientId === "sum-fourth");
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "fourth", unread: 2 });
+  });
+
+  it("are not trusted from another Redis run (a restart may have lost the newest writes)", async () => {
+    const { alice, bob, roomId, aliceTab } = await room("summary-run");
+    aliceTab.send({ type: "send", clientId: "run-1", text: "kept in MongoDB" });
+    await aliceTab.next("ack", (a) => a.clientId === "run-1");
+    await rowOf(bob.browser, roomId);
+    // As a Redis that came back from an older snapshot would hold it: a summary of another run,
+    // with an older last message.
+    await services.redis.hset(summaryKey(roomId), "run", "0".repeat(40), "lastSeq", "0");
+    await services.redis.hdel(summaryKey(roomId), "last");
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "kept in MongoDB", unread: 1 });
+    assert.deepEqual(await rowOf(alice.browser, roomId), { preview: "You: kept in MongoDB", unread: 0 });
+  });
+
+  it("go with the conversation when it is deleted", async () => {
+    const { alice, bob, roomId, aliceTab } = await room("summary-gone");
+    aliceTab.send({ type: "send", clientId: "gone-1", text: "soon gone" });
+    await aliceTab.next("ack", (a) => a.clientId === "gone-1");
+    await rowOf(bob.browser, roomId);
+    const members = (await services.redis.hget(summaryKey(roomId), "members"))?.split(",") ?? [];
+    assert.equal(members.length, 2, "held in Redis, with both members");
+    const keys = [summaryKey(roomId), ...members.map((m) => `${summaryKey(roomId)}:unread:${m}`)];
+    assert.ok((await services.redis.exists(...keys)) >= 2, "the summary and Bob's unread numbers");
+    await alice.browser.get(`/chat/${roomId}/delete`);
+    assert.equal((await alice.browser.post(`/chat/${roomId}/delete`, {})).status, 200);
+    assert.equal(await services.redis.exists(...keys), 0);
+  });
+});
