@@ -165,7 +165,7 @@ test("search and jump, new-messages marker, presence, list filter and archive, s
     violations.push(...(await audit(alice, "list-archived")));
     await archived.locator(`a[data-room="${roomId}"]`).click();
     await alice.getByText("More", { exact: true }).click();
-    await alice.getByRole("button", { name: "Unarchive" }).click();
+    await alice.getByRole("button", { name: "Unarchive", exact: true }).click();
     await expect(alice).toHaveURL(roomUrl);
     await alice.goto("/chat");
     await expect(alice.locator("details.archived")).toHaveCount(0);

@@ -38,7 +38,11 @@ async function audit(page: Page, name: string): Promise<string[]> {
 async function openMenuOf(page: Page, text: string): Promise<void> {
   const log = page.getByRole("log");
   await log.focus();
-  const target = page.locator("li.msg").filter({ hasText: text }).last();
+  // By the message's own text: a reply's quote holds the original's text too.
+  const target = page
+    .locator("li.msg")
+    .filter({ has: page.locator("p.text", { hasText: text }) })
+    .last();
   for (let i = 0; i < 10 && !(await target.evaluate((li) => li === document.activeElement)); i++)
     await page.keyboard.press("ArrowUp");
   await expect(target).toBeFocused();
@@ -192,5 +196,34 @@ test("reply by keyboard with a quote that jumps back through history, react live
   await choose(bob, "React…");
   violations.push(...(await audit(bob, "reaction-picker")));
   expect(violations).toEqual([]);
+  await close();
+});
+
+test("a quote follows its original live: edited, then deleted, on both sides", async ({ browser }, info) => {
+  const { alice, bob, close } = await twoInARoom(browser, info, ["Alice Quote", "Bob Quote"]);
+  await send(bob, "Picnic at noon");
+  await openMenuOf(alice, "Picnic at noon");
+  await choose(alice, "Reply");
+  await send(alice, "Count me in");
+  const quoteAt = (page: Page) => page.locator("li.msg").filter({ hasText: "Count me in" }).locator(".quote");
+  await expect(quoteAt(alice)).toContainText("Picnic at noon");
+  await expect(quoteAt(bob)).toContainText("Picnic at noon");
+
+  // Bob edits his message: the quote in Alice's reply says what it says now, on both pages.
+  await openMenuOf(bob, "Picnic at noon");
+  await choose(bob, "Edit");
+  const editBox = bob.getByLabel("Edit message");
+  await editBox.fill("Picnic at one");
+  await editBox.press("Enter");
+  await expect(quoteAt(alice)).toContainText("Picnic at one");
+  await expect(quoteAt(bob)).toContainText("Picnic at one");
+  await expect(quoteAt(alice)).toHaveAttribute("aria-label", /Picnic at one/);
+
+  // Then deletes it: the quote says so.
+  await openMenuOf(bob, "Picnic at one");
+  await choose(bob, "Delete");
+  await bob.getByRole("dialog", { name: "Delete this message?" }).getByRole("button", { name: "Delete" }).click();
+  await expect(quoteAt(alice)).toContainText("Deleted message");
+  await expect(quoteAt(bob)).toContainText("Deleted message");
   await close();
 });

@@ -136,4 +136,32 @@ describe("presence on the conversation list", () => {
       inbox.ws.terminate();
     }
   });
+
+  it("tells of the other member coming and going in any of their conversations, not only the one with me", async () => {
+    const alice = await signedUpUser("inbox-everywhere", instanceA);
+    const bob = await signedUpUser("inbox-elsewhere", instanceB);
+    const carol = await signedUpUser("inbox-third", instanceB);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const bobAndCarol = await startConversation(bob.browser, carol.email);
+    const inbox = await openInbox(alice.browser, instanceA);
+    try {
+      await inbox.next((f) => f.rooms.length === 0);
+      // Bob opens his conversation with Carol, not the one with Alice: Alice's row of him goes online.
+      const bobTab = await openChat(bob.browser, bobAndCarol, { base: instanceB });
+      await bobTab.next("ready");
+      await eventually("Bob online on Alice's list socket", async () =>
+        inbox.presence.some((p) => p.room === roomId && p.online),
+      );
+      bobTab.ws.close();
+      await eventually("Bob offline on Alice's list socket", async () =>
+        inbox.presence.some((p) => p.room === roomId && !p.online),
+      );
+      assert.ok(
+        inbox.presence.every((p) => p.room === roomId),
+        "only rooms Alice is in",
+      );
+    } finally {
+      inbox.ws.terminate();
+    }
+  });
 });

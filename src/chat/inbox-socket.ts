@@ -5,7 +5,9 @@
  * the list as it fetches any page, through the session that renders it.
  *
  * It listens on the hub's room channels of every room the user is in, plus the user's own inbox
- * channel, on which a newly opened conversation is announced so the socket joins that room too.
+ * channel, on which a newly opened conversation is announced so the socket joins that room too,
+ * and the presence channel of every other member (presence.ts), so each row's dot follows its
+ * person whichever of their conversations they open.
  * Same gate as the chat socket: the site's Origin and a live session, else a plain 403 or 401.
  */
 import type { IncomingMessage } from "node:http";
@@ -20,7 +22,7 @@ import type { Logger } from "../logger.js";
 import type { UpgradeRoute } from "../realtime/upgrade.js";
 import type { SessionSockets } from "../realtime/session-sockets.js";
 import type { Hub, HubEvent, HubListener } from "./hub.js";
-import type { Presence } from "./presence.js";
+import { presenceChannel, type Presence } from "./presence.js";
 import type { InboxFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
@@ -57,7 +59,7 @@ export function inboxSocketRoute(
       const user = await UserModel.findById(userId, { emailVerified: 1 }).lean();
       if (!user?.emailVerified) throw new AppError(401, "unauthorized", "no such user");
       if ((openPerUser.get(userId) ?? 0) >= MAX_PER_USER) throw new AppError(429, "too_many_sockets", "too many open lists");
-      const rooms = await RoomModel.find({ members: new mongoose.Types.ObjectId(userId) }, { _id: 1 })
+      const rooms = await RoomModel.find({ members: new mongoose.Types.ObjectId(userId) }, { _id: 1, members: 1 })
         .sort({ lastMessageAt: -1 })
         .limit(MAX_ROOMS)
         .lean();
@@ -83,10 +85,12 @@ export function inboxSocketRoute(
             : undefined,
         );
       });
-      await serveInbox(deps, ws, userId, [inboxChannel(userId), ...rooms.map((r) => String(r._id))]).catch((err: unknown) => {
-        deps.log.error({ err }, "inbox socket failed");
-        ws.close(1011, "server error; reconnect");
-      });
+      await serveInbox(deps, ws, userId, [inboxChannel(userId), ...rooms.map((r) => String(r._id))], rooms).catch(
+        (err: unknown) => {
+          deps.log.error({ err }, "inbox socket failed");
+          ws.close(1011, "server error; reconnect");
+        },
+      );
       ws.once("close", () => {
         const left = (openPerUser.get(userId) ?? 1) - 1;
         if (left > 0) openPerUser.set(userId, left);
@@ -96,8 +100,29 @@ export function inboxSocketRoute(
   };
 }
 
-async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId: string, channels: string[]) {
+type Membership = { _id: string; members: unknown[] };
+
+async function serveInbox(
+  deps: { hub: Hub; log: Logger },
+  ws: WebSocket,
+  userId: string,
+  channels: string[],
+  rooms: Membership[],
+) {
   const joined = new Set<string>();
+  /** The other member of each room, and each other member's rooms with me (one, unless a room was remade). */
+  const roomsOf = new Map<string, string[]>();
+  const addPeer = (room: Membership): string | undefined => {
+    const peer = room.members.map(String).find((m) => m !== userId);
+    if (!peer) return undefined;
+    const known = roomsOf.get(peer) ?? [];
+    if (!known.includes(String(room._id))) roomsOf.set(peer, [...known, String(room._id)]);
+    return peer;
+  };
+  for (const room of rooms) addPeer(room);
+  const sendPresence = (room: string, online: boolean) => {
+    if (!closed && ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "presence", room, online } satisfies InboxFrame));
+  };
   const changed = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -121,6 +146,15 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
       switch (event.type) {
         case "room-opened":
           void join(event.room).then(() => tell(event.room));
+          void RoomModel.findById(event.room, { _id: 1, members: 1 })
+            .lean()
+            .then((room) => {
+              const peer = room ? addPeer(room) : undefined;
+              return peer ? join(presenceChannel(peer)) : undefined;
+            })
+            .catch((err: unknown) =>
+              deps.log.warn({ err: err instanceof Error ? err.message : err }, "presence of a new room not followed"),
+            );
           return;
         case "message":
         case "edited":
@@ -130,9 +164,11 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
           return tell(event.roomId);
         case "presence":
           // The other member came or went: told at once, and the page moves the dot without
-          // fetching the list again (a fetch costs a query per conversation).
-          if (event.userId !== userId && !closed && ws.readyState === ws.OPEN)
-            ws.send(JSON.stringify({ type: "presence", room: event.roomId, online: event.online } satisfies InboxFrame));
+          // fetching the list again (a fetch costs a query per conversation). On their presence
+          // channel the event names no room of mine: it is told for each of my rooms with them.
+          if (event.userId === userId) return;
+          if (event.roomId !== presenceChannel(event.userId)) return sendPresence(event.roomId, event.online);
+          for (const room of roomsOf.get(event.userId) ?? []) sendPresence(room, event.online);
           return;
         case "read":
           // Only my own reads change my list (the unread badge); the other member's change nothing here.
@@ -161,6 +197,6 @@ async function serveInbox(deps: { hub: Hub; log: Logger }, ws: WebSocket, userId
     for (const channel of joined) void deps.hub.leave(channel, listener);
     joined.clear();
   });
-  for (const channel of channels) await join(channel);
+  for (const channel of [...channels, ...[...roomsOf.keys()].map(presenceChannel)]) await join(channel);
   if (!closed) ws.send(JSON.stringify({ type: "inbox", rooms: [] } satisfies InboxFrame));
 }

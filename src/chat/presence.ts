@@ -18,6 +18,12 @@ const onlineKey = (userId: string) => `duet:online:${userId}`;
 const listsKey = (userId: string) => `duet:lists:${userId}`;
 const INSTANCE_PREFIX = "duet:instance:";
 
+/**
+ * The hub channel (a pseudo room id) on which a user's coming and going is told to whoever lists
+ * a conversation with them (inbox-socket.ts), whichever of their conversations they opened.
+ */
+export const presenceChannel = (userId: string) => `presence:${userId}`;
+
 // KEYS: users' hashes. ARGV[1]: the liveness key prefix. Counts only live instances' sockets.
 const COUNT_LIVE = `
 local out = {}
@@ -104,7 +110,8 @@ export function createPresence(options: {
         .hincrby(onlineKey(place.userId), instance, 1)
         .pexpire(onlineKey(place.userId), ttlMs * 1.5)
         .exec();
-      void hub.publish({ type: "presence", roomId: place.roomId, userId: place.userId, online: true, lastSeenAt: null });
+      for (const roomId of [place.roomId, presenceChannel(place.userId)])
+        void hub.publish({ type: "presence", roomId, userId: place.userId, online: true, lastSeenAt: null });
       const [peerSockets = 0] = await socketCounts([place.peerId]);
       const peer = peerSockets > 0 ? null : await UserModel.findById(place.peerId, { lastSeenAt: 1 }).lean();
       return { online: peerSockets > 0, lastSeenAt: peer?.lastSeenAt?.toISOString() ?? null };
@@ -120,13 +127,14 @@ export function createPresence(options: {
         if (anywhere > 0) return;
         const lastSeenAt = new Date();
         await UserModel.updateOne({ _id: place.userId }, { $set: { lastSeenAt } });
-        void hub.publish({
-          type: "presence",
-          roomId: place.roomId,
-          userId: place.userId,
-          online: false,
-          lastSeenAt: lastSeenAt.toISOString(),
-        });
+        for (const roomId of [place.roomId, presenceChannel(place.userId)])
+          void hub.publish({
+            type: "presence",
+            roomId,
+            userId: place.userId,
+            online: false,
+            lastSeenAt: lastSeenAt.toISOString(),
+          });
       } catch (err) {
         log.warn({ err: err instanceof Error ? err.message : err }, "could not record last seen");
       }

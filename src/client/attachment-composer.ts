@@ -34,6 +34,8 @@ export type AttachmentComposerDeps = {
   canSend(): boolean;
   show(item: Item): void;
   drop(clientId: string): void;
+  /** Ends a recording and the page-wide listeners (the conversation pane is being replaced). */
+  signal?: AbortSignal;
 };
 
 /** A paper-clip icon (no emoji font is needed, and it takes the button's colour). */
@@ -73,6 +75,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
     maxBytes,
     disabled: input.disabled,
     recorded: (file) => addFiles([file]),
+    signal: deps.signal,
   });
 
   function syncTray(): void {

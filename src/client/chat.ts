@@ -14,13 +14,14 @@ import { lastSeenLabel, lengthLabel, newClientId } from "./format.js";
 import { createOutbox } from "./outbox.js";
 import { createMessageList, type Item } from "./render.js";
 import { drawReactions, reactedBy, withReaction } from "./reactions-view.js";
-import { createReplyBar, drawQuote, quoteOfItem } from "./reply-view.js";
+import { createReplyBar, drawQuote, quoteOfItem, requote } from "./reply-view.js";
 import { createRoomPosition, overflow } from "./room-state.js";
 import { setupSearch } from "./search.js";
 import { announceMessage, firstUnread, newMessagesMarker } from "./unread.js";
 import { connectChat, type SocketState, type StateInfo } from "./socket.js";
 import { offerInConversation } from "./push.js";
 import { required } from "./dom.js";
+import { setupSwitching } from "./conversation-switch.js";
 
 /** At most this many messages are in the DOM; older or newer ones are paged back in on scroll. */
 const MAX_RENDERED = 300;
@@ -31,9 +32,19 @@ const MAX_BUFFERED = 500;
 type Page = { messages: PlainMessage[]; hasMore: boolean; upTo: number };
 
 const root = document.getElementById("chat");
-if (root) start(root);
+if (root) setupSwitching(root, start);
 
-function start(root: HTMLElement): void {
+/**
+ * Runs the conversation in pane `root`; answers how to stop it (conversation-switch.ts swaps the
+ * pane): its page-wide listeners and timers end at once and it sends nothing more; its socket
+ * closes once `handOver` settles (the next conversation's socket is open, so the other members
+ * never see this user go offline and back between two conversations), and nothing it still awaits
+ * opens a socket afterwards.
+ */
+function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
+  const lifetime = new AbortController();
+  const { signal } = lifetime;
+  const connection = new AbortController();
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
   const maxLength = Number(root.dataset.maxLength ?? 4000);
   const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
@@ -141,6 +152,7 @@ function start(root: HTMLElement): void {
       outbox.remove(item.clientId);
       list.drop(item.clientId);
     },
+    signal,
   });
 
   const attachments = createAttachmentComposer({
@@ -154,6 +166,7 @@ function start(root: HTMLElement): void {
     canSend: () => Date.now() >= holdUntil,
     show: (item) => list.upsert(item),
     drop: (clientId) => list.drop(clientId),
+    signal,
   });
 
   const replyBar = createReplyBar(form, input, nameOf);
@@ -327,7 +340,17 @@ function start(root: HTMLElement): void {
     }
   }
 
+  /** Replies quoting message `seq` show what it says now (on screen and kept for later). */
+  function requoteReplies(seq: number, change: Parameters<typeof requote>[2]): void {
+    const original = list.bySeq(seq);
+    for (const reply of list.items())
+      if (reply.replyTo?.seq === seq) list.upsert({ ...reply, replyTo: requote(reply.replyTo, original, change) });
+    for (const reply of buffered) if (reply.replyTo?.seq === seq) reply.replyTo = requote(reply.replyTo, undefined, change);
+  }
+
   function onFrame(frame: ServerFrame): void {
+    // Stopped, the socket only waits for the next conversation's to be live (see the return below).
+    if (signal.aborted) return;
     switch (frame.type) {
       case "ready":
         list.setPeerRead(frame.peerReadUpTo);
@@ -375,6 +398,7 @@ function start(root: HTMLElement): void {
         if (item) list.upsert({ ...item, text: frame.text, editedAt: frame.at, unreadable: frame.unreadable });
         const kept = buffered.find((b) => b.seq === frame.seq);
         if (kept) Object.assign(kept, { text: frame.text, editedAt: frame.at });
+        requoteReplies(frame.seq, { text: frame.text, unreadable: frame.unreadable });
         break;
       }
       case "deleted": {
@@ -382,10 +406,7 @@ function start(root: HTMLElement): void {
         if (item) list.upsert({ ...item, text: "", deleted: true, reactions: undefined });
         const kept = buffered.find((b) => b.seq === frame.seq);
         if (kept) Object.assign(kept, { text: "", deleted: true, reactions: undefined });
-        // Its quotes say so too.
-        for (const reply of list.items())
-          if (reply.replyTo?.seq === frame.seq)
-            list.upsert({ ...reply, replyTo: { seq: frame.seq, from: reply.replyTo.from, deleted: true } });
+        requoteReplies(frame.seq, "deleted");
         break;
       }
       case "reaction": {
@@ -567,7 +588,7 @@ function start(root: HTMLElement): void {
     if (Date.now() - lastTypingSent > 2000 && socket.send({ type: "typing" })) lastTypingSent = Date.now();
   });
   retryButton.addEventListener("click", () => socket.retryNow());
-  document.addEventListener("visibilitychange", markRead);
+  document.addEventListener("visibilitychange", markRead, { signal });
 
   if (notifyToggle) void offerInConversation(notifyToggle);
 
@@ -586,7 +607,7 @@ function start(root: HTMLElement): void {
   // Open at the newest page of history, then go live from its last number, so the socket sends
   // only what is newer (it used to replay up to 5,000 messages on every open). If the page
   // cannot be fetched, the socket's catch-up brings the recent messages instead.
-  setupSearch({ root, roomId, me, peerName, jumpTo: (seq) => jumpTo(seq, "msg-found") });
+  setupSearch({ root, roomId, me, peerName, jumpTo: (seq) => jumpTo(seq, "msg-found"), signal });
   void loadNewest()
     .then(() => {
       // "New messages" above the first unread one of the other member's, once, as the page opens.
@@ -603,6 +624,23 @@ function start(root: HTMLElement): void {
     .finally(() => {
       root.dataset.loaded = "true";
       showJump();
-      if (!closed) socket = connectChat({ roomId, lastSeq: () => position.resumeFrom, onFrame, onState: showState });
+      if (!closed && !signal.aborted)
+        socket = connectChat({
+          roomId,
+          lastSeq: () => position.resumeFrom,
+          onFrame,
+          onState: showState,
+          signal: connection.signal,
+        });
     });
+
+  return (handOver = Promise.resolve()) => {
+    lifetime.abort();
+    void handOver.finally(() => connection.abort());
+    socket = { send: () => false, retryNow: () => undefined };
+    window.clearTimeout(typingTimer);
+    window.clearTimeout(flushTimer);
+    window.clearInterval(countdown);
+    list.closeMenu(false);
+  };
 }

@@ -34,6 +34,8 @@ export type Item = {
 };
 
 export type ListActions = {
+  /** Ends what the list listens to outside itself (the conversation pane is being replaced). */
+  signal?: AbortSignal;
   edit(item: Item, text: string): void;
   remove(item: Item): void;
   retry(item: Item): void;
@@ -377,9 +379,13 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
       closeMenu();
     }
   });
-  document.addEventListener("click", (event) => {
-    if (openMenu && !openMenu.menu.contains(event.target as Node)) closeMenu(false);
-  });
+  document.addEventListener(
+    "click",
+    (event) => {
+      if (openMenu && !openMenu.menu.contains(event.target as Node)) closeMenu(false);
+    },
+    { signal: actions.signal },
+  );
 
   return {
     /** Adds or replaces a message (matched by client id: a pending one becomes the stored one). */

@@ -21,6 +21,23 @@ export function quoteText(quote: Quote): string {
 /** The quote of `item`, as its reply will show it. */
 export const quoteOfItem = (item: Item & { seq: number }): Quote => quoteOf(item.seq, item);
 
+/**
+ * A reply's quote after its original changed: from the original if the page holds it, else
+ * from the quote itself and the new text (the original may be paged out while its reply is on
+ * screen). A quote the server could not fill (no author) stays as it was.
+ */
+export function requote(
+  quote: Quote,
+  original: Item | undefined,
+  change: { text: string; unreadable?: boolean } | "deleted",
+): Quote {
+  if (original) return quoteOf(quote.seq, original);
+  if (quote.from === undefined) return quote;
+  if (change === "deleted") return { seq: quote.seq, from: quote.from, deleted: true };
+  const fresh = quoteOf(quote.seq, { from: quote.from, text: change.text, unreadable: change.unreadable });
+  return quote.attachment && !fresh.unreadable ? { ...fresh, attachment: true } : fresh;
+}
+
 function quoteBody(quote: Quote, nameOf: NameOf): HTMLElement[] {
   const author = document.createElement("strong");
   author.className = "quote-author";

@@ -20,6 +20,8 @@ export type SearchOptions = {
   peerName: string;
   /** Shows message `seq` in the list, loading its part of history if needed. */
   jumpTo(seq: number): Promise<void>;
+  /** Ends the page-wide shortcut (the conversation pane is being replaced). */
+  signal?: AbortSignal;
 };
 
 export function setupSearch(options: SearchOptions): void {
@@ -135,12 +137,16 @@ export function setupSearch(options: SearchOptions): void {
     event.preventDefault();
     void run(true);
   });
-  document.addEventListener("keydown", (event) => {
-    if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "f") {
-      event.preventDefault();
-      open();
-    }
-  });
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "f") {
+        event.preventDefault();
+        open();
+      }
+    },
+    { signal: options.signal },
+  );
   panel.addEventListener("keydown", (event) => {
     const list = rows();
     const at = list.indexOf(document.activeElement as HTMLButtonElement);

@@ -4,9 +4,10 @@
  * labels, and on the conversation list, live updates over /ws/inbox. Bundled to /static/js/site.js.
  */
 import type { InboxFrame } from "../chat/protocol.js";
-import { listTimeLabel } from "./format.js";
 import { registerWorker, setupPushCard } from "./push.js";
 import { setupListFilter } from "./list-filter.js";
+import { redrawList, relabelTimes, showPresence } from "./list-view.js";
+import { setupRowActions } from "./row-actions.js";
 
 type Theme = "system" | "light" | "dark";
 const THEMES: Theme[] = ["system", "light", "dark"];
@@ -43,38 +44,18 @@ function setupTheme(): void {
 }
 
 function setupMenus(): void {
-  const menus = [...document.querySelectorAll<HTMLDetailsElement>("details.nav-menu, details.chat-menu")];
+  // Looked up at each event: the conversation pane (and its menu) is replaced when switching.
+  const openMenus = () => document.querySelectorAll<HTMLDetailsElement>("details.nav-menu[open], details.chat-menu[open]");
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    for (const menu of menus)
-      if (menu.open) {
-        menu.open = false;
-        menu.querySelector("summary")?.focus();
-      }
+    for (const menu of openMenus()) {
+      menu.open = false;
+      menu.querySelector("summary")?.focus();
+    }
   });
   document.addEventListener("click", (event) => {
-    for (const menu of menus) if (menu.open && !menu.contains(event.target as Node)) menu.open = false;
+    for (const menu of openMenus()) if (!menu.contains(event.target as Node)) menu.open = false;
   });
-}
-
-/** Server-rendered times are UTC; here they become the reader's own ("21:20", "Yesterday", "Mon"). */
-export function relabelTimes(scope: ParentNode = document): void {
-  for (const time of scope.querySelectorAll<HTMLTimeElement>("time[data-relative]")) {
-    const date = new Date(time.dateTime);
-    if (Number.isNaN(date.getTime())) continue;
-    time.textContent = listTimeLabel(date);
-    time.title = date.toLocaleString();
-  }
-}
-
-/** In the room page's side list: the open conversation is marked as the current one. */
-function markCurrent(region: HTMLElement): void {
-  const current = region.dataset.current;
-  if (!current) return;
-  for (const link of region.querySelectorAll<HTMLElement>("[data-room]")) {
-    if (link.dataset.room === current) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
-  }
 }
 
 // The side list keeps its scroll from one conversation to the next (each is its own page).
@@ -89,22 +70,6 @@ function restoreScroll(): void {
 }
 
 const REFRESH_GAP_MS = 1000;
-
-/** The other member of `room` came online or went offline: its row's dot and label follow. */
-function showPresence(region: HTMLElement, room: string, online: boolean): void {
-  for (const wrap of region.querySelectorAll<HTMLElement>(`[data-room="${CSS.escape(room)}"] .avatar-wrap`)) {
-    wrap.dataset.presence = online ? "online" : "offline";
-    const label = wrap.querySelector(".presence-label");
-    if (label) label.textContent = online ? "(online)" : "(offline)";
-    const dot = wrap.querySelector(".online-dot");
-    if (online && !dot) {
-      const fresh = document.createElement("span");
-      fresh.className = "online-dot";
-      fresh.title = "Online";
-      wrap.querySelector("img")?.after(fresh);
-    } else if (!online) dot?.remove();
-  }
-}
 
 /** The conversation list, kept current: the inbox socket says which rooms changed; the list is fetched again. */
 function setupLiveList(region: HTMLElement, refiltered: () => void): void {
@@ -122,22 +87,8 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
           cache: "no-store",
         });
         if (!res.ok) return;
-        const fresh = new DOMParser().parseFromString(await res.text(), "text/html").getElementById("conversations");
-        if (!fresh) return;
-        // Focus stays where it was: on the same conversation if it was in this list, else untouched
-        // (the room page's composer must never lose it to a refresh of the side list).
-        const active = document.activeElement;
-        const focused = active && region.contains(active) ? active.closest<HTMLElement>("[data-room]")?.dataset.room : undefined;
-        // The Archived section stays as open (or closed) as the reader left it.
-        const archivedOpen = region.querySelector<HTMLDetailsElement>("details.archived")?.open;
-        region.replaceChildren(...fresh.childNodes);
-        const archived = region.querySelector<HTMLDetailsElement>("details.archived");
-        if (archived && archivedOpen !== undefined) archived.open = archivedOpen;
-        refiltered();
-        relabelTimes(region);
-        markCurrent(region);
+        if (!redrawList(region, await res.text(), refiltered)) return;
         restoreScroll();
-        if (focused) region.querySelector<HTMLElement>(`[data-room="${focused}"]`)?.focus();
         // At most one list fetch every REFRESH_GAP_MS per open list: each one costs the server a
         // query per conversation, and a burst of messages needs only the last state.
         await new Promise((resolve) => window.setTimeout(resolve, REFRESH_GAP_MS));
@@ -186,19 +137,24 @@ relabelTimes();
 const region = document.getElementById("conversations");
 if (region?.hasAttribute("data-live")) {
   const refilter = setupListFilter(region);
+  setupRowActions(region, refilter);
   // The room page's side list shows only on wide screens: on a phone it starts when it would show.
   const wide = window.matchMedia("(min-width: 901px)");
   const start = () => {
     // Beside a conversation, the list waits until the conversation's own history is in: each list
     // fetch costs the server a query per conversation, and the open one comes first.
-    const chat = document.getElementById("chat");
-    if (!chat || chat.dataset.loaded === "true") return setupLiveList(region, refilter);
+    // Watched on the body: the conversation pane may be replaced by another before it has loaded.
+    const loaded = () => {
+      const chat = document.getElementById("chat");
+      return !chat || chat.dataset.loaded === "true";
+    };
+    if (loaded()) return setupLiveList(region, refilter);
     const watch = new MutationObserver(() => {
-      if (chat.dataset.loaded !== "true") return;
+      if (!loaded()) return;
       watch.disconnect();
       setupLiveList(region, refilter);
     });
-    watch.observe(chat, { attributes: true, attributeFilter: ["data-loaded"] });
+    watch.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-loaded"] });
   };
   if (!region.dataset.source || wide.matches) start();
   else wide.addEventListener("change", start, { once: true });

@@ -22,7 +22,10 @@ export function connectChat(options: {
   lastSeq: () => number;
   onFrame: (frame: ServerFrame) => void;
   onState: (state: SocketState, info?: StateInfo) => void;
+  /** Closes the connection for good and ends its listeners (the conversation pane is being replaced). */
+  signal?: AbortSignal;
 }) {
+  const { signal } = options;
   let ws: WebSocket | undefined;
   let attempt = 0;
   let timer: number | undefined;
@@ -39,6 +42,8 @@ export function connectChat(options: {
     const socket = new WebSocket(url);
     ws = socket;
     socket.addEventListener("message", (event) => {
+      // Stopped: what was still on its way belongs to a pane no longer shown.
+      if (stopped) return;
       const frame = JSON.parse(String(event.data)) as ServerFrame;
       if (frame.type === "ready") {
         attempt = 0;
@@ -83,17 +88,27 @@ export function connectChat(options: {
     ws?.close();
     open();
   };
-  window.addEventListener("online", now);
-  window.addEventListener("offline", () => {
-    if (stopped) return;
-    window.clearTimeout(timer);
-    const socket = ws;
-    ws = undefined;
+  window.addEventListener("online", now, { signal });
+  window.addEventListener(
+    "offline",
+    () => {
+      if (stopped) return;
+      window.clearTimeout(timer);
+      const socket = ws;
+      ws = undefined;
+      live = false;
+      socket?.close();
+      options.onState("offline");
+    },
+    { signal },
+  );
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && now(), { signal });
+  signal?.addEventListener("abort", () => {
+    stopped = true;
     live = false;
-    socket?.close();
-    options.onState("offline");
+    window.clearTimeout(timer);
+    ws?.close(1000, "switched conversation");
   });
-  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && now());
   open();
 
   return {

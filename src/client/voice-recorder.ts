@@ -16,6 +16,8 @@ export type VoiceRecorderDeps = {
   maxBytes: number;
   disabled: boolean;
   recorded(file: File): void;
+  /** Aborted when the conversation pane is replaced: a recording is discarded, the microphone freed. */
+  signal?: AbortSignal;
 };
 
 /** What MediaRecorder makes here, as a plain type the server keeps (no codec parameters). */
@@ -132,13 +134,18 @@ export function createVoiceRecorder(deps: VoiceRecorderDeps): { clear(): void } 
     finish(false);
     button.focus();
   });
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && recording) {
-      event.preventDefault();
-      finish(false);
-      button.focus();
-    }
-  });
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key === "Escape" && recording) {
+        event.preventDefault();
+        finish(false);
+        button.focus();
+      }
+    },
+    { signal: deps.signal },
+  );
+  deps.signal?.addEventListener("abort", () => finish(false));
   return {
     clear: () => {
       if (!recording) say("");

@@ -18,7 +18,9 @@ export function archiveRoutes(deps: { hub: Hub }): Router {
       await setArchived(room._id, userId, action === "archive");
       // Only this member's lists (in other tabs) need to know; the other member sees nothing.
       await announceRoom(deps.hub, userId, room._id);
-      ctx.redirect(action === "archive" ? "/chat" : `/chat/${room._id}`);
+      // From a row of the list (?back=list), back to the list; from the conversation's menu, archiving
+      // leaves it and unarchiving stays in it.
+      ctx.redirect(action === "archive" || ctx.query.back === "list" ? "/chat" : `/chat/${room._id}`);
     });
   }
   return router;
