@@ -91,13 +91,18 @@ export default tseslint.config(
   ...layers(),
   {
     // Routes parse, authorize and call a domain function: the writes live in the domain modules.
-    files: ["src/**/routes.ts", "src/**/routes/*.ts"],
+    // Every file that makes a router is one of these (pages/ holds nothing but page routes).
+    files: ["src/**/routes.ts", "src/**/routes/*.ts", "src/pages/*.ts"],
     rules: {
       "no-restricted-syntax": [
         "error",
         { selector: "NewExpression[callee.name='Router']", message: "Make routers with createRouter() from src/http/router.ts." },
         {
           selector: "ImportSpecifier[imported.name=/Model$/]",
+          message: "Routes import no model: call a function of the domain module instead.",
+        },
+        {
+          selector: "ImportDeclaration[source.value='mongoose']",
           message: "Routes import no model: call a function of the domain module instead.",
         },
       ],

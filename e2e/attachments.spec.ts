@@ -2,7 +2,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
-import { twoInARoom } from "./support/rooms.js";
+import { openChatWith, twoInARoom } from "./support/rooms.js";
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
@@ -34,11 +34,7 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     const bob = await bobContext.newPage();
     await signUpInBrowser(alice, "Alice Example");
     const bobEmail = await signUpInBrowser(bob, "Bob Example");
-    await alice.goto("/chat");
-    await alice.getByLabel("Their email").fill(bobEmail);
-    await alice.getByRole("button", { name: "Open chat" }).click();
-    await expect(alice).toHaveURL(/\/chat\/[A-Za-z0-9_-]{22}$/);
-    await bob.goto(alice.url());
+    await bob.goto(await openChatWith(alice, bobEmail));
     await expect(bob.locator("#presence")).toHaveText(/online|./);
 
     const photo = await sharp({ create: { width: 1200, height: 800, channels: 3, background: { r: 30, g: 140, b: 200 } } })

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { signUpInBrowser } from "./support/accounts.js";
+import { openChatWith } from "./support/rooms.js";
 
 test("deleting a conversation for both: a confirmation that names the other person, and their open window closes", async ({
   browser,
@@ -10,11 +11,7 @@ test("deleting a conversation for both: a confirmation that names the other pers
   const bob = await bobContext.newPage();
   await signUpInBrowser(alice, "Alice Shred");
   const bobEmail = await signUpInBrowser(bob, "Bob Shred");
-  await alice.goto("/chat");
-  await alice.getByLabel("Their email").fill(bobEmail);
-  await alice.getByRole("button", { name: "Open chat" }).click();
-  await expect(alice).toHaveURL(/\/chat\/[A-Za-z0-9_-]{22}$/);
-  const roomUrl = alice.url();
+  const roomUrl = await openChatWith(alice, bobEmail);
   await bob.goto(roomUrl);
   await expect(bob.locator("#chat")).toHaveAttribute("data-state", "live");
   const composer = alice.getByLabel("Message", { exact: true });

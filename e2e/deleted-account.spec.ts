@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { signUpInBrowser } from "./support/accounts.js";
+import { openChatWith } from "./support/rooms.js";
 
 test("after Bob deletes his account, Alice's open chat turns read-only: 'Deleted account', a picture, no reply box", async ({
   browser,
@@ -11,9 +12,7 @@ test("after Bob deletes his account, Alice's open chat turns read-only: 'Deleted
   await signUpInBrowser(alice, "Alice Example");
   const bobEmail = await signUpInBrowser(bob, "Bob Leaving");
 
-  await alice.goto("/chat");
-  await alice.getByLabel("Their email").fill(bobEmail);
-  await alice.getByRole("button", { name: "Open chat" }).click();
+  await openChatWith(alice, bobEmail);
   const composer = alice.getByLabel("Message", { exact: true });
   await composer.fill("Before you go");
   await composer.press("Enter");

@@ -1,5 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { signUpInBrowser } from "./support/accounts.js";
+import { live, openChatWith } from "./support/rooms.js";
 
 const PASSWORD = "amber lighthouse drifts north";
 
@@ -10,14 +11,10 @@ async function twoUsersInARoom(browser: Browser) {
   const bob = await bobContext.newPage();
   const aliceEmail = await signUpInBrowser(alice, "Alice Order");
   const bobEmail = await signUpInBrowser(bob, "Bob Order");
-  await alice.goto("/chat");
-  await alice.getByLabel("Their email").fill(bobEmail);
-  await alice.getByRole("button", { name: "Open chat" }).click();
-  await expect(alice).toHaveURL(/\/chat\/[A-Za-z0-9_-]{22}$/);
-  const roomUrl = alice.url();
+  const roomUrl = await openChatWith(alice, bobEmail);
   await bob.goto(roomUrl);
-  await expect(alice.locator("#chat")).toHaveAttribute("data-state", "live");
-  await expect(bob.locator("#chat")).toHaveAttribute("data-state", "live");
+  await live(alice);
+  await live(bob);
   return { alice, bob, aliceEmail, bobEmail, roomUrl, close: () => Promise.all([aliceContext.close(), bobContext.close()]) };
 }
 

@@ -71,6 +71,13 @@ describe("configuration", () => {
       assert.match(problemsOf({ ...production, ROOM_KEY_MAX_AGE_DAYS: bad }).join(), /ROOM_KEY_MAX_AGE_DAYS/);
   });
 
+  it("room activity is not paced unless a database with one writer asks for it (the native stack's SQLite)", () => {
+    assert.equal(loadConfig(production).config.roomActivityPauseMs, 0);
+    assert.equal(loadConfig({ ...production, ROOM_ACTIVITY_PAUSE_MS: "20" }).config.roomActivityPauseMs, 20);
+    for (const bad of ["-1", "2.5", "5000"])
+      assert.match(problemsOf({ ...production, ROOM_ACTIVITY_PAUSE_MS: bad }).join(), /ROOM_ACTIVITY_PAUSE_MS/);
+  });
+
   it("every problem is listed at once, not one per start", () => {
     const problems = problemsOf({ NODE_ENV: "production" });
     for (const key of ["PUBLIC_URL", "MONGODB_URI", "REDIS_URL", "SMTP_URL", "SESSION_SECRETS"]) {

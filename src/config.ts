@@ -73,6 +73,7 @@ const schema = z.object({
   ATTACHMENT_UPLOADS_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(120),
   ATTACHMENT_UNSENT_HOURS: z.coerce.number().min(1).max(720).default(24),
   MESSAGE_WRITES_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(4),
+  ROOM_ACTIVITY_PAUSE_MS: z.coerce.number().int().min(0).max(1000).default(0),
   GOOGLE_CLIENT_ID: z.string().min(1).max(300).optional(),
   GOOGLE_CLIENT_SECRET: z.string().min(1).max(300).optional(),
   GOOGLE_ISSUER: urlWithProtocols(["https:", "http:"]).default(GOOGLE_DEFAULTS.issuer),
@@ -116,9 +117,15 @@ export type Config = Readonly<{
   startupTimeoutMs: number;
   /**
    * Message inserts each instance keeps in flight (a room's still publish in number order). One
-   * for FerretDB on SQLite, whose single writer backs off when contended (decision 004).
+   * for FerretDB on SQLite, whose single writer backs off when contended (decision 005).
    */
   messageWritesInFlight: number;
+  /**
+   * Room activity (chat/room-activity.ts) goes one update at a time with this pause between
+   * them (0: no pacing, for MongoDB). 20 for FerretDB on SQLite, where a run of updates holds
+   * its one writer away from message inserts.
+   */
+  roomActivityPauseMs: number;
   /** "Sign in with Google": present only when both the client id and secret are configured. */
   google: GoogleConfig | undefined;
   /** Notifications when no tab is open: present only when both VAPID keys are configured. */
@@ -259,6 +266,7 @@ export function loadConfig(env: Env): LoadedConfig {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     startupTimeoutMs: e.STARTUP_TIMEOUT_MS,
     messageWritesInFlight: e.MESSAGE_WRITES_IN_FLIGHT,
+    roomActivityPauseMs: e.ROOM_ACTIVITY_PAUSE_MS,
     google,
     push,
     attachments: Object.freeze({

@@ -15,7 +15,7 @@ import { createMailer } from "./mail/mailer.js";
 import { loadViews } from "./views.js";
 import { attachSockets } from "./realtime/upgrade.js";
 import { MAX_FRAME_BYTES } from "./chat/protocol.js";
-import { createChat } from "./chat/service.js";
+import { createChat } from "./chat/wiring.js";
 
 const { config, warnings } = readConfig();
 const log = createLogger(config);

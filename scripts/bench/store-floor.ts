@@ -64,7 +64,8 @@ export async function measureStoreFloor(
   };
   const quiet = pino({ level: "silent" });
   const instance = () => {
-    const activity = createRoomActivity(quiet);
+    // Paced as the native stack's app paces it on SQLite (ROOM_ACTIVITY_PAUSE_MS, scripts/lib/stack.ts).
+    const activity = createRoomActivity(quiet, { pauseMs: 20 });
     const store = createMessageStore({
       keyFor: () => Promise.resolve(fixedRoomKey(dataKey)),
       sequencer: createSequencer(redis),

@@ -98,6 +98,8 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
     // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
     MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
+    // For the same writer, room activity goes one update at a time, 20 ms apart (docs/benchmarks.md).
+    ROOM_ACTIVITY_PAUSE_MS: s.ferretdbPostgresqlUrl ? "0" : "20",
     ...googleEnv(s, secrets),
     VAPID_PUBLIC_KEY: secrets.vapidPublicKey ?? "",
     VAPID_PRIVATE_KEY: secrets.vapidPrivateKey ?? "",
@@ -425,8 +427,7 @@ export async function status(s: StackSettings): Promise<Array<{ name: string; pi
   );
 }
 
-/** Stops or starts one service, for tests that take a dependency away and bring it back. */
-/** Stops one service; `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
+/** Stops one service (for tests that take a dependency away and bring it back); `graceMs: 0` kills it at once, as a crash would (no graceful goodbye to clients). */
 export async function stopOne(s: StackSettings, name: string, options: { graceMs?: number } = {}): Promise<void> {
   if (!services(s).some((svc) => svc.name === name)) throw new Error(`no service named ${name}`);
   await stopProcess(s, name, options.graceMs);

@@ -35,6 +35,11 @@ export function signedInUser(ctx: Context): User {
   return ctx.state.user;
 }
 
+/** The signed-in user's id, in a route behind `requireUser`. */
+export function signedInUserId(ctx: Context): string {
+  return String(signedInUser(ctx)._id);
+}
+
 /** Lets only signed-in users through: browsers are sent to sign in and brought back. */
 export const requireUser: Middleware = async (ctx, next) => {
   if (ctx.state.user) return next();

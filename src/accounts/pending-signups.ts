@@ -5,6 +5,7 @@
  * cannot change the first one (or its password) before or after the first is confirmed.
  */
 import mongoose, { Schema, type InferSchemaType } from "mongoose";
+import { isObjectIdHex } from "../ids.js";
 import { codeFields, cooldownLeft, freshCode, RESEND_COOLDOWN_MS, tryCode, type CheckResult } from "./email-codes.js";
 
 /** How long an attempt is kept after its last code expired, so "send a new code" still works. */
@@ -25,7 +26,6 @@ export type PendingSignUpDoc = InferSchemaType<typeof pendingSignUpSchema> & { _
 export const PendingSignUpModel = mongoose.model("PendingSignUp", pendingSignUpSchema);
 
 const scope = (attemptId: string) => `signup:${attemptId}`;
-const isId = (id: string) => /^[a-f0-9]{24}$/.test(id);
 
 /** Stores a new attempt with a fresh code; returns its id and the code to email. */
 export async function createAttempt(
@@ -46,7 +46,7 @@ export type ReissueResult =
 
 /** Replaces the attempt's code with a fresh one, unless one went out in the last minute. */
 export async function reissueAttemptCode(key: Buffer, attemptId: string, now = new Date()): Promise<ReissueResult> {
-  if (!isId(attemptId)) return { ok: false, reason: "gone" };
+  if (!isObjectIdHex(attemptId)) return { ok: false, reason: "gone" };
   const { code, fields } = freshCode(key, scope(attemptId), now);
   // Atomic: two racing resends cannot both replace the code. (No projection: FerretDB's
   // findAndModify does not implement one.)
@@ -69,7 +69,7 @@ export async function consumeAttempt(
   code: string,
   now = new Date(),
 ): Promise<CheckResult<PendingSignUpDoc>> {
-  if (!isId(attemptId)) return { ok: false, reason: "expired" };
+  if (!isObjectIdHex(attemptId)) return { ok: false, reason: "expired" };
   return tryCode(PendingSignUpModel, attemptId, key, scope(attemptId), code, now);
 }
 

@@ -4,9 +4,8 @@
  * id, so walking ids (ObjectIds are nearly sequential) finds nobody.
  */
 import type { ConversationHooks } from "./deps.js";
+import { isObjectIdHex } from "../ids.js";
 import { UserModel, type User } from "./user.model.js";
-
-const USER_ID = /^[a-f0-9]{24}$/;
 
 /** Whether `viewerId` may see `subjectId`'s profile: it is their own, or they share a conversation. */
 export async function mayView(
@@ -23,7 +22,7 @@ export async function visiblePerson(
   subjectId: string,
   sharesRoom: ConversationHooks["sharesRoom"],
 ): Promise<User | undefined> {
-  if (!USER_ID.test(subjectId) || !(await mayView(viewerId, subjectId, sharesRoom))) return undefined;
+  if (!isObjectIdHex(subjectId) || !(await mayView(viewerId, subjectId, sharesRoom))) return undefined;
   const user = await UserModel.findById(subjectId).lean<User>();
   return user?.emailVerified ? user : undefined;
 }

@@ -4,7 +4,7 @@ import mongoose from "mongoose";
 // Everything the server loads registers its models; a model missing from the backup's list
 // would be left out of every backup without a word.
 import "../app.js";
-import "../chat/service.js";
+import "../chat/wiring.js";
 import { DUET_COLLECTIONS, DUET_MODELS, duetIndexFor } from "./known.js";
 
 describe("what a backup holds", () => {

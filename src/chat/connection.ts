@@ -22,13 +22,13 @@ import { LONGEST_GAP, settleNumbers } from "./gaps.js";
 import { addQuotes, openOrUnreadable, readMessages, type PlainMessage, type Unreadable } from "./history.js";
 import type { Hub, HubEvent, HubListener, SealedWire } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
-import { deleteMessage, editMessage, markRead, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
+import { deleteMessage, editMessage, markRead, roomProgress, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
 import type { MessageNotices } from "./notify/notifier.js";
 import type { Visibility, VisibleSocket } from "./notify/visibility.js";
 import type { Presence } from "./presence.js";
 import { parseClientFrame, ROOM_DELETED_CLOSE, type ClientFrame, type ErrorCode, type ServerFrame } from "./protocol.js";
-import { openReaction, react } from "./reactions.js";
-import { RoomModel } from "./room.model.js";
+import { openReaction } from "./reaction-cipher.js";
+import { react } from "./reactions.js";
 import type { RoomActivity } from "./room-activity.js";
 import { openingKey, type RoomKey } from "./rooms.js";
 import type { Sequencer } from "./sequencer.js";
@@ -297,18 +297,14 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   await catchUp(place.after);
   if (ws.readyState !== ws.OPEN) return;
 
-  const [room, head] = await Promise.all([
-    RoomModel.findById(roomId, { seq: 1, readUpTo: 1, lastMessageAt: 1 }).lean(),
-    deps.sequencer.head(roomId),
-  ]);
+  const [room, head] = await Promise.all([roomProgress(roomId), deps.sequencer.head(roomId)]);
   // Another instance (or this one before a restart) may have written the room's activity lately.
-  if (room?.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
-  const reads = (room?.readUpTo ?? {}) as Record<string, number>;
+  if (room.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
   send({
     type: "ready",
-    upTo: Math.max(room?.seq ?? 0, head ?? 0, feed.next - 1),
-    readUpTo: reads[userId] ?? 0,
-    peerReadUpTo: reads[peerId] ?? 0,
+    upTo: Math.max(room.seq, head ?? 0, feed.next - 1),
+    readUpTo: room.readUpTo[userId] ?? 0,
+    peerReadUpTo: room.readUpTo[peerId] ?? 0,
   });
   try {
     const peer = await deps.presence.goOnline(place);
@@ -343,8 +339,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   async function handleSend(frame: Extract<ClientFrame, { type: "send" | "attach" }>): Promise<void> {
     // Still waiting for its turn when the socket closed: never acknowledged, so the client sends
     // it again on its next socket. Storing it anyway doubles the work (a resent stored message
-    // costs a lookup and a void number); after a database stall such dead queues kept FerretDB
-    // busy for minutes (found by the chaos harness: recovery 65-88 s, half the collection void).
+    // costs a lookup and a void number), and after a database stall such dead queues kept it busy
+    // for minutes (docs/decisions/003).
     if (closed) return;
     if (refusedFrom !== undefined && refusedFrom !== frame.clientId)
       return refused(

@@ -10,7 +10,7 @@
  */
 import mongoose from "mongoose";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
-import { MessageModel, voidId } from "./message.model.js";
+import { DURABLE_WRITE, MessageModel, voidId } from "./message.model.js";
 import { ensureKeys, type RoomKey } from "./rooms.js";
 
 /**
@@ -20,7 +20,7 @@ import { ensureKeys, type RoomKey } from "./rooms.js";
 export async function voidNumbers(roomId: string, seqs: number[]): Promise<void> {
   await MessageModel.collection.insertMany(
     seqs.map((seq) => ({ _id: voidId(roomId, seq), roomId, seq, kind: "void", createdAt: new Date() })) as never,
-    { ordered: false, writeConcern: { w: "majority", j: true } },
+    { ordered: false, writeConcern: DURABLE_WRITE },
   );
 }
 

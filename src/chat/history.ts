@@ -11,7 +11,7 @@ import type { PlainMessage } from "./protocol.js";
 
 export type { PlainMessage };
 import { MessageModel } from "./message.model.js";
-import { countReactions, type StoredReaction } from "./reactions.js";
+import { countReactions, type StoredReaction } from "./reaction-cipher.js";
 import { fillQuotes, quotedOutside } from "./replies.js";
 import { bytes, ensureKeys, openingKey, type RoomKey } from "./rooms.js";
 

@@ -4,8 +4,8 @@ const messageSchema = new Schema({
   /**
    * Derived from room, sender and client id (see `messageId`), so a retried send collides with
    * the first one on the primary key, and finding it is a lookup by id, which every
-   * MongoDB-protocol server indexes. That is the only uniqueness a retry needs: a second index
-   * on (room, sender, client id) cost every insert ~15% more of FerretDB's CPU for nothing.
+   * MongoDB-protocol server indexes. That is the only uniqueness a retry needs, so there is no
+   * second index on (room, sender, client id) to slow every insert (docs/decisions/018).
    */
   _id: { type: String },
   roomId: { type: String, required: true },
@@ -65,6 +65,13 @@ export const messageId = (roomId: string, senderId: string, clientId: string) =>
 
 /** The `_id` of the marker that takes a number no message will have (no sender id has a "void"). */
 export const voidId = (roomId: string, seq: number) => `${roomId}:void:${seq}`;
+
+/**
+ * The write concern of every write to messages and their attachments: "stored" means on disk. The
+ * ack waits for the journal (MongoDB's default for a lone server acknowledges from memory and
+ * syncs every 100 ms); a replica set waits for a majority. FerretDB's SQLite commits synchronously.
+ */
+export const DURABLE_WRITE = { w: "majority", j: true } as const;
 
 export type Message = InferSchemaType<typeof messageSchema>;
 export const MessageModel = mongoose.model("Message", messageSchema);

@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import type { RoomBlocks } from "./blocks.js";
 import { sealMessage } from "./cipher.js";
 import type { Hub } from "./hub.js";
-import { MessageModel, messageId } from "./message.model.js";
+import { DURABLE_WRITE, MessageModel, messageId } from "./message.model.js";
 import type { MessageNotices } from "./notify/notifier.js";
 import { SendBlocked, SendLimited, type MessageStore } from "./message-store.js";
 import type { ErrorCode } from "./protocol.js";
@@ -39,8 +39,8 @@ export type Refusal = { ok: false; code: ErrorCode; message: string; retryAfterM
 // Redis outage; receivers that missed the event fill the gap from MongoDB (gaps.ts).
 const PUBLISH_WAIT_MS = 1_000;
 
-// One write concern for every change to a stored message, the same as for sends.
-const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
+// Every change to a stored message is as durable as its send was.
+const DURABLE = { writeConcern: DURABLE_WRITE };
 
 // What a deleted message keeps: its number and sender (so nobody sees a gap), no content.
 const TOMBSTONE = {
@@ -209,4 +209,19 @@ export async function markRead(deps: MessagesDeps, actor: Actor, seq: number): P
   await RoomModel.updateOne({ _id: actor.roomId }, { $max: { [`readUpTo.${actor.userId}`]: seq } });
   await deps.hub.publish({ type: "read", roomId: actor.roomId, from: actor.userId, seq });
   deps.notices?.read(actor.roomId, actor.userId);
+}
+
+/**
+ * How far the room has come, as MongoDB holds it: about its highest stored number (written behind
+ * the messages), how far each member has read, and when a message was last written.
+ */
+export async function roomProgress(
+  roomId: string,
+): Promise<{ seq: number; readUpTo: Record<string, number>; lastMessageAt: Date | undefined }> {
+  const room = await RoomModel.findById(roomId, { seq: 1, readUpTo: 1, lastMessageAt: 1 }).lean();
+  return {
+    seq: room?.seq ?? 0,
+    readUpTo: (room?.readUpTo ?? {}) as Record<string, number>,
+    lastMessageAt: room?.lastMessageAt ?? undefined,
+  };
 }

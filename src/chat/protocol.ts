@@ -23,7 +23,8 @@
  *
  * Server → client (the list's socket, /ws/inbox, sends only `inbox`)
  *   inbox    { rooms }                 these conversations changed ("*": any may have); [] on connect
- *   ready    { upTo, readUpTo }        catch-up done: everything up to `upTo` has been sent
+ *   ready    { upTo, readUpTo, peerReadUpTo }   catch-up done: everything up to `upTo` has been
+ *                                      sent; what you and the other member have read up to
  *   ack      { clientId, seq, at }     your message is stored (sent only after MongoDB has it)
  *   message  { seq, from, clientId, text, at, editedAt?, deleted?, unreadable?, attachment? }   a message: the
  *                                      peer's, or yours from another tab (the sending socket has its

@@ -4,32 +4,19 @@
  * to load reads them (it then orders by each room's actual last message); numbers come from the
  * sequencer, whose counters are checked against the messages themselves. So a room is written
  * when it becomes active, then at most once per `touchMs` (5 minutes) while it stays active,
- * and whatever is pending on shutdown; `$max` makes a late or repeated write harmless.
- *
- * Writing more often is what held FerretDB back: an update per room per batch capped the stack
- * below 100 messages/s, and even one per active room every 30 s (from both instances, 500
- * updates of ~4 ms each behind SQLite's one writer lock) stalled message inserts for seconds.
+ * and whatever is pending on shutdown; `$max` makes a late or repeated write harmless. Every
+ * write competes with message inserts, and on FerretDB more often stalled them (measured in
+ * docs/benchmarks.md, "What that bench found").
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../logger.js";
 import { RoomModel } from "./room.model.js";
 
 /**
- * Updates per bulk-write command. FerretDB 1.24 (SQLite) keeps every statement of an `update`
- * command holding one of its 100 pooled SQLite connections until the whole command ends, and
- * needs one more for each write: a command of 100 or more updates waits on itself forever, and
- * every later command behind it (scripts/bench found it; a 101-statement bulkWrite reproduces
- * it). Small commands, one after another, never come near that; MongoDB does not care.
+ * Updates per bulk-write command: FerretDB 1.24 deadlocks on a command of 100 or more
+ * (docs/benchmarks.md); small commands never come near that, and MongoDB does not mind them.
  */
 export const UPDATES_PER_COMMAND = 25;
-
-/**
- * While the app runs, writes go a little at a time: SQLite has one writer, and an insert that
- * finds the lock taken sleeps in growing steps (1, 2, 5, 10 ms, …) before it tries again, so a
- * long run of updates starves message writes. One update (~4 ms on FerretDB), then a pause; on
- * shutdown the rest is written at once.
- */
-const PACED = { updates: 1, pauseMs: 20 };
 
 export type RoomActivity = {
   note(roomId: string, seq: number, at: Date): void;
@@ -45,22 +32,37 @@ export type RoomActivity = {
 
 type Activity = { seq: number; at: Date };
 
-export function createRoomActivity(log: Logger, options: { intervalMs?: number; touchMs?: number } = {}): RoomActivity {
+export function createRoomActivity(
+  log: Logger,
+  options: {
+    intervalMs?: number;
+    touchMs?: number;
+    /**
+     * While the app runs: one update per command, with this pause between them (0: commands of
+     * UPDATES_PER_COMMAND, no pause). For a database with one writer (config.roomActivityPauseMs).
+     */
+    pauseMs?: number;
+  } = {},
+): RoomActivity {
   const intervalMs = options.intervalMs ?? 2_000;
   const touchMs = options.touchMs ?? 5 * 60_000;
+  const pauseMs = options.pauseMs ?? 0;
   const pending = new Map<string, Activity>();
   // When each room was last written from here; a room active again within `touchMs` waits.
   const written = new Map<string, number>();
   let flushing: Promise<void> | undefined;
 
-  async function write(paced: boolean): Promise<void> {
+  // `running`: the periodic flush, which skips rooms written lately and goes paced; otherwise
+  // (shutdown, an explicit flush) everything pending is written at once.
+  async function write(running: boolean): Promise<void> {
     const now = Date.now();
     for (const [roomId, at] of written) if (now - at >= touchMs) written.delete(roomId);
-    const due = [...pending].filter(([roomId]) => !paced || !written.has(roomId));
+    const due = [...pending].filter(([roomId]) => !running || !written.has(roomId));
     for (const [roomId] of due) pending.delete(roomId);
-    const size = paced ? PACED.updates : UPDATES_PER_COMMAND;
+    const paced = running && pauseMs > 0;
+    const size = paced ? 1 : UPDATES_PER_COMMAND;
     for (let i = 0; i < due.length; i += size) {
-      if (paced && i > 0) await sleep(PACED.pauseMs);
+      if (paced && i > 0) await sleep(pauseMs);
       const chunk = due.slice(i, i + size);
       try {
         await RoomModel.bulkWrite(
@@ -77,8 +79,8 @@ export function createRoomActivity(log: Logger, options: { intervalMs?: number; 
     }
   }
 
-  const flush = (paced: boolean): Promise<void> => {
-    flushing ??= write(paced).finally(() => (flushing = undefined));
+  const flush = (running: boolean): Promise<void> => {
+    flushing ??= write(running).finally(() => (flushing = undefined));
     return flushing;
   };
   const timer = setInterval(() => void flush(true), intervalMs);

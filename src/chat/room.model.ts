@@ -37,7 +37,10 @@ const roomSchema = new Schema(
     keyRotatedAt: { type: Date },
     /** Set when a member deleted the conversation: its keys are gone and it is being removed. */
     deletedAt: { type: Date },
-    /** The last sequence number handed out; messages take the next ones. */
+    /**
+     * About the highest message number stored, written behind the messages (room-activity.ts):
+     * numbers are handed out by the sequencer (Redis), which checks its counter against this.
+     */
     seq: { type: Number, required: true, default: 0 },
     blockedBy: { type: [Schema.Types.ObjectId], default: [] },
     hiddenFor: { type: [Schema.Types.ObjectId], default: [] },

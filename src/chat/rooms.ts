@@ -44,6 +44,13 @@ export function fixedRoomKey(dataKey: Buffer, keyId = 1): RoomKey {
 
 const pairKeyOf = (a: string, b: string) => [a, b].sort().join(":");
 
+/** A room id as it appears in URLs: 16 random bytes, base64url (22 characters). */
+export const ROOM_ID = "[A-Za-z0-9_-]{22}";
+const newRoomId = () => randomBytes(16).toString("base64url");
+/** Whether `id` can be a room's id at all (checked before any query). */
+const ROOM_ID_ALONE = new RegExp(`^${ROOM_ID}$`);
+export const isRoomId = (id: string): boolean => ROOM_ID_ALONE.test(id);
+
 /** The room of `a` and `b`, created on first use with a fresh wrapped data key. */
 export async function roomBetween(master: MasterKey, a: string, b: string): Promise<string> {
   if (a === b) throw new Error("a room needs two different users");
@@ -52,7 +59,7 @@ export async function roomBetween(master: MasterKey, a: string, b: string): Prom
   // A deletion that stopped half-way (its keys are gone already) is finished first.
   if (existing?.deletedAt) await finishDeletion(existing._id);
   else if (existing) return existing._id;
-  const id = randomBytes(16).toString("base64url");
+  const id = newRoomId();
   try {
     await RoomModel.create({
       _id: id,

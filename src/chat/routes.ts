@@ -4,9 +4,10 @@ import type { Context } from "koa";
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { badRequest, notFound } from "../errors.js";
-import { requireUser, signedInUser } from "../accounts/current-user.js";
+import { requireUser, signedInUser, signedInUserId } from "../accounts/current-user.js";
 import { retryIn, spend, take, type Limiter } from "../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../http/render.js";
+import { renderPage } from "../http/render.js";
+import { keep, parseForm } from "../http/forms.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { Views } from "../views.js";
 import type { Logger } from "../logger.js";
@@ -51,10 +52,6 @@ const startForm = z.object({
     .max(254)
     .pipe(z.email("Enter an email address like name@example.com.")),
 });
-/** What was typed in the address field, to show it again on the form. */
-const typedAddress = (body: Record<string, unknown>) => ({
-  email: typeof body.email === "string" ? body.email.slice(0, 254) : "",
-});
 const pageQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
   /** Newer than this number, oldest first (paging back down after older pages were dropped). */
@@ -65,10 +62,9 @@ const pageQuery = z.object({
 export function chatRoutes(deps: ChatRoutesDeps): Router {
   const { views, config } = deps;
   const router = createRouter();
-  const me = signedInUser;
 
   async function showList(ctx: Context, extra: Record<string, unknown> = {}) {
-    const all = await listConversations(deps, String(me(ctx)._id));
+    const all = await listConversations(deps, signedInUserId(ctx));
     const conversations = all.filter((c) => !c.archived);
     const archived = all.filter((c) => c.archived);
     renderPage(ctx, views, "chat/list", {
@@ -85,16 +81,15 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   router.get("/chat", requireUser, (ctx) => showList(ctx));
 
   router.post("/chat/start", requireUser, async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const parsed = startForm.safeParse(body);
-    const typed = typedAddress(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, startForm);
+    const typed = keep(form.body, ["email"], 254);
+    if (!form.ok) {
       ctx.status = 422;
-      return showList(ctx, { values: typed, errors: fieldErrors(parsed.error.issues) });
+      return showList(ctx, { values: typed, errors: form.errors });
     }
     // Opening the chat at once is the product, and it tells the starter that the address has an
     // account; this per-user limit is what keeps that answer from becoming a directory.
-    const wait = await take(deps.lookupLimiter, String(me(ctx)._id));
+    const wait = await take(deps.lookupLimiter, signedInUserId(ctx));
     if (wait !== undefined) {
       ctx.status = 429;
       const limit = deps.lookupLimiter.points;
@@ -105,36 +100,35 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
     }
     const master = config.masterKeys[0];
     if (!master) throw new Error("no master key configured");
-    const result = await startConversation(master, String(me(ctx)._id), parsed.data.email);
+    const result = await startConversation(master, signedInUserId(ctx), form.values.email);
     if (result.ok) {
       // Both members' open lists start listening to the room (a new one is in neither yet).
-      const userId = String(me(ctx)._id);
+      const userId = signedInUserId(ctx);
       await Promise.all([userId, result.peerId].map((id) => announceRoom(deps.hub, id, result.roomId)));
       return ctx.redirect(`/chat/${result.roomId}`);
     }
     ctx.status = 422;
     if (result.reason === "self")
       return showList(ctx, { values: typed, errors: { email: "That's you! Enter the other person's address." } });
-    return showList(ctx, { values: typed, invite: parsed.data.email });
+    return showList(ctx, { values: typed, invite: form.values.email });
   });
 
   router.post("/chat/invite", requireUser, async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const parsed = startForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, startForm);
+    if (!form.ok) {
       ctx.status = 422;
-      return showList(ctx, { values: typedAddress(body), errors: fieldErrors(parsed.error.issues) });
+      return showList(ctx, { values: keep(form.body, ["email"], 254), errors: form.errors });
     }
-    await spend(deps.inviteLimiter, String(me(ctx)._id));
+    await spend(deps.inviteLimiter, signedInUserId(ctx));
     // An address that signed up in the meantime gets the same invitation: nothing is revealed.
     deps.mailer
-      .send(parsed.data.email, "invite", { inviterName: me(ctx).displayName, link: `${config.publicUrl}/signup` })
+      .send(form.values.email, "invite", { inviterName: signedInUser(ctx).displayName, link: `${config.publicUrl}/signup` })
       .catch((err: unknown) => deps.log.error({ err }, "invitation not sent"));
-    return showList(ctx, { notice: `Invitation sent to ${parsed.data.email}. You can chat as soon as they sign up.` });
+    return showList(ctx, { notice: `Invitation sent to ${form.values.email}. You can chat as soon as they sign up.` });
   });
 
   router.get("/chat/:room", requireUser, async (ctx) => {
-    const userId = String(me(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound();
     const peerId = room.members.map(String).find((m) => m !== userId) ?? userId;
@@ -164,7 +158,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   });
 
   router.get("/api/rooms/:room/messages", requireUser, async (ctx) => {
-    const room = await roomForMember(ctx.params.room ?? "", String(me(ctx)._id));
+    const room = await roomForMember(ctx.params.room ?? "", signedInUserId(ctx));
     if (!room) throw notFound("No such conversation.");
     const query = pageQuery.safeParse(ctx.query);
     if (!query.success) throw badRequest("bad_query", "before, after and limit must be whole numbers (limit 1 to 100).");
@@ -186,7 +180,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
 
   for (const action of ["block", "unblock", "hide"] as const) {
     router.post(`/chat/:room/${action}`, requireUser, async (ctx) => {
-      const userId = String(me(ctx)._id);
+      const userId = signedInUserId(ctx);
       const room = await roomForMember(ctx.params.room ?? "", userId);
       if (!room) throw notFound();
       await applyRoomAction(deps.redis, room._id, userId, action);
@@ -196,7 +190,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   }
 
   router.get("/chat/:room/delete", requireUser, async (ctx) => {
-    const userId = String(me(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound();
     const peer = await currentPeer(room.members.map(String).find((m) => m !== userId) ?? userId);
@@ -204,7 +198,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
   });
 
   router.post("/chat/:room/delete", requireUser, async (ctx) => {
-    const userId = String(me(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound();
     await deleteConversation(deps.hub, room._id, userId);

@@ -17,11 +17,12 @@ import { serveConnection, type ChatDeps } from "./connection.js";
 import { accountIsGone, PEER_DELETED_MESSAGE } from "./deleted-peers.js";
 import type { ServerFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
+import { ROOM_ID } from "./rooms.js";
 import { MAX_SOCKETS_PER_USER } from "./limits.js";
 
 export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, sessions: SessionSockets): UpgradeRoute {
   return {
-    pattern: /^\/ws\/chat\/([A-Za-z0-9_-]{22})$/,
+    pattern: new RegExp(`^/ws/chat/(${ROOM_ID})$`),
     async handle(req: IncomingMessage, match, accept) {
       if (req.headers.origin !== config.publicUrl) throw new AppError(403, "bad_origin", "WebSocket from another origin");
       const session = await sessionFromCookieHeader(config, redis, req.headers.cookie);

@@ -29,7 +29,10 @@ type Worker = typeof globalThis & {
 const sw = self as unknown as Worker;
 const shell = sw.DUET_SHELL;
 const CACHE = `duet-shell-${shell.version}`;
-const ROOM_PATH = /^\/chat\/[A-Za-z0-9_-]{22}$/;
+// A room id as chat/rooms.ts makes it (the worker bundles none of the server's code).
+const ROOM_ID = "[A-Za-z0-9_-]{22}";
+const ROOM_PATH = new RegExp(`^/chat/${ROOM_ID}$`);
+const isRoomId = (s: string) => new RegExp(`^${ROOM_ID}$`).test(s);
 
 sw.addEventListener("install", (event) => {
   (event as Waitable).waitUntil(
@@ -73,7 +76,7 @@ sw.addEventListener("push", (event) => {
   } catch {
     data = {};
   }
-  const room = typeof data.room === "string" && /^[A-Za-z0-9_-]{22}$/.test(data.room) ? data.room : undefined;
+  const room = typeof data.room === "string" && isRoomId(data.room) ? data.room : undefined;
   const title = typeof data.title === "string" && data.title ? data.title.slice(0, 120) : "New message";
   const body = typeof data.body === "string" && data.body ? data.body.slice(0, 200) : "Open Duet to read it.";
   push.waitUntil(

@@ -11,7 +11,8 @@ import { exportYourData, type ExportDeps } from "./your-data.js";
 import type { AccountLimits } from "../accounts/limits.js";
 import { recentlyConfirmed } from "../accounts/reauth.js";
 import { hasPasskey } from "../accounts/passkeys.js";
-import { formBody, reauthProblem, sessionOf } from "../accounts/routes/context.js";
+import { formBody } from "../http/forms.js";
+import { reauthProblem, sessionOf } from "../accounts/routes/context.js";
 
 export type ExportRoutesDeps = ExportDeps & {
   views: Views;

@@ -9,6 +9,7 @@ import type { Context, Middleware } from "koa";
 import type { Config } from "../config.js";
 import { AppError } from "../errors.js";
 import { deriveKey } from "../keys.js";
+import { formBody } from "./forms.js";
 
 declare module "koa" {
   interface DefaultState {
@@ -71,8 +72,7 @@ export function rotateCsrf(ctx: Context, config: Pick<Config, "publicUrl">): voi
 }
 
 function submittedToken(ctx: Context): string | undefined {
-  const body = ctx.request.body as Record<string, unknown> | undefined;
-  const candidates = [ctx.get("x-csrf-token"), body?._csrf, ctx.is("multipart") ? ctx.query._csrf : undefined];
+  const candidates = [ctx.get("x-csrf-token"), formBody(ctx)._csrf, ctx.is("multipart") ? ctx.query._csrf : undefined];
   return candidates.find((c): c is string => typeof c === "string" && c.length > 0);
 }
 

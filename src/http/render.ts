@@ -12,13 +12,3 @@ export function renderPage(ctx: Context, views: Views, page: string, data: Recor
     csrf: ctx.state.csrfToken(),
   });
 }
-
-/** Field messages from a zod error, keyed by field name, first message wins. */
-export function fieldErrors(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): Record<string, string> {
-  const errors: Record<string, string> = {};
-  for (const issue of issues) {
-    const key = String(issue.path[0] ?? "form");
-    errors[key] ??= issue.message;
-  }
-  return errors;
-}

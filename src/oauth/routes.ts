@@ -7,9 +7,10 @@ import { timingSafeEqual } from "node:crypto";
 import type Router from "@koa/router";
 import { createRouter } from "../http/router.js";
 import type { Context } from "koa";
-import { afterFirstFactor, beginSession, formBody, type AccountRoutesDeps } from "../accounts/routes/context.js";
+import { formBody } from "../http/forms.js";
+import { afterFirstFactor, beginSession, type AccountRoutesDeps } from "../accounts/routes/context.js";
 import { saveAvatar } from "../accounts/avatars.js";
-import { requireUser, safeNext, signedInUser } from "../accounts/current-user.js";
+import { requireUser, safeNext, signedInUserId } from "../accounts/current-user.js";
 import { assertNotLimited, limitKey, spend } from "../http/rate-limit.js";
 import { renderPage } from "../http/render.js";
 import type { Views } from "../views.js";
@@ -74,7 +75,7 @@ export function googleRoutes(deps: AccountRoutesDeps, google: GoogleConfig, veri
     delete session.grant;
     delete session.googleLink;
     session.googleReauth = {
-      userId: String(signedInUser(ctx)._id),
+      userId: signedInUserId(ctx),
       next: safeNext(ctx.query.next),
       expiresAt: Date.now() + LINK_WINDOW_MS,
     };

@@ -2,6 +2,7 @@
 import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
 import { openBrowser, type TestBrowser } from "./browser.js";
 import { stack } from "./support.js";
+import { isRoomId } from "../chat/rooms.js";
 
 export const PASSWORD = "lantern orchard velvet nine";
 
@@ -32,6 +33,6 @@ export async function startConversation(browser: TestBrowser, email: string): Pr
   await browser.get("/chat");
   const started = await browser.post("/chat/start", { email });
   const roomId = started.location?.replace("/chat/", "") ?? "";
-  if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) throw new Error(`no conversation started: ${started.status} ${started.location}`);
+  if (!isRoomId(roomId)) throw new Error(`no conversation started: ${started.status} ${started.location}`);
   return roomId;
 }

@@ -11,7 +11,7 @@ import { createMessageStore, type MessageStore } from "../chat/message-store.js"
 import { createRoomActivity } from "../chat/room-activity.js";
 import type { RoomKey } from "../chat/rooms.js";
 import { createSequencer, type Sequencer } from "../chat/sequencer.js";
-import { createChat } from "../chat/service.js";
+import { createChat } from "../chat/wiring.js";
 import { loadConfig, type Config } from "../config.js";
 import { checkReadiness } from "../health/readiness.js";
 import { createLogger } from "../logger.js";

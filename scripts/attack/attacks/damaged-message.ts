@@ -24,7 +24,7 @@ const FIRST_ROUND: Record<Effort, Partial<Record<Field, number>>> = {
   short: { v: 31, keyId: 31, seq: 31, createdAt: 52, editedAt: 52 },
   full: { v: 31, keyId: 31, seq: 27, createdAt: 52, editedAt: 52 },
 };
-// Numbers a gap filler waits for before settling missing ones (src/chat/service.ts gapSettleMs).
+// Numbers a gap filler waits for before settling missing ones (src/chat/wiring.ts gapSettleMs).
 const GAP_SETTLE_MS = 5_000;
 
 async function damage(backstage: Backstage, roomId: string, seq: number, field: Field, bit?: number): Promise<string> {

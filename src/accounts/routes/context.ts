@@ -90,17 +90,6 @@ export async function afterSecondFactor(
   return linked ? pending.next : "/profile";
 }
 
-/** The submitted form as a plain object (empty for a missing or non-form body). */
-export function formBody(ctx: Context): Record<string, unknown> {
-  const body = ctx.request.body;
-  return body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
-
-/** Echo back what the user typed (never passwords) when a form is shown again. */
-export function keep(body: Record<string, unknown>, fields: string[]): Record<string, string> {
-  return Object.fromEntries(fields.map((f) => [f, typeof body[f] === "string" ? (body[f] as string).slice(0, 300) : ""]));
-}
-
 /** ctx.session, which the session middleware always provides before any route runs. */
 export function sessionOf(ctx: Context): KoaSession {
   if (!ctx.session) throw new Error("session middleware is not installed");

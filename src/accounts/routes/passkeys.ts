@@ -10,7 +10,7 @@ import type { Context } from "koa";
 import { createRouter } from "../../http/router.js";
 import { renderPage } from "../../http/render.js";
 import { spend } from "../../http/rate-limit.js";
-import { requireUser, safeNext, signedInUser } from "../current-user.js";
+import { requireUser, safeNext, signedInUser, signedInUserId } from "../current-user.js";
 import {
   authenticateWithPasskey,
   authenticationOptions,
@@ -27,7 +27,8 @@ import {
 } from "../passkeys.js";
 import { recentlyConfirmed } from "../reauth.js";
 import { sendInBackground } from "../deps.js";
-import { afterSecondFactor, beginSession, formBody, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { formBody } from "../../http/forms.js";
+import { afterSecondFactor, beginSession, reauthProblem, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
 const PAGE = "/profile/passkeys";
@@ -41,7 +42,6 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits } = deps;
   const passkeys: PasskeyDeps = { redis: deps.redis, rp: relyingParty(deps.config.publicUrl) };
   const router = createRouter();
-  const uid = (ctx: Context) => String(signedInUser(ctx)._id);
 
   const refuse = (ctx: Context, status: number, error: string) => {
     ctx.status = status;
@@ -52,7 +52,7 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
 
   async function showPage(ctx: Context, extra: Record<string, unknown> = {}) {
     const user = signedInUser(ctx);
-    const list = await listPasskeys(uid(ctx));
+    const list = await listPasskeys(signedInUserId(ctx));
     const notice = Object.keys(NOTICES).find((k) => ctx.query[k] === "1");
     renderPage(ctx, views, "accounts/passkeys", {
       title: "Passkeys",
@@ -76,7 +76,7 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
   router.post("/profile/passkeys/options", requireUser, async (ctx) => {
     const problem = await reauthProblem(ctx, limits, signedInUser(ctx), formBody(ctx));
     if (problem) return refuse(ctx, 422, problem);
-    ctx.body = { options: await registrationOptions(passkeys, sessionOf(ctx), uid(ctx)) };
+    ctx.body = { options: await registrationOptions(passkeys, sessionOf(ctx), signedInUserId(ctx)) };
   });
 
   router.post("/profile/passkeys", requireUser, async (ctx) => {
@@ -86,7 +86,10 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
       return refuse(ctx, 422, "Confirm it's you again first (it counts for 10 minutes).");
     }
     const body = formBody(ctx);
-    const result = await registerPasskey(passkeys, session, uid(ctx), { response: body.response, name: passkeyName(body.name) });
+    const result = await registerPasskey(passkeys, session, signedInUserId(ctx), {
+      response: body.response,
+      name: passkeyName(body.name),
+    });
     if (!result.ok) return refusePasskey(ctx, result.reason);
     // A new way into the account: its owner hears of it, in case it was not them.
     const user = signedInUser(ctx);
@@ -106,7 +109,7 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showPage(ctx, { renameErrors: { [ctx.params.id ?? ""]: "Give the passkey a name." } });
     }
-    if (!(await renamePasskey(uid(ctx), ctx.params.id ?? "", name))) return notYours(ctx);
+    if (!(await renamePasskey(signedInUserId(ctx), ctx.params.id ?? "", name))) return notYours(ctx);
     ctx.redirect(`${PAGE}?renamed=1`);
   });
 
@@ -116,7 +119,7 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showPage(ctx, { removeErrors: { [ctx.params.id ?? ""]: problem } });
     }
-    if (!(await removePasskey(uid(ctx), ctx.params.id ?? ""))) return notYours(ctx);
+    if (!(await removePasskey(signedInUserId(ctx), ctx.params.id ?? ""))) return notYours(ctx);
     ctx.redirect(`${PAGE}?removed=1`);
   });
 
@@ -174,14 +177,14 @@ export function passkeyRoutes(deps: AccountRoutesDeps): Router {
   // ---- A passkey as the proof before a sensitive change ----
 
   router.post("/reauth/passkey/options", requireUser, async (ctx) => {
-    ctx.body = { options: await authenticationOptions(passkeys, sessionOf(ctx), "reauth", uid(ctx)) };
+    ctx.body = { options: await authenticationOptions(passkeys, sessionOf(ctx), "reauth", signedInUserId(ctx)) };
   });
 
   router.post("/reauth/passkey", requireUser, async (ctx) => {
     const session = sessionOf(ctx);
-    const result = await authenticateWithPasskey(passkeys, session, "reauth", formBody(ctx).response, uid(ctx));
+    const result = await authenticateWithPasskey(passkeys, session, "reauth", formBody(ctx).response, signedInUserId(ctx));
     if (!result.ok) {
-      await spend(limits.passwordCheckPerUser, uid(ctx));
+      await spend(limits.passwordCheckPerUser, signedInUserId(ctx));
       return refusePasskey(ctx, result.reason);
     }
     session.reauthAt = Date.now();

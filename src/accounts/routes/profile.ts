@@ -2,10 +2,11 @@ import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import type { Context } from "koa";
 import { AppError, notFound } from "../../errors.js";
-import { requireUser, signedInUser } from "../current-user.js";
+import { requireUser, signedInUser, signedInUserId } from "../current-user.js";
 import { readUpload } from "../../http/multipart.js";
 import { retryIn } from "../../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../../http/render.js";
+import { renderPage } from "../../http/render.js";
+import { formBody, keep, parseForm } from "../../http/forms.js";
 import {
   AVATAR_TOO_LARGE,
   initialsAvatar,
@@ -33,7 +34,7 @@ import { firstSeen } from "../devices.js";
 import { subscribedDevices } from "../push-subscriptions.js";
 import { listUserSessions, revokeUserSessions, sessionHandle } from "../../http/session-store.js";
 import { publicProfile } from "../user.model.js";
-import { formBody, keep, reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
+import { reauthProblem, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 import { recentlyConfirmed } from "../reauth.js";
 
 const NOTICES: Record<string, string> = {
@@ -55,8 +56,6 @@ const NOTICES: Record<string, string> = {
 export function profileRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits, redis } = deps;
   const router = createRouter();
-  const currentUser = signedInUser;
-  const uid = (ctx: Context) => String(currentUser(ctx)._id);
   const currentHandle = (ctx: Context) => {
     const key = sessionOf(ctx).externalKey;
     return key ? sessionHandle(key) : undefined;
@@ -64,7 +63,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
 
   /** Shows the profile page, with `extra` (errors and typed values of one form) merged in. */
   async function showProfile(ctx: Context, extra: Record<string, unknown> = {}) {
-    const user = currentUser(ctx);
+    const user = signedInUser(ctx);
     const here = currentHandle(ctx);
     const listed = await listUserSessions(redis, String(user._id));
     const seen = await firstSeen(
@@ -111,16 +110,12 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   router.get("/profile", requireUser, (ctx) => showProfile(ctx));
 
   router.post("/profile", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = profileForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, profileForm);
+    if (!form.ok) {
       ctx.status = 422;
-      return showProfile(ctx, {
-        profileValues: keep(body, ["displayName", "status"]),
-        profileErrors: fieldErrors(parsed.error.issues),
-      });
+      return showProfile(ctx, { profileValues: keep(form.body, ["displayName", "status"]), profileErrors: form.errors });
     }
-    await updateProfile(uid(ctx), parsed.data);
+    await updateProfile(signedInUserId(ctx), form.values);
     ctx.redirect("/profile?saved=1");
   });
 
@@ -154,67 +149,63 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = 422;
       return showProfile(ctx, { avatarError: err instanceof Error ? err.message : "That image could not be used." });
     }
-    await saveAvatar(uid(ctx), image);
+    await saveAvatar(signedInUserId(ctx), image);
     ctx.redirect("/profile?avatar=1");
   });
 
   router.post("/profile/avatar/remove", requireUser, async (ctx) => {
-    await removeAvatar(uid(ctx));
+    await removeAvatar(signedInUserId(ctx));
     ctx.redirect("/profile?avatar=1");
   });
 
   router.post("/profile/password", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = passwordChangeForm.safeParse(body);
-    const weak = parsed.success ? passwordProblem(parsed.data.newPassword, currentUser(ctx).email) : undefined;
-    if (!parsed.success || weak) {
+    const form = parseForm(ctx, passwordChangeForm);
+    const weak = form.ok ? passwordProblem(form.values.newPassword, signedInUser(ctx).email) : undefined;
+    if (!form.ok || weak) {
       ctx.status = 422;
-      return showProfile(ctx, {
-        passwordErrors: weak ? { newPassword: weak } : fieldErrors(parsed.success ? [] : parsed.error.issues),
-      });
+      return showProfile(ctx, { passwordErrors: form.ok ? { newPassword: weak } : form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { passwordErrors: { currentPassword: problem } });
     }
-    await changePassword(deps, uid(ctx), { newPassword: parsed.data.newPassword, keepSession: currentHandle(ctx) });
+    await changePassword(deps, signedInUserId(ctx), { newPassword: form.values.newPassword, keepSession: currentHandle(ctx) });
     ctx.redirect("/profile?password=1");
   });
 
   router.post("/profile/email", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = emailChangeForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, emailChangeForm);
+    const emailValues = keep(form.body, ["email"]);
+    if (!form.ok) {
       ctx.status = 422;
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: fieldErrors(parsed.error.issues) });
+      return showProfile(ctx, { emailValues, emailErrors: form.errors });
     }
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), body);
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), form.body);
     if (problem) {
       ctx.status = 422;
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: { currentPassword: problem } });
+      return showProfile(ctx, { emailValues, emailErrors: { currentPassword: problem } });
     }
-    const started = await startEmailChange(deps, uid(ctx), parsed.data);
+    const started = await startEmailChange(deps, signedInUserId(ctx), form.values);
     if (!started.ok) {
       ctx.status = 422;
       const message = { email: `Wait ${started.retryInSeconds} seconds before asking for another code.` };
-      return showProfile(ctx, { emailValues: keep(body, ["email"]), emailErrors: message });
+      return showProfile(ctx, { emailValues, emailErrors: message });
     }
     ctx.redirect(`/profile?verifyEmail=${encodeURIComponent(started.email)}#email`);
   });
 
   router.post("/profile/email/verify", requireUser, async (ctx) => {
-    const body = formBody(ctx);
-    const pendingEmail = typeof body.pendingEmail === "string" ? body.pendingEmail.slice(0, 254) : "";
-    const parsed = codeForm.safeParse(body);
+    const form = parseForm(ctx, codeForm);
+    const { pendingEmail = "" } = keep(form.body, ["pendingEmail"], 254);
     const fail = (message: string, status = 422) => {
       ctx.status = status;
       return showProfile(ctx, { pendingEmail, emailCodeError: message });
     };
-    if (!parsed.success) return fail(fieldErrors(parsed.error.issues).code ?? "Enter the 6-digit code.");
+    if (!form.ok) return fail(form.errors.code ?? "Enter the 6-digit code.");
     // Counted per account, not per code: asking for new codes does not buy more guesses.
-    const result = await withinCodeCap(limits.emailCodesPerAccount, uid(ctx), () =>
-      confirmEmailChange(deps, uid(ctx), { code: parsed.data.code, keepSession: currentHandle(ctx) }),
+    const result = await withinCodeCap(limits.emailCodesPerAccount, signedInUserId(ctx), () =>
+      confirmEmailChange(deps, signedInUserId(ctx), { code: form.values.code, keepSession: currentHandle(ctx) }),
     );
     if (result.ok) return ctx.redirect("/profile?email=1");
     if (result.reason === "capped") return fail(`Too many wrong codes. ${retryIn(result.retryInMs)}`, 429);
@@ -224,24 +215,24 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/sessions/revoke-others", requireUser, async (ctx) => {
-    await revokeUserSessions(redis, uid(ctx), { except: currentHandle(ctx) });
+    await revokeUserSessions(redis, signedInUserId(ctx), { except: currentHandle(ctx) });
     ctx.redirect("/profile?revoked=1#sessions");
   });
 
   router.post("/profile/sessions/:handle/revoke", requireUser, async (ctx) => {
     const handle = ctx.params.handle ?? "";
     if (handle === currentHandle(ctx)) return ctx.redirect("/profile#sessions");
-    await revokeUserSessions(redis, uid(ctx), { only: handle });
+    await revokeUserSessions(redis, signedInUserId(ctx), { only: handle });
     ctx.redirect("/profile?revoked=1#sessions");
   });
 
   router.post("/profile/delete", requireUser, async (ctx) => {
-    const problem = await reauthProblem(ctx, limits, currentUser(ctx), formBody(ctx));
+    const problem = await reauthProblem(ctx, limits, signedInUser(ctx), formBody(ctx));
     if (problem) {
       ctx.status = 422;
       return showProfile(ctx, { deleteErrors: { currentPassword: problem } });
     }
-    await deleteAccount(deps, uid(ctx));
+    await deleteAccount(deps, signedInUserId(ctx));
     ctx.session = null;
     ctx.set("Clear-Site-Data", '"cache", "storage"');
     ctx.redirect("/signin?deleted=1");
@@ -249,7 +240,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
 
   // Other people: only what publicProfile allows, and only to those they share a conversation with.
   router.get("/avatars/:id", requireUser, async (ctx) => {
-    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    const person = await visiblePerson(signedInUserId(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
     if (!person) throw notFound();
     const id = String(person._id);
     const avatar = await storedAvatar(id);
@@ -266,7 +257,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.get("/people/:id", requireUser, async (ctx) => {
-    const person = await visiblePerson(uid(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
+    const person = await visiblePerson(signedInUserId(ctx), ctx.params.id ?? "", deps.conversations.sharesRoom);
     if (!person) throw notFound();
     renderPage(ctx, views, "accounts/person", { title: person.displayName, person: publicProfile(person) });
   });

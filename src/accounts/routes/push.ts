@@ -3,7 +3,7 @@ import type { Context } from "koa";
 import { AppError, badRequest, notFound } from "../../errors.js";
 import { createRouter } from "../../http/router.js";
 import { listUserSessions } from "../../http/session-store.js";
-import { requireUser, signedInUser } from "../current-user.js";
+import { requireUser, signedInUserId } from "../current-user.js";
 import { parseSubscription, removeSubscription, saveSubscription, subscribedDevices } from "../push-subscriptions.js";
 import { sessionOf, type AccountRoutesDeps } from "./context.js";
 
@@ -15,7 +15,6 @@ import { sessionOf, type AccountRoutesDeps } from "./context.js";
 export function pushRoutes(deps: AccountRoutesDeps): Router {
   const router = createRouter();
   const push = deps.config.push;
-  const uid = (ctx: Context) => String(signedInUser(ctx)._id);
   const deviceOf = (ctx: Context) => {
     const device = sessionOf(ctx).device;
     // Sessions from before device cookies: a new sign-in gives the browser one.
@@ -29,28 +28,28 @@ export function pushRoutes(deps: AccountRoutesDeps): Router {
     ctx.set("Cache-Control", "no-store");
     ctx.body = {
       publicKey: push.publicKey,
-      subscribed: device ? (await subscribedDevices(uid(ctx))).has(device) : false,
+      subscribed: device ? (await subscribedDevices(signedInUserId(ctx))).has(device) : false,
     };
   });
 
   router.post("/api/push/subscription", requireUser, async (ctx) => {
     const parsed = parseSubscription(ctx.request.body, push.serviceHosts);
     if (!parsed.ok) throw badRequest("bad_subscription", parsed.message);
-    await saveSubscription(deps.masterKeys, uid(ctx), deviceOf(ctx), parsed.value);
+    await saveSubscription(deps.masterKeys, signedInUserId(ctx), deviceOf(ctx), parsed.value);
     ctx.status = 201;
     ctx.body = { subscribed: true };
   });
 
   router.post("/api/push/subscription/remove", requireUser, async (ctx) => {
-    await removeSubscription(uid(ctx), deviceOf(ctx));
+    await removeSubscription(signedInUserId(ctx), deviceOf(ctx));
     ctx.body = { subscribed: false };
   });
 
   // From the sessions list: any of the user's signed-in browsers, by its session.
   router.post("/profile/sessions/:handle/notifications-off", requireUser, async (ctx) => {
-    const session = (await listUserSessions(deps.redis, uid(ctx))).find((s) => s.handle === ctx.params.handle);
+    const session = (await listUserSessions(deps.redis, signedInUserId(ctx))).find((s) => s.handle === ctx.params.handle);
     if (!session?.device) throw notFound();
-    await removeSubscription(uid(ctx), session.device);
+    await removeSubscription(signedInUserId(ctx), session.device);
     ctx.redirect("/profile?notificationsOff=1#sessions");
   });
 

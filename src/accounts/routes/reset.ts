@@ -1,13 +1,14 @@
 import type Router from "@koa/router";
 import { createRouter } from "../../http/router.js";
 import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../../http/render.js";
+import { renderPage } from "../../http/render.js";
+import { keep, parseForm } from "../../http/forms.js";
 import { forgotForm, resetForm } from "../forms.js";
 import { requestPasswordReset, resetPassword } from "../password-reset.js";
 import { passwordProblem } from "../passwords.js";
 import { peekResetToken } from "../reset-tokens.js";
 import { normalizeEmail } from "../user.model.js";
-import { afterFirstFactor, formBody, keep, type AccountRoutesDeps } from "./context.js";
+import { afterFirstFactor, type AccountRoutesDeps } from "./context.js";
 
 export function resetRoutes(deps: AccountRoutesDeps): Router {
   const { views, limits } = deps;
@@ -18,18 +19,17 @@ export function resetRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/forgot", async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = forgotForm.safeParse(body);
-    if (!parsed.success) {
+    const form = parseForm(ctx, forgotForm);
+    if (!form.ok) {
       ctx.status = 422;
       return renderPage(ctx, views, "accounts/forgot", {
         title: "Reset your password",
-        values: keep(body, ["email"]),
-        errors: fieldErrors(parsed.error.issues),
+        values: keep(form.body, ["email"]),
+        errors: form.errors,
       });
     }
     await spend(limits.forgotPerIp, ctx.ip);
-    const email = normalizeEmail(parsed.data.email);
+    const email = normalizeEmail(form.values.email);
     // Over the per-address limit nothing is sent, and the answer stays the same.
     const underLimit = await limits.forgotPerEmail.consume(limitKey(email)).then(
       () => true,
@@ -51,21 +51,18 @@ export function resetRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/reset", async (ctx) => {
-    const body = formBody(ctx);
-    const token = typeof body.token === "string" ? body.token : "";
     await assertNotLimited(limits.codePerIp, ctx.ip);
-    const parsed = resetForm.safeParse(body);
-    const weak = parsed.success ? passwordProblem(parsed.data.password) : undefined;
-    if (!parsed.success || weak) {
+    const form = parseForm(ctx, resetForm);
+    const weak = form.ok ? passwordProblem(form.values.password) : undefined;
+    if (!form.ok || weak) {
       ctx.status = 422;
-      const errors = parsed.success ? {} : fieldErrors(parsed.error.issues);
       return renderPage(ctx, views, "accounts/reset", {
         title: "Choose a new password",
-        token,
-        errors: weak ? { password: weak } : errors,
+        token: typeof form.body.token === "string" ? form.body.token : "",
+        errors: form.ok ? { password: weak } : form.errors,
       });
     }
-    const userId = await resetPassword(deps, parsed.data.token, parsed.data.password);
+    const userId = await resetPassword(deps, form.values.token, form.values.password);
     if (!userId) {
       await spend(limits.codePerIp, ctx.ip);
       ctx.status = 410;

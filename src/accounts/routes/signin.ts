@@ -4,11 +4,12 @@ import { AppError } from "../../errors.js";
 import { rotateCsrf } from "../../http/csrf.js";
 import { safeNext } from "../current-user.js";
 import { assertNotLimited, limitKey, spend } from "../../http/rate-limit.js";
-import { fieldErrors, renderPage } from "../../http/render.js";
+import { renderPage } from "../../http/render.js";
+import { keep, parseForm } from "../../http/forms.js";
 import { signInForm } from "../forms.js";
 import { checkSignIn } from "../signin.js";
 import { normalizeEmail } from "../user.model.js";
-import { afterFirstFactor, formBody, keep, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { afterFirstFactor, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 // The sign-in page offers "Sign in with a passkey" (src/client/passkeys.ts).
 const PASSKEY_SCRIPTS = ["js/passkeys.js"];
@@ -33,7 +34,8 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/signin", async (ctx) => {
-    const body = formBody(ctx);
+    const form = parseForm(ctx, signInForm);
+    const body = form.body;
     const next = safeNext(body.next);
     const show = (status: number, errors: Record<string, string>) => {
       ctx.status = status;
@@ -45,10 +47,9 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
         scripts: PASSKEY_SCRIPTS,
       });
     };
-    const parsed = signInForm.safeParse(body);
-    if (!parsed.success) return show(422, fieldErrors(parsed.error.issues));
+    if (!form.ok) return show(422, form.errors);
 
-    const email = normalizeEmail(parsed.data.email);
+    const email = normalizeEmail(form.values.email);
     const accountKey = limitKey(email);
     /** Runs a limit check; a 429 becomes the form's message, anything else stays an error. */
     const limited = async (check: () => Promise<void>): Promise<string | undefined> => {
@@ -66,7 +67,7 @@ export function signInRoutes(deps: AccountRoutesDeps): Router {
     });
     if (blocked) return show(429, { form: blocked });
 
-    const checked = await checkSignIn(deps, email, parsed.data.password);
+    const checked = await checkSignIn(deps, email, form.values.password);
     if (checked.kind === "wrong") {
       const exhausted = await limited(async () => {
         await spend(limits.signInPerIp, ctx.ip);

@@ -1,13 +1,14 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
 import { createRouter } from "../../http/router.js";
-import { renderPage, fieldErrors } from "../../http/render.js";
+import { renderPage } from "../../http/render.js";
+import { keep, parseForm } from "../../http/forms.js";
 import { assertNotLimited, limitKey, retryIn, spend } from "../../http/rate-limit.js";
 import { codeForm, signUpForm } from "../forms.js";
 import { withinCodeCap } from "../limits.js";
 import { passwordProblem } from "../passwords.js";
 import { resendSignUpCode, startSignUp, verifySignUp, type PendingSignUp, type VerifyResult } from "../signup.js";
-import { beginSession, formBody, keep, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
+import { beginSession, sessionOf, wrongCodeMessage, type AccountRoutesDeps } from "./context.js";
 
 const CODE_MESSAGES = {
   expired: "That code has expired. Ask for a new one below.",
@@ -43,20 +44,18 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/signup", async (ctx) => {
-    const body = formBody(ctx);
-    const parsed = signUpForm.safeParse(body);
-    const errors = parsed.success ? {} : fieldErrors(parsed.error.issues);
-    const weak = parsed.success ? passwordProblem(parsed.data.password, parsed.data.email) : undefined;
-    if (!parsed.success || weak) {
+    const form = parseForm(ctx, signUpForm);
+    const weak = form.ok ? passwordProblem(form.values.password, form.values.email) : undefined;
+    if (!form.ok || weak) {
       ctx.status = 422;
       return renderPage(ctx, views, "accounts/signup", {
         title: "Create your account",
-        values: keep(body, ["email", "displayName"]),
-        errors: weak ? { ...errors, password: weak } : errors,
+        values: keep(form.body, ["email", "displayName"]),
+        errors: form.ok ? { password: weak } : form.errors,
       });
     }
     await spend(limits.signUpPerIp, ctx.ip);
-    sessionOf(ctx).pending = await startSignUp(deps, parsed.data);
+    sessionOf(ctx).pending = await startSignUp(deps, form.values);
     ctx.redirect("/signup/verify");
   });
 
@@ -78,12 +77,12 @@ export function signUpRoutes(deps: AccountRoutesDeps): Router {
       ctx.status = status;
       renderPage(ctx, views, "accounts/verify", { title: "Check your email", email: pending.email, errors });
     };
-    const parsed = codeForm.safeParse(formBody(ctx));
-    if (!parsed.success) return show(422, fieldErrors(parsed.error.issues));
+    const form = parseForm(ctx, codeForm);
+    if (!form.ok) return show(422, form.errors);
 
     // Counted per address, not per attempt: new attempts and resends do not buy more guesses.
     const result = await withinCodeCap(limits.signUpCodesPerAddress, limitKey(pending.email), () =>
-      verifySignUp(deps, pending.attemptId, parsed.data.code),
+      verifySignUp(deps, pending.attemptId, form.values.code),
     );
     if (result.ok) {
       await beginSession(ctx, deps, result.userId, { newAccount: true });

@@ -9,7 +9,7 @@ import type { Context } from "koa";
 import { createRouter } from "../../http/router.js";
 import { retryIn } from "../../http/rate-limit.js";
 import { renderPage } from "../../http/render.js";
-import { requireUser, signedInUser } from "../current-user.js";
+import { requireUser, signedInUser, signedInUserId } from "../current-user.js";
 import { withinCodeCap } from "../limits.js";
 import { recentlyConfirmed } from "../reauth.js";
 import { hasPasskey } from "../passkeys.js";
@@ -22,7 +22,8 @@ import {
   turnOffTwoFactor,
   twoFactorStatus,
 } from "../two-factor.js";
-import { afterSecondFactor, formBody, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
+import { formBody } from "../../http/forms.js";
+import { afterSecondFactor, reauthProblem, SECOND_FACTOR_PATH, sessionOf, type AccountRoutesDeps } from "./context.js";
 
 const SETUP_WINDOW_MS = 15 * 60_000;
 // Routes spell their paths out: scripts/attack/routes.test.ts reads them from the source.
@@ -133,7 +134,7 @@ export function twoFactorRoutes(deps: AccountRoutesDeps): Router {
   });
 
   router.post("/profile/two-factor/confirm", requireUser, async (ctx) => {
-    const userId = String(signedInUser(ctx)._id);
+    const userId = signedInUserId(ctx);
     const session = sessionOf(ctx);
     const setup = session.totpSetup;
     if (!setup || setup.until <= Date.now()) {

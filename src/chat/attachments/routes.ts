@@ -7,7 +7,7 @@
  */
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { requireUser, signedInUser } from "../../accounts/current-user.js";
+import { requireUser, signedInUserId } from "../../accounts/current-user.js";
 import { AppError, badRequest, notFound } from "../../errors.js";
 import { streamUpload } from "../../http/multipart.js";
 import { createRouter } from "../../http/router.js";
@@ -46,14 +46,14 @@ export function attachmentRoutes(deps: AttachmentRoutesDeps): Router {
   const router = createRouter();
 
   async function memberRoom(ctx: Context) {
-    const room = await roomForMember(ctx.params.room ?? "", String(signedInUser(ctx)._id));
+    const room = await roomForMember(ctx.params.room ?? "", signedInUserId(ctx));
     if (!room) throw notFound("No such conversation.");
     return room;
   }
 
   router.post("/api/rooms/:room/attachments", requireUser, async (ctx) => {
     const room = await memberRoom(ctx);
-    const userId = String(signedInUser(ctx)._id);
+    const userId = signedInUserId(ctx);
     if (room.blockedBy.length > 0) throw new AppError(403, "blocked", "You can't send files in this conversation.");
     const clientId = typeof ctx.query.clientId === "string" ? ctx.query.clientId : "";
     if (!CLIENT_ID.test(clientId)) throw badRequest("bad_client_id", "clientId must be 1-64 letters, digits, _ or -.");

@@ -1,5 +1,6 @@
 /** Reading a stored attachment back for a member: its metadata and a stream of its plaintext. */
 import { pipeline, type Readable } from "node:stream";
+import { isObjectIdHex } from "../../ids.js";
 import { messageId } from "../message.model.js";
 import type { AttachmentInfo } from "../protocol.js";
 import { CipherError } from "../cipher.js";
@@ -12,7 +13,7 @@ import { chunkReader } from "./storage.js";
 export type AttachmentPlace = { roomId: string; senderId: string; clientId: string };
 
 async function readyAttachment(place: AttachmentPlace) {
-  if (!/^[a-f0-9]{24}$/.test(place.senderId)) return undefined;
+  if (!isObjectIdHex(place.senderId)) return undefined;
   const doc = await AttachmentModel.findById(messageId(place.roomId, place.senderId, place.clientId)).lean();
   return doc?.state === "ready" && doc.roomId === place.roomId ? doc : undefined;
 }

@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import mongoose from "mongoose";
 import sharp from "sharp";
 import { AppError } from "../../errors.js";
-import { messageId } from "../message.model.js";
+import { DURABLE_WRITE, messageId } from "../message.model.js";
 import type { AttachmentInfo } from "../protocol.js";
 import { ensureKeys, sealingKey, type RoomKey } from "../rooms.js";
 import { attachmentKey, encryptChunks, newSalt, sealBlob } from "./cipher.js";
@@ -24,7 +24,7 @@ export const PREVIEW_MAX_SIDE = 1280;
 /** Decompression bombs: an image that decodes to more pixels than this gets no preview. */
 export const PREVIEW_MAX_PIXELS = 40_000_000;
 const PREVIEW_FORMATS = new Set(["jpeg", "png", "webp", "gif", "avif"]);
-const DURABLE = { writeConcern: { w: "majority" as const, j: true } };
+const DURABLE = { writeConcern: DURABLE_WRITE };
 
 export type UploadPlace = { roomId: string; senderId: string; clientId: string; key: RoomKey };
 export type IncomingFile = { stream: Readable & { truncated?: boolean }; name: string; type: string };

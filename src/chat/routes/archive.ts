@@ -1,6 +1,6 @@
 /** `POST /chat/:room/archive` and `/unarchive`: members only; the member's other open lists refresh. */
 import type Router from "@koa/router";
-import { requireUser, signedInUser } from "../../accounts/current-user.js";
+import { requireUser, signedInUserId } from "../../accounts/current-user.js";
 import { notFound } from "../../errors.js";
 import { createRouter } from "../../http/router.js";
 import { setArchived } from "../archive.js";
@@ -12,7 +12,7 @@ export function archiveRoutes(deps: { hub: Hub }): Router {
   const router = createRouter();
   for (const action of ["archive", "unarchive"] as const) {
     router.post(`/chat/:room/${action}`, requireUser, async (ctx) => {
-      const userId = String(signedInUser(ctx)._id);
+      const userId = signedInUserId(ctx);
       const room = await roomForMember(ctx.params.room ?? "", userId);
       if (!room) throw notFound();
       await setArchived(room._id, userId, action === "archive");

@@ -5,7 +5,8 @@
  */
 import type Router from "@koa/router";
 import { z } from "zod";
-import { requireUser, signedInUser } from "../../accounts/current-user.js";
+import { parseForm } from "../../http/forms.js";
+import { requireUser, signedInUserId } from "../../accounts/current-user.js";
 import { badRequest, notFound } from "../../errors.js";
 import { spend, type Limiter } from "../../http/rate-limit.js";
 import { createRouter } from "../../http/router.js";
@@ -30,16 +31,15 @@ const searchBody = z.object({
 export function searchRoutes(deps: SearchRoutesDeps): Router {
   const router = createRouter();
   router.post("/api/rooms/:room/search", requireUser, async (ctx) => {
-    const userId = String(signedInUser(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(ctx.params.room ?? "", userId);
     if (!room) throw notFound("No such conversation.");
-    const body = searchBody.safeParse(ctx.request.body ?? {});
+    const form = parseForm(ctx, searchBody);
     // The error names the fields, never echoes what was sent.
-    if (!body.success)
-      throw badRequest("bad_search", `Search for 1 to ${MAX_QUERY_LENGTH} characters; "before" is a message number.`);
+    if (!form.ok) throw badRequest("bad_search", `Search for 1 to ${MAX_QUERY_LENGTH} characters; "before" is a message number.`);
     await spend(deps.limiter, userId);
     ctx.set("Cache-Control", "no-store");
-    ctx.body = await searchRoom(await deps.keyFor(room._id), room._id, body.data.q, body.data.before, deps.unreadable);
+    ctx.body = await searchRoom(await deps.keyFor(room._id), room._id, form.values.q, form.values.before, deps.unreadable);
   });
   return router;
 }

@@ -1,4 +1,4 @@
-/** Builds the chat runtime for one app instance: hub, message store, key cache, limits, socket route. */
+/** Wires the chat runtime for one app instance: hub, message store, key cache, presence, push, sockets; app.ts and server.ts take it from here. */
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -75,7 +75,7 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     log: log.child({ part: "chat" }),
   });
   const sequencer = createSequencer(redis);
-  const activity = createRoomActivity(log.child({ part: "chat" }));
+  const activity = createRoomActivity(log.child({ part: "chat" }), { pauseMs: config.roomActivityPauseMs });
   const store = createMessageStore({
     keyFor: keys.keyFor,
     sequencer,

@@ -1,16 +1,16 @@
 import type Router from "@koa/router";
 import type { Context } from "koa";
-import { requireUser, signedInUser } from "../accounts/current-user.js";
-import { notFound } from "../errors.js";
-import { createRouter } from "../http/router.js";
-import { roomForMember } from "./conversations.js";
-import { setMuted } from "./mute.js";
+import { requireUser, signedInUserId } from "../../accounts/current-user.js";
+import { notFound } from "../../errors.js";
+import { createRouter } from "../../http/router.js";
+import { roomForMember } from "../conversations.js";
+import { setMuted } from "../mute.js";
 
 /** Mute and unmute a conversation's notifications, from its header menu (plain forms). */
 export function muteRoutes(): Router {
   const router = createRouter();
   const toggle = (muted: boolean) => async (ctx: Context) => {
-    const userId = String(signedInUser(ctx)._id);
+    const userId = signedInUserId(ctx);
     const room = await roomForMember(String(ctx.params.room ?? ""), userId);
     if (!room) throw notFound();
     await setMuted(room._id, userId, muted);
