@@ -146,7 +146,7 @@ export function chatRoutes(deps: ChatRoutesDeps): Router {
       closedReason: peer.deleted ? PEER_DELETED_MESSAGE : undefined,
       me: { id: userId },
       // The page's own notifications (tab in the back) show the text only if the user opted in.
-      notifyText: Boolean(me(ctx).notificationText),
+      notifyText: Boolean(signedInUser(ctx).notificationText),
       // Where "new messages" begins when the page opens (the first of the other member's after it).
       readUpTo: ((room.readUpTo ?? {}) as Record<string, number>)[userId] ?? 0,
       maxLength: MAX_MESSAGE_LENGTH,

@@ -124,7 +124,7 @@ export function profileRoutes(deps: AccountRoutesDeps): Router {
     const value = formBody(ctx).showText;
     if (value !== undefined && value !== "on")
       throw new AppError(400, "bad_form", "showText: must be 'on' (show the text) or absent (don't).");
-    await setNotificationText(uid(ctx), value === "on");
+    await setNotificationText(signedInUserId(ctx), value === "on");
     ctx.redirect(`/profile?${value === "on" ? "textShown" : "textHidden"}=1#notifications`);
   });
 
