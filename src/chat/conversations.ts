@@ -7,7 +7,7 @@ import { decryptStored, type PlainMessage, type Unreadable } from "./history.js"
 import { isMutedBy } from "./mute.js";
 import { RoomModel } from "./room.model.js";
 import type { Summaries } from "./summaries.js";
-import { ensureKeys, roomBetween, type RoomKey } from "./rooms.js";
+import { ensureKeys, isRoomId, roomBetween, type RoomKey } from "./rooms.js";
 
 export type StartResult = { ok: true; roomId: string; peerId: string } | { ok: false; reason: "self" | "no_account" };
 
@@ -100,7 +100,7 @@ function previewText(message: PlainMessage): string {
 
 /** The room if `me` is a member; undefined otherwise (callers answer 404 either way). */
 export async function roomForMember(roomId: string, me: string) {
-  if (!/^[A-Za-z0-9_-]{22}$/.test(roomId)) return undefined;
+  if (!isRoomId(roomId)) return undefined;
   const room = await RoomModel.findById(roomId).lean();
   return room && !room.deletedAt && room.members.map(String).includes(me) ? room : undefined;
 }

@@ -3,9 +3,8 @@
  *
  * The counters live in Redis: one script call per batch spends each sender's send limit and
  * reserves numbers for every room in it, atomically across instances, in a fraction of a
- * millisecond (counters.ts holds the scripts). Reserving them in MongoDB instead
- * ($inc on the room) costs a document update per room per batch, and FerretDB runs those one at
- * a time at a few milliseconds each, which capped the whole stack below 100 messages/s.
+ * millisecond (counters.ts holds the scripts). Reserving them in MongoDB instead ($inc on the
+ * room) costs a document update per room per batch (measured: docs/decisions/018).
  *
  * MongoDB stays the truth. A counter Redis does not have (first use, a flushed Redis), or one it
  * brought back from before a restart, is checked first: raised to the highest number stored for

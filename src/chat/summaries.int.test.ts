@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { openChat, type ChatClient } from "../test/chat-client.js";
-import { instances, signedUpUser, startConversation } from "../test/factories.js";
+import { describe, it } from "node:test";
+import { instances } from "../test/factories.js";
 import type { TestBrowser } from "../test/browser.js";
-import { connectServices, type Services } from "../test/support.js";
+import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 import { summaryKey } from "./summaries.js";
 
 const [instanceA = "", instanceB = ""] = instances;
@@ -21,24 +20,14 @@ async function rowOf(browser: TestBrowser, roomId: string) {
 }
 
 describe("the conversation list's summaries", () => {
-  let services: Services;
-  const open: ChatClient[] = [];
-  before(async () => {
-    services = await connectServices();
-  });
-  after(async () => {
-    for (const client of open) client.ws.terminate();
-    await services.close();
-  });
+  const suite = chatSuite();
 
   async function room(prefix: string) {
-    const alice = await signedUpUser(`${prefix}-a`, instanceA);
-    const bob = await signedUpUser(`${prefix}-b`, instanceB);
-    const roomId = await startConversation(alice.browser, bob.email);
-    const aliceTab = await openChat(alice.browser, roomId, { base: instanceA });
-    const bobTab = await openChat(bob.browser, roomId, { base: instanceB });
-    open.push(aliceTab, bobTab);
-    await Promise.all([aliceTab.next("ready"), bobTab.next("ready")]);
+    const { alice, bob, roomId } = await twoInARoom(prefix, [instanceA, instanceB]);
+    const [aliceTab, bobTab] = await Promise.all([
+      suite.connect(alice.browser, roomId, instanceA),
+      suite.connect(bob.browser, roomId, instanceB),
+    ]);
     return { alice, bob, roomId, aliceTab, bobTab };
   }
 
@@ -75,7 +64,7 @@ describe("the conversation list's summaries", () => {
     assert.deepEqual(held, { preview: "Message deleted", unread: 1 });
 
     // What MongoDB says when Redis holds nothing is the same.
-    await services.redis.del(summaryKey(roomId));
+    await suite.services.redis.del(summaryKey(roomId));
     assert.deepEqual(await rowOf(bob.browser, roomId), held);
     // And once kept again, a new message moves on from there.
     aliceTab.send({ type: "send", clientId: "sum-fourth", text: "fourth" });
@@ -90,8 +79,8 @@ describe("the conversation list's summaries", () => {
     await rowOf(bob.browser, roomId);
     // As a Redis that came back from an older snapshot would hold it: a summary of another run,
     // with an older last message.
-    await services.redis.hset(summaryKey(roomId), "run", "0".repeat(40), "lastSeq", "0");
-    await services.redis.hdel(summaryKey(roomId), "last");
+    await suite.services.redis.hset(summaryKey(roomId), "run", "0".repeat(40), "lastSeq", "0");
+    await suite.services.redis.hdel(summaryKey(roomId), "last");
     assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "kept in MongoDB", unread: 1 });
     assert.deepEqual(await rowOf(alice.browser, roomId), { preview: "You: kept in MongoDB", unread: 0 });
   });
@@ -101,12 +90,12 @@ describe("the conversation list's summaries", () => {
     aliceTab.send({ type: "send", clientId: "gone-1", text: "soon gone" });
     await aliceTab.next("ack", (a) => a.clientId === "gone-1");
     await rowOf(bob.browser, roomId);
-    const members = (await services.redis.hget(summaryKey(roomId), "members"))?.split(",") ?? [];
+    const members = (await suite.services.redis.hget(summaryKey(roomId), "members"))?.split(",") ?? [];
     assert.equal(members.length, 2, "held in Redis, with both members");
     const keys = [summaryKey(roomId), ...members.map((m) => `${summaryKey(roomId)}:unread:${m}`)];
-    assert.ok((await services.redis.exists(...keys)) >= 2, "the summary and Bob's unread numbers");
+    assert.ok((await suite.services.redis.exists(...keys)) >= 2, "the summary and Bob's unread numbers");
     await alice.browser.get(`/chat/${roomId}/delete`);
     assert.equal((await alice.browser.post(`/chat/${roomId}/delete`, {})).status, 200);
-    assert.equal(await services.redis.exists(...keys), 0);
+    assert.equal(await suite.services.redis.exists(...keys), 0);
   });
 });
