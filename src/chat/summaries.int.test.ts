@@ -9,7 +9,9 @@ const [instanceA = "", instanceB = ""] = instances;
 
 /** The row of `roomId` in the list as its reader sees it: the preview line and the unread badge. */
 async function rowOf(browser: TestBrowser, roomId: string) {
-  const html = (await browser.get("/chat")).html;
+  const page = await browser.get("/chat");
+  assert.equal(page.status, 200);
+  const html = page.html;
   const start = html.indexOf(`data-room="${roomId}"`);
   assert.ok(start >= 0, "the conversation is listed");
   const row = html.slice(start, html.indexOf("</li>", start));
@@ -83,6 +85,19 @@ describe("the conversation list's summaries", () => {
     await suite.services.redis.hdel(summaryKey(roomId), "last");
     assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "kept in MongoDB", unread: 1 });
     assert.deepEqual(await rowOf(alice.browser, roomId), { preview: "You: kept in MongoDB", unread: 0 });
+  });
+
+  it("that Redis cannot read are drawn from MongoDB, not answered with an error", async () => {
+    const { bob, roomId, aliceTab } = await room("summary-broken");
+    aliceTab.send({ type: "send", clientId: "broken-1", text: "still listed" });
+    await aliceTab.next("ack", (a) => a.clientId === "broken-1");
+    // Not a hash any more: every read of it is an error (WRONGTYPE), as a Redis in trouble would answer.
+    await suite.services.redis.set(summaryKey(roomId), "not a summary");
+    try {
+      assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "still listed", unread: 1 });
+    } finally {
+      await suite.services.redis.del(summaryKey(roomId));
+    }
   });
 
   it("go with the conversation when it is deleted", async () => {

@@ -22,7 +22,7 @@
  */
 import type { Redis } from "ioredis";
 import mongoose from "mongoose";
-import { redisScript as script, runIdReader } from "./counters.js";
+import { redisScript as script, runIdReader, type Run } from "./counters.js";
 import type { HubEffect, HubEvent, SealedWire } from "./hub.js";
 import { MessageModel } from "./message.model.js";
 import { RoomModel } from "./room.model.js";
@@ -204,22 +204,33 @@ export function createSummaries(redis: Redis): Summaries {
   return {
     async of(rooms, me) {
       if (rooms.length === 0) return [];
-      if (redis.status !== "ready") return Promise.all(rooms.map(async (room) => summaryFor(await fromMongo(room), me, room)));
-      const run = await runs.current();
-      const pipeline = redis.pipeline();
-      for (const room of rooms) {
-        pipeline.hmget(summaryKey(room._id), "run", "last", "lastEdit", "lastDeleted");
-        pipeline.zcount(unreadKey(room._id, me), `(${readMarker(room, me)}`, "+inf");
+      const fromMongoAlone = (room: ListedRoom) => fromMongo(room).then((read) => summaryFor(read, me, room));
+      // Redis away or answering errors: the list is drawn from MongoDB, as it was before Redis held it.
+      if (redis.status !== "ready") return Promise.all(rooms.map(fromMongoAlone));
+      let run: Run;
+      let answers: Array<[Error | null, unknown]>;
+      try {
+        run = await runs.current();
+        const pipeline = redis.pipeline();
+        for (const room of rooms) {
+          pipeline.hmget(summaryKey(room._id), "run", "last", "lastEdit", "lastDeleted");
+          pipeline.zcount(unreadKey(room._id, me), `(${readMarker(room, me)}`, "+inf");
+        }
+        answers = (await pipeline.exec()) ?? [];
+      } catch {
+        return Promise.all(rooms.map(fromMongoAlone));
       }
-      const answers = ((await pipeline.exec()) ?? []).map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
       return Promise.all(
         rooms.map(async (room, i) => {
-          const [held, last, edit, deleted] = answers[2 * i] as [string | null, string | null, string | null, string | null];
-          if (held === run.id && runs.still(run)) {
-            return { last: lastFrom(last, edit, deleted === "1"), unread: Number(answers[2 * i + 1]) };
+          const [hashError, fields] = answers[2 * i] ?? [new Error("no answer"), null];
+          const [countError, unread] = answers[2 * i + 1] ?? [new Error("no answer"), null];
+          const [held, last, edit, deleted] = (hashError ? [] : fields) as Array<string | null>;
+          if (!hashError && !countError && held === run.id && runs.still(run)) {
+            try {
+              return { last: lastFrom(last ?? null, edit ?? null, deleted === "1"), unread: Number(unread) };
+            } catch {
+              // Not what this code writes: read MongoDB instead.
+            }
           }
           return summaryFor(await fill(redis, run.id, room), me, room);
         }),
@@ -302,7 +313,8 @@ async function fromMongo(room: ListedRoom): Promise<Read> {
 
 /** Reads the room from MongoDB and keeps it in Redis unless an event of the room came meanwhile. */
 async function fill(redis: Redis, run: string, room: ListedRoom): Promise<Read> {
-  const gen = Number(await genScript(redis, [summaryKey(room._id)], []));
+  const gen = Number(await genScript(redis, [summaryKey(room._id)], []).catch(() => NaN));
+  if (Number.isNaN(gen)) return fromMongo(room);
   const read = await fromMongo(room);
   const { last } = read;
   const sealed: SealedWire | undefined =
@@ -338,7 +350,8 @@ async function fill(redis: Redis, run: string, room: ListedRoom): Promise<Read> 
     const seqs = read.unread.get(member) ?? [];
     args.push(member, seqs.length, ...seqs);
   }
-  await fillScript(redis, [summaryKey(room._id)], args);
+  // Not kept (Redis refused it): the next draw reads MongoDB again.
+  await fillScript(redis, [summaryKey(room._id)], args).catch(() => undefined);
   return read;
 }
 
