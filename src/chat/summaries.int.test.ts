@@ -88,13 +88,17 @@ describe("the conversation list's summaries", () => {
   });
 
   it("that Redis cannot read are drawn from MongoDB, not answered with an error", async () => {
-    const { bob, roomId, aliceTab } = await room("summary-broken");
+    const { bob, roomId, aliceTab, bobTab } = await room("summary-broken");
     aliceTab.send({ type: "send", clientId: "broken-1", text: "still listed" });
     await aliceTab.next("ack", (a) => a.clientId === "broken-1");
     // Not a hash any more: every read of it is an error (WRONGTYPE), as a Redis in trouble would answer.
     await suite.services.redis.set(summaryKey(roomId), "not a summary");
     try {
       assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "still listed", unread: 1 });
+      // Nor does it stop a message reaching the other instance live (the publish updates it).
+      aliceTab.send({ type: "send", clientId: "broken-2", text: "and live" });
+      await bobTab.next("message", (f) => f.clientId === "broken-2");
+      assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "and live", unread: 2 });
     } finally {
       await suite.services.redis.del(summaryKey(roomId));
     }

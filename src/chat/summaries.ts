@@ -62,7 +62,13 @@ type StoredEdit = { at: string; sealed: SealedWire };
 export const SUMMARY_EFFECT = `
 local h = KEYS[2]
 local op, seq, who = ARGV[4], tonumber(ARGV[5]), ARGV[6]
-local a, b = string.match(redis.call('HGET', h, 'members') or '', '([^,]+),([^,]+)')
+-- A key that is not a summary (damaged) is dropped: it must never stop the event going out.
+local members = redis.pcall('HGET', h, 'members')
+if type(members) == 'table' and members.err then
+  redis.call('DEL', h)
+  members = false
+end
+local a, b = string.match(members or '', '([^,]+),([^,]+)')
 local function unread(member) return h .. ':unread:' .. member end
 if op == 'gone' then
   redis.call('DEL', h)
