@@ -28,7 +28,9 @@ export async function waitForEmail(
 }
 
 export async function emailsTo(mailUrl: string, to: string): Promise<Email[]> {
-  const res = await fetch(`${mailUrl}/email`);
+  // MailDev filters by recipient itself (exact match; Duet sends to the lowercased address), so a
+  // wait late in a run does not fetch and parse every email the run has sent so far.
+  const res = await fetch(`${mailUrl}/email?to.address=${encodeURIComponent(to.toLowerCase())}`);
   if (!res.ok) throw new Error(`mail inbox answered ${res.status}`);
   const all = (await res.json()) as Email[];
   return all.filter((m) => m.to.some((r) => r.address.toLowerCase() === to.toLowerCase()));

@@ -2,7 +2,7 @@
 import WebSocket from "ws";
 import type { ServerFrame } from "../chat/protocol.js";
 import type { TestBrowser } from "./browser.js";
-import { stack } from "./support.js";
+import { stack } from "./stack.js";
 
 export type ChatClient = {
   ws: WebSocket;

@@ -1,7 +1,7 @@
 /** Users made the way a person makes them: through the real sign-up pages and the real email. */
 import { codeIn, inboxMark, uniqueEmail, waitForEmail } from "../../scripts/lib/mailbox.js";
 import { openBrowser, type TestBrowser } from "./browser.js";
-import { stack } from "./support.js";
+import { stack } from "./stack.js";
 import { isRoomId } from "../chat/rooms.js";
 
 export const PASSWORD = "lantern orchard velvet nine";

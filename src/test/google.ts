@@ -5,7 +5,7 @@
  */
 import { uniqueEmail } from "../../scripts/lib/mailbox.js";
 import type { Page, TestBrowser } from "./browser.js";
-import { stack } from "./support.js";
+import { stack } from "./stack.js";
 
 export type GoogleIdentity = {
   email?: string;

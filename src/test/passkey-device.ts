@@ -6,7 +6,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
 import { isoCBOR } from "@simplewebauthn/server/helpers";
-import { stack } from "./support.js";
+import { stack } from "./stack.js";
 
 type Options = { challenge: string; rp?: { id: string }; rpId?: string; user?: { id: string } };
 

@@ -17,9 +17,9 @@ import { checkReadiness } from "../health/readiness.js";
 import { createLogger } from "../logger.js";
 import { createMailer } from "../mail/mailer.js";
 import { loadViews } from "../views.js";
-import { readStackEnv } from "../../scripts/lib/stack-env.js";
+import { stack } from "./stack.js";
 
-export const stack = readStackEnv();
+export { stack };
 
 /** Config for an in-process app talking to the stack's services. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
