@@ -101,6 +101,7 @@ test.describe("a new user's account, in a real browser through nginx", () => {
     await shot(attacker, "takeover-refused");
 
     await victim.getByRole("button", { name: "Sign out", exact: true }).first().click();
+    await expect(victim).toHaveURL(`${stack.APP_URL}/`);
     await signIn(victim, email, "walnut harbour quietly glows");
     await expect(victim).toHaveURL(/\/profile$/);
   });

@@ -19,6 +19,9 @@ async function expectAccessible(page: Page) {
 async function signOut(page: Page) {
   await page.goto("/profile");
   await page.getByRole("button", { name: "Sign out", exact: true }).first().click();
+  // Signed out once the landing page is back: a navigation started before that could cancel the
+  // sign-out, and /signin would then show the profile of a session still open.
+  await expect(page).toHaveURL(/\/$/);
 }
 
 async function passwordStep(page: Page, email: string) {
