@@ -56,12 +56,12 @@ type StoredLast = { seq: number; from: string; clientId: string; at: string; kin
 type StoredEdit = { at: string; sealed: SealedWire };
 
 /**
- * Runs inside the hub's publish script, before the fan-out: KEYS[2] is the room's summary,
- * ARGV[4] the change, ARGV[5] a number, ARGV[6] a member, ARGV[7] a JSON value.
+ * Runs inside the hub's publish script, before the fan-out (hub.ts): keys[1] is the room's
+ * summary; args: the change, a number, a member, a JSON value.
  */
 export const SUMMARY_EFFECT = `
-local h = KEYS[2]
-local op, seq, who = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local h = keys[1]
+local op, seq, who = args[1], tonumber(args[2]), args[3]
 -- A key that is not a summary (damaged) is dropped: it must never stop the event going out.
 local members = redis.pcall('HGET', h, 'members')
 if type(members) == 'table' and members.err then
@@ -70,6 +70,16 @@ if type(members) == 'table' and members.err then
 end
 local a, b = string.match(members or '', '([^,]+),([^,]+)')
 local function unread(member) return h .. ':unread:' .. member end
+-- A change to a member's unread numbers; a damaged set is dropped, and with it the summary's
+-- claim to be held (the next list draw counts from MongoDB again).
+local function change(cmd, member, ...)
+  local key = unread(member)
+  local done = redis.pcall(cmd, key, ...)
+  if type(done) == 'table' and done.err then
+    redis.call('DEL', key)
+    redis.call('HDEL', h, 'run')
+  end
+end
 if op == 'gone' then
   redis.call('DEL', h)
   if a then redis.call('DEL', unread(a), unread(b)) end
@@ -81,24 +91,24 @@ if op ~= 'gone' and redis.call('HEXISTS', h, 'run') == 1 then
   local lastSeq = tonumber(redis.call('HGET', h, 'lastSeq') or '0')
   if op == 'message' then
     if seq > lastSeq then
-      redis.call('HSET', h, 'lastSeq', seq, 'last', ARGV[7])
+      redis.call('HSET', h, 'lastSeq', seq, 'last', args[4])
       redis.call('HDEL', h, 'lastEdit', 'lastDeleted')
     end
     local other = (who == a) and b or a
     if other then
-      redis.call('ZADD', unread(other), seq, seq)
+      change('ZADD', other, seq, seq)
       redis.call('EXPIRE', unread(other), ${TTL_SECONDS})
     end
   elseif op == 'edited' then
-    if seq == lastSeq then redis.call('HSET', h, 'lastEdit', ARGV[7]) end
+    if seq == lastSeq then redis.call('HSET', h, 'lastEdit', args[4]) end
   elseif op == 'deleted' then
     if seq == lastSeq then redis.call('HSET', h, 'lastDeleted', '1') end
     if a then
-      redis.call('ZREM', unread(a), seq)
-      redis.call('ZREM', unread(b), seq)
+      change('ZREM', a, seq)
+      change('ZREM', b, seq)
     end
   elseif op == 'read' then
-    redis.call('ZREMRANGEBYSCORE', unread(who), '-inf', seq)
+    change('ZREMRANGEBYSCORE', who, '-inf', seq)
   end
 end
 `;
