@@ -12,7 +12,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { StackSettings } from "./settings.js";
 
 const asRoot = () => process.getuid?.() === 0;
@@ -20,14 +20,23 @@ export const POSTGRES_DB = "ferretdb";
 export const POSTGRES_ROLE = "ferretdb";
 
 /**
- * Where the cluster's files live: in the stack's data directory, except as root, where the
- * `postgres` user may not be able to reach it (a checkout under /root); then in the system's
- * temporary directory, named after the stack's directory, and wiped with it.
+ * Where the cluster's files live: in the stack's data directory, unless the server runs as the
+ * `postgres` user (we are root) and cannot reach it (a checkout under /root, mode 0700); then in
+ * the system's temporary directory, named after the stack's directory, and wiped with it.
  */
 export function clusterDir(s: StackSettings): string {
-  if (!asRoot()) return join(s.dataDir, "postgres");
+  const inStack = join(s.dataDir, "postgres");
+  if (!asRoot() || othersMayEnter(s.dir)) return inStack;
   const id = createHash("sha256").update(s.dir).digest("hex").slice(0, 12);
   return join(tmpdir(), `duet-stack-postgres-${id}`);
+}
+
+/** Whether every existing directory from / down to `dir` lets other users pass (o+x). */
+function othersMayEnter(dir: string): boolean {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(d) && (statSync(d).mode & 0o001) === 0) return false;
+    if (d === dirname(d)) return true;
+  }
 }
 
 /** A PostgreSQL program, run as the cluster's owner. */
@@ -52,7 +61,9 @@ const serverArgs = (s: StackSettings) => [
 /** initdb, then the role and its database in single-user mode (the SQL on stdin, not in `ps`). */
 function createCluster(s: StackSettings, dir: string, password: string): void {
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The directories above it with the usual mode (a recursive mkdir would give them 0700 too).
+  mkdirSync(dirname(dir), { recursive: true });
+  mkdirSync(dir, { mode: 0o700 });
   if (asRoot()) {
     const owner = statSync("/var/lib/postgresql");
     chownSync(dir, owner.uid, owner.gid);

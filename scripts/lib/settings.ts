@@ -19,7 +19,7 @@ function portFrom(name: string, offset: number, base: number): number {
 export type StackSettings = ReturnType<typeof stackSettings>;
 
 function stackDatabase(): "postgresql" | "sqlite" {
-  const raw = process.env.STACK_DB ?? "postgresql";
+  const raw = process.env.STACK_DB ?? "sqlite";
   if (raw !== "postgresql" && raw !== "sqlite") throw new Error(`STACK_DB must be postgresql or sqlite (got ${raw})`);
   return raw;
 }
@@ -49,7 +49,7 @@ export function stackSettings() {
     ferretdbBin:
       process.env.FERRETDB_BIN ??
       join(process.env.DUET_TOOLS_DIR ?? join(homedir(), ".cache", "duet"), "ferretdb-v1.24.2", "ferretdb"),
-    /** FerretDB's backend: a PostgreSQL 15 cluster of the stack's own, or SQLite files (decision 021). */
+    /** FerretDB's backend: SQLite files, or a PostgreSQL 15 cluster of the stack's own (STACK_DB=postgresql, decision 021). */
     database: stackDatabase(),
     postgresPort: portFrom("STACK_POSTGRES_PORT", 32, base),
     postgresBin: process.env.POSTGRES_BIN_DIR ?? "/usr/lib/postgresql/15/bin",

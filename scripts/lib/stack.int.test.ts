@@ -63,42 +63,6 @@ describe("scripts/stack", () => {
   });
 });
 
-// FerretDB's database on the native stack (scripts/lib/postgres.ts, decision 021): what someone
-// on this machine who can reach its port gets, with and without the role's password.
-describe("the stack's PostgreSQL cluster", { skip: settings.database !== "postgresql" && "the stack runs on SQLite" }, () => {
-  const psql = (user: string, password: string, database = "ferretdb") =>
-    run(
-      join(settings.postgresBin, "psql"),
-      [
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(settings.postgresPort),
-        "-U",
-        user,
-        "-d",
-        database,
-        "-tAc",
-        "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user",
-      ],
-      {
-        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" },
-      },
-    );
-  const secrets = () => JSON.parse(readFileSync(join(settings.dir, "secrets.json"), "utf8")) as { postgresPassword: string };
-
-  test("FerretDB's role logs in with its password and may not create roles, databases or act as superuser", async () => {
-    const { stdout } = await psql("ferretdb", secrets().postgresPassword);
-    assert.equal(stdout.trim(), "f|f|f");
-  });
-
-  test("a wrong password, another database or the superuser is refused", async () => {
-    await assert.rejects(psql("ferretdb", "not-the-password"), /password authentication failed/);
-    await assert.rejects(psql("ferretdb", secrets().postgresPassword, "postgres"), /no pg_hba.conf entry/);
-    await assert.rejects(psql("postgres", secrets().postgresPassword), /no pg_hba.conf entry/);
-  });
-});
-
 describe("a test's own nginx (scripts/lib/nginx-instance.ts)", () => {
   test("stopping it after its master was killed also ends the workers that held its ports", async () => {
     const dir = mkdtempSync(join(tmpdir(), "duet-nginx-"));

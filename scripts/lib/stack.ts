@@ -1,7 +1,7 @@
 /**
  * The native stack: the same parts docker-compose.yml runs, as local processes on loopback.
- * FerretDB (MongoDB wire protocol) on a PostgreSQL cluster of its own (or on SQLite files with
- * STACK_DB=sqlite), Redis, MailDev, N app instances started exactly as the container starts them
+ * FerretDB (MongoDB wire protocol) on SQLite files (or on a PostgreSQL cluster of its own with
+ * STACK_DB=postgresql), Redis, MailDev, N app instances started exactly as the container starts them
  * (`node dist/server.js`, same env names), and nginx running the project's own nginx/ templates
  * in front of them.
  */
@@ -443,8 +443,8 @@ export async function down(s: StackSettings, log: (line: string) => void): Promi
       }),
     );
   }
-  rmSync(s.dir, { recursive: true, force: true });
   wipeCluster(s);
+  rmSync(s.dir, { recursive: true, force: true });
 }
 
 export async function status(s: StackSettings): Promise<Array<{ name: string; pid?: number; state: string }>> {
