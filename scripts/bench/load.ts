@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { build, type Histogram } from "hdr-histogram-js";
 import type { Conn } from "./clients.js";
-import { loadAverage, totalCpuSeconds } from "./proc.js";
+import { loadAverage, totalCpuSeconds, treeCpuSeconds } from "./proc.js";
 
 /** One direction of a pair: what `from` sends, `to` must receive. */
 export type Link = { from: Conn; to: Conn };
@@ -36,11 +36,17 @@ export type StepResult = {
   /** Server CPU-seconds per 1,000 messages sent: the app (or relay) processes, then everything. */
   appCpuPer1k: number;
   stackCpuPer1k: number;
+  /** The database's part of the stack's: FerretDB, and PostgreSQL's server and connections. */
+  dbCpuPer1k?: number;
   benchCpuPer1k: number;
   loadAverage: string;
 };
 
-export type CpuPids = { app: number[]; stack: number[] };
+/** `db`: processes counted with everything under them (PostgreSQL forks one per connection). */
+export type CpuPids = { app: number[]; stack: number[]; db: number[] };
+
+/** CPU seconds of the database processes and all they started. */
+export const dbCpuSeconds = (db: readonly number[]) => db.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
 
 const RUN = randomBytes(3).toString("hex");
 const histogram = (): Histogram =>
@@ -99,7 +105,7 @@ export async function runStep(
     };
   }
   const closedBefore = countClosed(links);
-  const cpuBefore = [totalCpuSeconds(pids.app), totalCpuSeconds(pids.stack), process.cpuUsage()] as const;
+  const cpuBefore = [totalCpuSeconds(pids.app), totalCpuSeconds(pids.stack), process.cpuUsage(), dbCpuSeconds(pids.db)] as const;
 
   const start = now() + 20;
   let next = 0;
@@ -122,7 +128,12 @@ export async function runStep(
   const drainUntil = now() + drainMs;
   while (now() < drainUntil && (deliveredCount < total || ackCount < total)) await sleep(25);
 
-  const cpuAfter = [totalCpuSeconds(pids.app), totalCpuSeconds(pids.stack), process.cpuUsage(cpuBefore[2])] as const;
+  const cpuAfter = [
+    totalCpuSeconds(pids.app),
+    totalCpuSeconds(pids.stack),
+    process.cpuUsage(cpuBefore[2]),
+    dbCpuSeconds(pids.db),
+  ] as const;
   // Per 1,000 messages sent in this step, whatever the step's size (a step of 250 messages costs
   // four times its CPU per 1,000, not its CPU as is: dividing by at least 1 made small steps look
   // up to 4x cheaper, the "CPU jump between 25 and 100 msg/s" of an earlier README).
@@ -144,7 +155,8 @@ export async function runStep(
     max: ms(latency.maxValue),
     sendLagP99: ms(lag.getValueAtPercentile(99)),
     appCpuPer1k: per1k(cpuAfter[0] - cpuBefore[0]),
-    stackCpuPer1k: per1k(cpuAfter[1] - cpuBefore[1]),
+    stackCpuPer1k: per1k(cpuAfter[1] - cpuBefore[1] + cpuAfter[3] - cpuBefore[3]),
+    dbCpuPer1k: per1k(cpuAfter[3] - cpuBefore[3]),
     benchCpuPer1k: per1k((cpuAfter[2].user + cpuAfter[2].system) / 1e6),
     loadAverage: loadAverage(),
   };

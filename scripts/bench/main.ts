@@ -32,7 +32,7 @@ import { SEND_LIMIT } from "../../src/chat/limits.js";
 import type { Conn } from "./clients.js";
 import { startCounting } from "./counters.js";
 import { measureIdle, SOCKETS_PER_USER } from "./idle.js";
-import { overloaded, runStep, type Link } from "./load.js";
+import { dbCpuSeconds, overloaded, runStep, type CpuPids, type Link } from "./load.js";
 import { loadAverage, machine, totalCpuSeconds } from "./proc.js";
 import { markdownSection, terminalReport, writeResultsFile, type BenchResult, type SystemResult } from "./report.js";
 import { benchStack, ROOT } from "./stack.js";
@@ -109,8 +109,12 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: BenchPair[]
   try {
     const urls = await system.start();
     const { conns, links, close } = await connectAll(place, key, urls, pairs);
-    const serverPids = () => [...system.appPids(), place.stack.pid("redis"), place.stack.pid("ferretdb")];
-    const pids = () => ({ app: system.appPids(), stack: [...serverPids(), ...edgePids(place)] });
+    const serverPids = (): CpuPids => ({
+      app: system.appPids(),
+      stack: [place.stack.pid("redis")],
+      db: place.stack.dbPids(),
+    });
+    const pids = (): CpuPids => ({ ...serverPids(), stack: [...serverPids().stack, ...edgePids(place)] });
     const drainMs = Number(flags.drain) * 1000;
     const lowest = rates[0] ?? 100;
     try {
@@ -132,7 +136,7 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: BenchPair[]
         result.steps.push(r);
         log(
           `${system.label} @ ${rate}/s: delivered ${r.delivered}/${r.sent}, acked ${r.acked}, p50 ${r.p50} p99 ${r.p99} ms, ` +
-            `app ${r.appCpuPer1k} CPU-s/1k, load ${r.loadAverage}`,
+            `app ${r.appCpuPer1k} database ${r.dbCpuPer1k} CPU-s/1k, load ${r.loadAverage}`,
         );
         if (overloaded(r) && step < rates.length - 1) {
           result.note = `stopped after ${rate} msg/s: far past its limit`;
@@ -150,7 +154,7 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: BenchPair[]
         saveBenchPairs(usersFile, pairs);
       }
       close();
-      await settle(system.appPids());
+      await settle({ app: system.appPids(), stack: [], db: [] });
     }
   } finally {
     await system.stop();
@@ -158,15 +162,21 @@ async function benchSystem(place: BenchPlace, key: SystemKey, pairs: BenchPair[]
   return result;
 }
 
-/** The native stack's own servers: both app instances, Redis and FerretDB. */
-const stackServerPids = (place: BenchPlace) => ["app-1", "app-2", "redis", "ferretdb"].map((n) => place.stack.pid(n));
+/** The native stack's own servers: both app instances, Redis and the database. */
+const stackServerPids = (place: BenchPlace): CpuPids => ({
+  app: ["app-1", "app-2"].map((n) => place.stack.pid(n)),
+  stack: [place.stack.pid("redis")],
+  db: place.stack.dbPids(),
+});
+
+const serversCpu = (pids: CpuPids) => totalCpuSeconds([...pids.app, ...pids.stack]) + dbCpuSeconds(pids.db);
 
 /** Waits (at most 90 s) until the servers have worked off any backlog: under 0.1 CPU-seconds in a second. */
-async function settle(pids: number[]): Promise<void> {
+async function settle(pids: CpuPids): Promise<void> {
   for (let waited = 0; waited < 90; waited++) {
-    const before = totalCpuSeconds(pids);
+    const before = serversCpu(pids);
     await sleep(1000);
-    if (totalCpuSeconds(pids) - before < 0.1) return;
+    if (serversCpu(pids) - before < 0.1) return;
   }
   log("servers still busy after 90 s; going on");
 }

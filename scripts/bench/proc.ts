@@ -17,6 +17,48 @@ export function cpuSeconds(pid: number): number {
 
 export const totalCpuSeconds = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
+/** The /proc/<pid>/stat fields after the command name, or undefined once the process is gone. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live process whose parent is in `pids`, and theirs, and so on. */
+function descendants(pids: readonly number[]): number[] {
+  const parents = new Set(pids);
+  const all = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => [Number(name), Number(statFields(Number(name))?.[1])] as const);
+  const found: number[] = [];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of all)
+      if (parents.has(ppid) && !parents.has(pid)) {
+        parents.add(pid);
+        found.push(pid);
+        grew = true;
+      }
+  }
+  return found;
+}
+
+/**
+ * CPU seconds of a process and everything under it, looked up now: PostgreSQL's server forks a
+ * process per connection (FerretDB opens them as it needs them). Each live process's own time
+ * plus what its children that have exited used (cutime, cstime): nothing is counted twice, and
+ * a connection that closes between two readings still counts.
+ */
+export function treeCpuSeconds(pid: number): number {
+  return [pid, ...descendants([pid])].reduce((sum, p) => {
+    const f = statFields(p);
+    return f ? sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND : sum;
+  }, 0);
+}
+
 /** Resident set size in bytes, from /proc/<pid>/status (VmRSS). */
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -49,6 +49,7 @@ const HEAD = [
   "p99 ms",
   "max ms",
   "app CPU-s/1k",
+  "DB CPU-s/1k",
   "all CPU-s/1k",
   "lag p99",
   "load",
@@ -70,6 +71,8 @@ function rows(result: BenchResult): string[][] {
       r.p99.toFixed(1),
       r.max.toFixed(0),
       r.appCpuPer1k.toFixed(2),
+      // Results written before the database was counted on its own have none.
+      r.dbCpuPer1k === undefined ? "" : r.dbCpuPer1k.toFixed(2),
       r.stackCpuPer1k.toFixed(2),
       r.sendLagP99.toFixed(1),
       r.loadAverage.split(" ")[0] ?? "",
@@ -87,7 +90,7 @@ const FLOOR_HEAD = [
   "p99 ms",
   "max ms",
   "per insert",
-  "FerretDB CPU-s/1k",
+  "DB CPU-s/1k",
 ];
 
 function floorRows(steps: readonly FloorStep[]): string[][] {

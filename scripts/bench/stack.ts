@@ -35,6 +35,8 @@ export type BenchStack = {
   note: string;
   /** The pid of one of the stack's services (app-1, app-2, redis, ferretdb), from its pid file. */
   pid(name: string): number;
+  /** The database's processes: FerretDB, and PostgreSQL's server when the stack runs one. */
+  dbPids(): number[];
   /** FerretDB's Prometheus metrics, when the stack was started with them (the bench's own start). */
   metricsUrl: string | undefined;
 };
@@ -79,17 +81,19 @@ export async function benchStack(
   const metrics = await fetch(metricsUrl)
     .then((r) => r.ok)
     .catch(() => false);
+  const pid = (name: string) => {
+    const file = join(dir, "pids", `${name}.pid`);
+    const value = existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : NaN;
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`no pid for ${name} in ${dir}/pids`);
+    return value;
+  };
   return {
     env,
     dir,
     note,
     metricsUrl: metrics ? metricsUrl : undefined,
-    pid(name) {
-      const file = join(dir, "pids", `${name}.pid`);
-      const pid = existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : NaN;
-      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no pid for ${name} in ${dir}/pids`);
-      return pid;
-    },
+    pid,
+    dbPids: () => (existsSync(join(dir, "pids", "postgres.pid")) ? [pid("ferretdb"), pid("postgres")] : [pid("ferretdb")]),
   };
 }
 

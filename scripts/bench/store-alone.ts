@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import mongoose from "mongoose";
 import { readStackEnv } from "../lib/stack-env.js";
@@ -25,7 +25,16 @@ async function main(): Promise<void> {
   const dir = flags["stack-dir"];
   if (!dir) throw new Error("--stack-dir is required");
   const stack = readStackEnv(dir);
-  const dbPid = Number(readFileSync(join(dir, "pids", "ferretdb.pid"), "utf8").trim());
+  const pidOf = (name: string) => Number(readFileSync(join(dir, "pids", `${name}.pid`), "utf8").trim());
+  const dbPids = existsSync(join(dir, "pids", "postgres.pid")) ? [pidOf("ferretdb"), pidOf("postgres")] : [pidOf("ferretdb")];
+  // A stack started before it published them: SQLite's pacing with the app's default in flight.
+  const writes = {
+    inFlight: Number(stack.MESSAGE_WRITES_IN_FLIGHT ?? 4),
+    pauseMs: Number(stack.ROOM_ACTIVITY_PAUSE_MS ?? 20),
+  };
+  process.stderr.write(
+    `[bench] store alone on ${stack.STACK_DB ?? "an unnamed database"}: ${writes.inFlight} inserts in flight, room activity paused ${writes.pauseMs} ms\n`,
+  );
   // monitorCommands: the measurement counts insert commands.
   await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
   const redis = new Redis(stack.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -36,7 +45,8 @@ async function main(): Promise<void> {
       Number(flags.rooms),
       flags.rates.split(",").map(Number),
       Number(flags.seconds),
-      dbPid,
+      dbPids,
+      writes,
       (line) => process.stderr.write(`[bench] ${line}\n`),
     );
     process.stdout.write(`${JSON.stringify(steps)}\n`);

@@ -21,7 +21,7 @@ import { createRoomActivity } from "../../src/chat/room-activity.js";
 import { fixedRoomKey } from "../../src/chat/rooms.js";
 import { counterKey, createSequencer } from "../../src/chat/sequencer.js";
 import { SEND_LIMIT } from "../../src/chat/limits.js";
-import { totalCpuSeconds } from "./proc.js";
+import { treeCpuSeconds } from "./proc.js";
 import { MessageModel } from "../../src/chat/message.model.js";
 
 export type FloorStep = {
@@ -34,7 +34,7 @@ export type FloorStep = {
   max: number;
   /** Mean messages per insert command. */
   batch: number;
-  /** User+system CPU seconds of FerretDB per 1,000 messages. */
+  /** User+system CPU seconds of the database (FerretDB, PostgreSQL's processes) per 1,000 messages. */
   dbCpuPer1k: number;
 };
 
@@ -50,7 +50,10 @@ export async function measureStoreFloor(
   rooms: number,
   rates: readonly number[],
   seconds: number,
-  dbPid: number,
+  /** FerretDB's pid, and PostgreSQL's server's when it stands on one. */
+  dbPids: readonly number[],
+  /** How the stack's apps write to this database (its env: MESSAGE_WRITES_IN_FLIGHT, ROOM_ACTIVITY_PAUSE_MS). */
+  writes: { inFlight: number; pauseMs: number },
   log: (line: string) => void,
 ): Promise<FloorStep[]> {
   const dataKey = randomBytes(32);
@@ -64,13 +67,14 @@ export async function measureStoreFloor(
   };
   const quiet = pino({ level: "silent" });
   const instance = () => {
-    // Paced as the native stack's app paces it on SQLite (ROOM_ACTIVITY_PAUSE_MS, scripts/lib/stack.ts).
-    const activity = createRoomActivity(quiet, { pauseMs: 20 });
+    // As the native stack's apps write (scripts/lib/stack.ts, databaseSettings).
+    const activity = createRoomActivity(quiet, { pauseMs: writes.pauseMs });
     const store = createMessageStore({
       keyFor: () => Promise.resolve(fixedRoomKey(dataKey)),
       sequencer: createSequencer(redis),
       activity,
       sendLimit: SEND_LIMIT,
+      maxInFlight: writes.inFlight,
     });
     return { store, activity };
   };
@@ -104,7 +108,8 @@ export async function measureStoreFloor(
       });
       const total = Math.round(rate * seconds);
       const insertsBefore = inserts;
-      const cpuBefore = totalCpuSeconds([dbPid]);
+      const dbCpu = () => dbPids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
+      const cpuBefore = dbCpu();
       let failed = 0;
       const writes: Array<Promise<void>> = [];
       const start = performance.now() + 20;
@@ -127,7 +132,7 @@ export async function measureStoreFloor(
         setTimeout(tick, 20);
       });
       await Promise.all(writes);
-      const dbCpu = totalCpuSeconds([dbPid]) - cpuBefore;
+      const dbSeconds = dbCpu() - cpuBefore;
       const batches = inserts - insertsBefore;
       const step: FloorStep = {
         rate,
@@ -138,12 +143,12 @@ export async function measureStoreFloor(
         p99: ms(latency.getValueAtPercentile(99)),
         max: ms(latency.maxValue),
         batch: Math.round((total / Math.max(1, batches)) * 10) / 10,
-        dbCpuPer1k: Math.round((dbCpu / (total / 1000)) * 1000) / 1000,
+        dbCpuPer1k: Math.round((dbSeconds / (total / 1000)) * 1000) / 1000,
       };
       latency.destroy();
       steps.push(step);
       log(
-        `store alone @ ${rate}/s: stored ${step.stored}/${total}, p50 ${step.p50} p99 ${step.p99} ms, ${step.batch} per insert, FerretDB ${step.dbCpuPer1k} CPU-s/1k`,
+        `store alone @ ${rate}/s: stored ${step.stored}/${total}, p50 ${step.p50} p99 ${step.p99} ms, ${step.batch} per insert, database ${step.dbCpuPer1k} CPU-s/1k`,
       );
     }
   } finally {

@@ -18,6 +18,12 @@ function portFrom(name: string, offset: number, base: number): number {
 
 export type StackSettings = ReturnType<typeof stackSettings>;
 
+function stackDatabase(): "postgresql" | "sqlite" {
+  const raw = process.env.STACK_DB ?? "sqlite";
+  if (raw !== "postgresql" && raw !== "sqlite") throw new Error(`STACK_DB must be postgresql or sqlite (got ${raw})`);
+  return raw;
+}
+
 export function stackSettings() {
   const base = Number(process.env.STACK_PORT_BASE ?? 8400);
   if (!Number.isInteger(base) || base < 1024 || base > 65000) throw new Error(`STACK_PORT_BASE must be between 1024 and 65000`);
@@ -43,8 +49,10 @@ export function stackSettings() {
     ferretdbBin:
       process.env.FERRETDB_BIN ??
       join(process.env.DUET_TOOLS_DIR ?? join(homedir(), ".cache", "duet"), "ferretdb-v1.24.2", "ferretdb"),
-    /** FerretDB's PostgreSQL handler against this cluster instead of its SQLite one (decision 005). */
-    ferretdbPostgresqlUrl: process.env.STACK_FERRETDB_POSTGRESQL_URL,
+    /** FerretDB's backend: SQLite files, or a PostgreSQL 15 cluster of the stack's own (STACK_DB=postgresql, decision 021). */
+    database: stackDatabase(),
+    postgresPort: portFrom("STACK_POSTGRES_PORT", 32, base),
+    postgresBin: process.env.POSTGRES_BIN_DIR ?? "/usr/lib/postgresql/15/bin",
     logsDir: join(dir, "logs"),
     pidsDir: join(dir, "pids"),
     dataDir: join(dir, "data"),

@@ -22,6 +22,10 @@ export type StackEnv = {
   GOOGLE_CLIENT_SECRET: string;
   CA_CERT: string;
   STACK_DIR: string;
+  /** Set by stacks started since decision 021: FerretDB's backend and the app's settings for it. */
+  STACK_DB?: "postgresql" | "sqlite";
+  MESSAGE_WRITES_IN_FLIGHT?: string;
+  ROOM_ACTIVITY_PAUSE_MS?: string;
 };
 
 const KEYS: Array<keyof StackEnv> = [

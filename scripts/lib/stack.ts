@@ -1,8 +1,9 @@
 /**
  * The native stack: the same parts docker-compose.yml runs, as local processes on loopback.
- * FerretDB (MongoDB wire protocol, SQLite), Redis, MailDev, N app instances started exactly as
- * the container starts them (`node dist/server.js`, same env names), and nginx running the
- * project's own nginx/ templates in front of them.
+ * FerretDB (MongoDB wire protocol) on SQLite files (or on a PostgreSQL cluster of its own with
+ * STACK_DB=postgresql), Redis, MailDev, N app instances started exactly as the container starts them
+ * (`node dist/server.js`, same env names), and nginx running the project's own nginx/ templates
+ * in front of them.
  */
 import { execFileSync } from "node:child_process";
 import { createECDH, createHash, randomBytes } from "node:crypto";
@@ -11,6 +12,7 @@ import { join } from "node:path";
 import { commandLine, listenersOn, procStat } from "./proc-info.js";
 import { REDIS_APP_USER, appUserRules } from "./redis-acl.js";
 import { isAlive, readPid, startProcess, stopProcess, tail } from "./processes.js";
+import { postgresReady, postgresUrl, startPostgres, wipeCluster } from "./postgres.js";
 import { ROOT, type StackSettings } from "./settings.js";
 import { httpStatus, pingMongo, pingRedis, waitFor } from "./wait.js";
 
@@ -22,10 +24,14 @@ type Service = {
   port(s: StackSettings): number;
 };
 
-/** `redisPassword` is the app user's (REDIS_URL); `redisAdminPassword` Redis's `default` user's. */
+/**
+ * `redisPassword` is the app user's (REDIS_URL); `redisAdminPassword` Redis's `default` user's;
+ * `postgresPassword` FerretDB's role's in the stack's PostgreSQL cluster.
+ */
 type Secrets = {
   redisPassword: string;
   redisAdminPassword: string;
+  postgresPassword: string;
   sessionSecrets: string;
   masterKeys: string;
   /** Web Push's VAPID pair, base64url (raw P-256 keys, as web-push and browsers take them). */
@@ -95,11 +101,7 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
     ATTACHMENT_QUOTA_MB: process.env.ATTACHMENT_QUOTA_MB ?? "2048",
     ATTACHMENT_UPLOADS_PER_HOUR: process.env.ATTACHMENT_UPLOADS_PER_HOUR ?? "120",
     ATTACHMENT_UNSENT_HOURS: process.env.ATTACHMENT_UNSENT_HOURS ?? "24",
-    // SQLite has one writer, and FerretDB backs off in growing sleeps when it is taken: several
-    // inserts in flight per instance stalled deliveries for tens of seconds (decision 005).
-    MESSAGE_WRITES_IN_FLIGHT: s.ferretdbPostgresqlUrl ? "4" : "1",
-    // For the same writer, room activity goes one update at a time, 20 ms apart (docs/benchmarks.md).
-    ROOM_ACTIVITY_PAUSE_MS: s.ferretdbPostgresqlUrl ? "0" : "20",
+    ...databaseSettings(s),
     ...googleEnv(s, secrets),
     VAPID_PUBLIC_KEY: secrets.vapidPublicKey ?? "",
     VAPID_PRIVATE_KEY: secrets.vapidPrivateKey ?? "",
@@ -109,19 +111,39 @@ export function appEnv(s: StackSettings, secrets: AppSecrets, index: number): No
   };
 }
 
+/**
+ * What the app is told about its database on the native stack. On SQLite, which has one writer
+ * and where FerretDB backs off in growing sleeps when it is taken, one insert in flight per
+ * instance (several stalled deliveries for tens of seconds, decision 005) and room activity one
+ * update at a time, 20 ms apart (decision 018). On PostgreSQL, the app's defaults (decision 021).
+ */
+export function databaseSettings(s: StackSettings): { MESSAGE_WRITES_IN_FLIGHT: string; ROOM_ACTIVITY_PAUSE_MS: string } {
+  return s.database === "sqlite"
+    ? { MESSAGE_WRITES_IN_FLIGHT: "1", ROOM_ACTIVITY_PAUSE_MS: "20" }
+    : { MESSAGE_WRITES_IN_FLIGHT: "4", ROOM_ACTIVITY_PAUSE_MS: "0" };
+}
+
+/** Started before the rest and stopped after it: FerretDB keeps its connections to it open. */
+const postgres: Service = {
+  name: "postgres",
+  start: (s, secrets) => startPostgres(s, secrets.postgresPassword),
+  ready: (s) => postgresReady(s),
+  port: (s) => s.postgresPort,
+};
+
 const infrastructure: Service[] = [
   {
     name: "ferretdb",
-    start: (s) => {
+    start: (s, secrets) => {
       const data = join(s.dataDir, "ferretdb");
       mkdirSync(data, { recursive: true });
-      // The SQLite handler by default; the PostgreSQL one against a cluster of your own when
-      // STACK_FERRETDB_POSTGRESQL_URL is set (scripts/bench/postgres-cluster, decision 005).
-      const backend = s.ferretdbPostgresqlUrl
-        ? ["--handler=postgresql", `--postgresql-url=${s.ferretdbPostgresqlUrl}`]
-        : ["--handler=sqlite", `--sqlite-url=file:${data}/`];
+      // The URL holds the role's password: in the environment (readable only by this user),
+      // not on the command line, where `ps` would show it.
+      const onPostgres = s.database === "postgresql";
+      const backend = onPostgres ? ["--handler=postgresql"] : ["--handler=sqlite", `--sqlite-url=file:${data}/`];
       return {
         command: s.ferretdbBin,
+        env: onPostgres ? { ...process.env, FERRETDB_POSTGRESQL_URL: postgresUrl(s, secrets.postgresPassword) } : undefined,
         args: [
           ...backend,
           `--state-dir=${data}`,
@@ -261,8 +283,15 @@ const nginx: Service = {
   port: (s) => s.httpsPort,
 };
 
+/** The stack's services in the order they start, in groups that start together. */
+function serviceGroups(s: StackSettings): Service[][] {
+  return [s.database === "postgresql" ? [postgres] : [], infrastructure, s.appPorts.map((_, i) => appService(i)), [nginx]].filter(
+    (group) => group.length > 0,
+  );
+}
+
 export function services(s: StackSettings): Service[] {
-  return [...infrastructure, ...s.appPorts.map((_, i) => appService(i)), nginx];
+  return serviceGroups(s).flat();
 }
 
 /** The saved VAPID pair, or a new one (both halves always come from one pair). */
@@ -284,6 +313,7 @@ function loadSecrets(s: StackSettings): Secrets {
   const secrets: Secrets = {
     redisPassword: saved.redisPassword ?? randomBytes(24).toString("hex"),
     redisAdminPassword: saved.redisAdminPassword ?? randomBytes(24).toString("hex"),
+    postgresPassword: saved.postgresPassword ?? randomBytes(24).toString("hex"),
     sessionSecrets: saved.sessionSecrets ?? randomBytes(32).toString("hex"),
     masterKeys: saved.masterKeys ?? `k1:${randomBytes(32).toString("base64")}`,
     ...vapidPair(saved),
@@ -352,7 +382,7 @@ export async function up(s: StackSettings, log: (line: string) => void): Promise
   mkdirSync(s.dir, { recursive: true });
   execFileSync("sh", [join(ROOT, "scripts", "certs")], { env: { ...process.env, CERTS_DIR: s.certsDir }, stdio: "inherit" });
   const secrets = loadSecrets(s);
-  const [infra, apps, proxy] = [infrastructure, s.appPorts.map((_, i) => appService(i)), [nginx]];
+  const apps = s.appPorts.map((_, i) => appService(i));
   if (apps.some((app) => readPid(s.pidsDir, app.name) === undefined)) {
     log("building the app (npm run build)");
     execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
@@ -365,7 +395,7 @@ export async function up(s: StackSettings, log: (line: string) => void): Promise
   ) {
     execFileSync("sh", [join(ROOT, "scripts", "build-static")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   }
-  for (const group of [infra, apps, proxy]) {
+  for (const group of serviceGroups(s)) {
     const results = await Promise.all(group.map(async (svc) => [svc.name, await startService(s, secrets, svc)] as const));
     for (const [name, result] of results) log(`${name.padEnd(9)} ${result}`);
   }
@@ -398,18 +428,24 @@ export function stackEnv(s: StackSettings, secrets: Secrets): Record<string, str
     GOOGLE_CLIENT_SECRET: oidcClientSecret(secrets),
     CA_CERT: join(s.certsDir, "ca.pem"),
     STACK_DIR: s.dir,
+    // Which database FerretDB stands on, and how the app writes to it: the bench's store-alone
+    // step writes as the stack's apps do.
+    STACK_DB: s.database,
+    ...databaseSettings(s),
   };
 }
 
 /** Stops every process (apps first, so they drain while their databases still answer) and removes the data. */
 export async function down(s: StackSettings, log: (line: string) => void): Promise<void> {
-  for (const group of [[nginx], s.appPorts.map((_, i) => appService(i)), infrastructure]) {
+  // Every database, whichever the stack was started with: the setting may have changed since.
+  for (const group of [[nginx], s.appPorts.map((_, i) => appService(i)), infrastructure, [postgres]]) {
     await Promise.all(
       group.map(async (svc) => {
         if (await stopProcess(s, svc.name)) log(`${svc.name.padEnd(9)} stopped`);
       }),
     );
   }
+  wipeCluster(s);
   rmSync(s.dir, { recursive: true, force: true });
 }
 

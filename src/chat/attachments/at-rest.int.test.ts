@@ -1,13 +1,13 @@
 /**
  * No plaintext byte of an attachment, its name, its type or its caption lands anywhere at rest:
- * not in any MongoDB collection, not in Redis, not in any file of the stack (FerretDB's SQLite
+ * not in any MongoDB collection, not in Redis, not in any file of the stack (the database's
  * files, Redis's append-only file, every log, nginx's temporary files), looked at as an
  * administrator would. And backups hold attachments, which a restore brings back byte for byte.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
 import mongoose from "mongoose";
+import { clusterDir } from "../../../scripts/lib/postgres.js";
 import { ROOT, stackSettings } from "../../../scripts/lib/settings.js";
 import { openChat, type ChatClient } from "../../test/chat-client.js";
 import type { TestBrowser } from "../../test/browser.js";
@@ -127,9 +128,12 @@ describe("attachments at rest", () => {
       look(`Redis ${key}`, value ?? "");
     }
     admin.disconnect();
-    // Every file of the stack: FerretDB's SQLite files and write-ahead log, Redis's AOF, logs.
+    // Every file of the stack: the database's (PostgreSQL's cluster, or FerretDB's SQLite files
+    // and write-ahead log), Redis's AOF, logs. The cluster may live outside the stack's directory.
     const { dir } = stackSettings();
-    for (const file of filesUnder(dir)) if (statSync(file).size < 512 * 1024 * 1024) look(file, readFileSync(file));
+    const cluster = clusterDir(stackSettings());
+    const files = [...filesUnder(dir), ...(cluster.startsWith(dir) || !existsSync(cluster) ? [] : filesUnder(cluster))];
+    for (const file of files) if (statSync(file).size < 512 * 1024 * 1024) look(file, readFileSync(file));
     assert.deepEqual(found, []);
     // nginx streamed the upload and the download: it never wrote either to a temporary file.
     // (Other uploads, the avatar's, are buffered by design: only attachment requests are checked.)
