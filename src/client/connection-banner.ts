@@ -6,6 +6,23 @@
 import { required } from "./dom.js";
 import type { SocketState, StateInfo } from "./socket.js";
 
+/** What the banner says in `state` at time `now`, with `queued` messages waiting to be sent. */
+export function connectionText(state: SocketState, info: StateInfo, queued: number, now: number): string {
+  const waiting = queued ? ` ${queued === 1 ? "1 message is" : `${queued} messages are`} waiting to be sent.` : "";
+  switch (state) {
+    case "live":
+      return "";
+    case "connecting":
+      return "Connecting…";
+    case "offline":
+      return info.detail ?? `You're offline. Messages you write are kept and go when you're back.${waiting}`;
+    case "reconnecting": {
+      const seconds = info.retryAt ? Math.max(0, Math.ceil((info.retryAt - now) / 1000)) : 0;
+      return `${seconds > 0 ? `Connection lost. Reconnecting in ${seconds} s…` : "Reconnecting…"}${waiting}`;
+    }
+  }
+}
+
 export type ConnectionBanner = ReturnType<typeof createConnectionBanner>;
 
 export function createConnectionBanner(options: {
@@ -27,21 +44,7 @@ export function createConnectionBanner(options: {
     window.clearInterval(countdown);
     root.dataset.state = state;
     const queued = options.waiting();
-    const waiting = queued ? ` ${queued === 1 ? "1 message is" : `${queued} messages are`} waiting to be sent.` : "";
-    const text = () => {
-      switch (state) {
-        case "live":
-          return "";
-        case "connecting":
-          return "Connecting…";
-        case "offline":
-          return info.detail ?? `You're offline. Messages you write are kept and go when you're back.${waiting}`;
-        case "reconnecting": {
-          const seconds = info.retryAt ? Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000)) : 0;
-          return `${seconds > 0 ? `Connection lost. Reconnecting in ${seconds} s…` : "Reconnecting…"}${waiting}`;
-        }
-      }
-    };
+    const text = () => connectionText(state, info, queued, Date.now());
     bannerText.textContent = text();
     banner.hidden = state === "live";
     banner.dataset.kind = state;
