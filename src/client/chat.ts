@@ -13,7 +13,7 @@ import { showAttachment } from "./attachment-view.js";
 import { setupComposer } from "./composer.js";
 import { createConnectionBanner } from "./connection-banner.js";
 import { setupSwitching } from "./conversation-switch.js";
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 import { lastSeenLabel, newClientId } from "./format.js";
 import { createMessageActions } from "./message-actions.js";
 import { createMessageWindow } from "./message-window.js";
@@ -47,7 +47,7 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
   const { signal } = lifetime;
   const connection = new AbortController();
   const { room: roomId = "", me = "", peer = "", peerName = "them", closed } = root.dataset;
-  const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
+  const part = partsOf(root, "chat page");
   const messages = part<HTMLElement>("#messages");
   const messageList = part<HTMLOListElement>("#message-list");
   const form = part<HTMLFormElement>("#composer");

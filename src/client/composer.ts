@@ -6,7 +6,7 @@
  */
 import { openEmojiPicker } from "./emoji-picker.js";
 import { lengthLabel } from "./format.js";
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 
 const TYPING_EVERY_MS = 2000;
 
@@ -21,9 +21,10 @@ export function setupComposer(options: {
   typing(): boolean;
 }): void {
   const { root } = options;
-  const form = required<HTMLFormElement>(root, "#composer", "chat page");
-  const input = required<HTMLTextAreaElement>(root, "#composer-text", "chat page");
-  const counter = required<HTMLElement>(root, "#composer-count", "chat page");
+  const part = partsOf(root, "chat page");
+  const form = part<HTMLFormElement>("#composer");
+  const input = part<HTMLTextAreaElement>("#composer-text");
+  const counter = part<HTMLElement>("#composer-count");
   const maxLength = Number(root.dataset.maxLength ?? 4000);
   const draftKey = `duet:draft:${options.roomId}`;
   let lastTypingSent = 0;

@@ -3,7 +3,7 @@
  * hidden while live; "Connecting…"; offline, and why when the server said; "Reconnecting in N s…"
  * counting down, with a button to try at once. It says how many messages are waiting to be sent.
  */
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 import type { SocketState, StateInfo } from "./socket.js";
 
 /** What the banner says in `state` at time `now`, with `queued` messages waiting to be sent. */
@@ -33,7 +33,7 @@ export function createConnectionBanner(options: {
   retryNow(): void;
 }) {
   const { root } = options;
-  const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
+  const part = partsOf(root, "chat page");
   const banner = part<HTMLElement>("#connection");
   const bannerText = part<HTMLElement>("#connection-text");
   const retryButton = part<HTMLButtonElement>("#connection-retry");

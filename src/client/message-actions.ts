@@ -4,7 +4,7 @@
  * deleting after an in-app confirmation, with the focus put back where it belongs.
  */
 import type { ClientFrame, Reaction } from "../chat/protocol.js";
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 import { openEmojiPicker } from "./emoji-picker.js";
 import { reactedBy } from "./reactions-view.js";
 import type { Item } from "./render.js";
@@ -22,8 +22,9 @@ export function createMessageActions(deps: {
   note(text: string): void;
 }) {
   const { root, me } = deps;
-  const messages = required<HTMLElement>(root, "#messages", "chat page");
-  const confirmDialog = required<HTMLDialogElement>(root, "#confirm-delete", "chat page");
+  const part = partsOf(root, "chat page");
+  const messages = part<HTMLElement>("#messages");
+  const confirmDialog = part<HTMLDialogElement>("#confirm-delete");
   const rowOf = (seq: number) => root.querySelector<HTMLElement>(`#message-list li[data-seq="${seq}"]`);
 
   /** Says the reaction; the page shows it when the server announces it (to every tab). */

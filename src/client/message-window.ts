@@ -8,7 +8,7 @@
  * reaction) reaches it wherever it is: on screen, buffered, or quoted by a reply.
  */
 import { quoteOf, type PlainMessage } from "../chat/protocol.js";
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 import type { Item, MessageList } from "./render.js";
 import { requote } from "./reply-view.js";
 import { overflow, type RoomPosition } from "./room-state.js";
@@ -39,7 +39,7 @@ export function createMessageWindow(deps: {
   moved(): void;
 }) {
   const { root, roomId, me, list, position } = deps;
-  const part = <T extends Element>(selector: string): T => required<T>(root, selector, "chat page");
+  const part = partsOf(root, "chat page");
   /** The scrolling log; the list of messages inside it. */
   const messages = part<HTMLElement>("#messages");
   const messageList = part<HTMLOListElement>("#message-list");
