@@ -17,6 +17,7 @@ import { UserModel } from "../accounts/user.model.js";
 import { instances, signedUpUser, startConversation } from "../test/factories.js";
 import { eventually } from "../test/support.js";
 import { chatSuite } from "../test/chat-suite.js";
+import { hubMembersKey } from "./hub.js";
 
 const [instanceA = ""] = instances;
 
@@ -77,5 +78,29 @@ describe("a socket that closes with sends still waiting", () => {
     // its sends and these resends would each have stored one copy and voided a number for the other.
     const voids = await messages()?.countDocuments({ roomId, kind: "void" });
     assert.equal(voids, 1, "only the resend of the one message stored from the closed socket costs a number");
+  });
+
+  it("a socket closed while it is still being set up leaves nothing behind: not online, not looking, not in the room", async () => {
+    const alice = await signedUpUser("setup-close-a", instanceA);
+    const bob = await signedUpUser("setup-close-b", instanceA);
+    const roomId = await startConversation(alice.browser, bob.email);
+    const aliceId = String((await UserModel.findOne({ email: alice.email }, { _id: 1 }).lean())?._id);
+    const total = async (key: string) =>
+      Object.values(await suite.services.redis.hgetall(key)).reduce((sum, n) => sum + Number(n), 0);
+    // Sockets that close at each step of the setup: as soon as they open (the instance is still
+    // joining the room), and as soon as "ready" comes (it is still counting the user online).
+    for (let i = 0; i < 6; i++) {
+      const chat = await openChat(alice.browser, roomId, { base: instanceA });
+      if (i % 2 === 0) chat.ws.terminate();
+      else chat.ws.on("message", (data) => String(data).includes('"ready"') && chat.ws.terminate());
+      await chat.closed;
+    }
+    await eventually(
+      "the instance undid every socket's setup",
+      async () =>
+        (await total(`duet:online:${aliceId}`)) === 0 &&
+        (await total(`duet:visible:${aliceId}`)) === 0 &&
+        (await suite.services.redis.smembers(hubMembersKey(roomId))).length === 0,
+    );
   });
 });

@@ -66,14 +66,16 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   const { roomId, userId, peerId } = place;
   const log = deps.log.child({ roomId, userId });
   const key = await deps.keyFor(roomId);
-  const actor = { roomId, userId, key };
+  const actor = { roomId, userId, peerId, key };
   const messagesDeps: MessagesDeps = deps;
   let badFrames = 0;
   let lastTyping = 0;
   let online = false;
+  // Settles once going online has ended either way (on close, going offline waits for it).
+  let goingOnline: Promise<void> = Promise.resolve();
   let closed = false;
-  // Set once the socket is live (below); read by the frame handler and on close.
-  let visible: VisibleSocket | undefined = undefined;
+  // The socket counts as looking from the start (notify/visibility.ts) until it says otherwise.
+  const visible: VisibleSocket | undefined = deps.visibility?.opened(userId);
 
   const send = (frame: ServerFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
@@ -151,11 +153,17 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     });
   };
   ws.on("message", onFrame);
+  // From here every step of the setup is undone on close, whenever the close comes (it may
+  // already have come while the room's key was read).
+  if (ws.readyState === ws.CLOSED) {
+    await onClose();
+    return;
+  }
+  ws.once("close", () => void onClose());
 
   // Subscribe first, then read MongoDB: nothing stored in between can be missed, and anything
   // seen twice is dropped by the feed.
   await deps.hub.join(roomId, listener);
-  ws.once("close", () => void onClose());
   await delivery.catchUp(place.after);
   if (ws.readyState !== ws.OPEN) return;
 
@@ -168,15 +176,15 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     readUpTo: room.readUpTo[userId] ?? 0,
     peerReadUpTo: room.readUpTo[peerId] ?? 0,
   });
-  try {
-    const peer = await deps.presence.goOnline(place);
-    online = true;
-    send({ type: "presence", userId: peerId, ...peer });
-  } catch (err) {
-    log.warn({ err: err instanceof Error ? err.message : err }, "presence unavailable");
-  }
-  visible = deps.visibility?.opened(userId);
-  if (closed) visible?.closed();
+  if (closed) return;
+  goingOnline = deps.presence.goOnline(place).then(
+    (peer) => {
+      online = true;
+      send({ type: "presence", userId: peerId, ...peer });
+    },
+    (err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "presence unavailable"),
+  );
+  await goingOnline;
   accepting = true;
   for (const frame of waiting.splice(0)) onFrame(frame.data, frame.isBinary);
 
@@ -264,6 +272,8 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     visible?.closed();
     delivery.stop();
     await deps.hub.leave(roomId, listener);
+    // Seen offline means no longer counted as looking: a message sent on seeing it is pushed.
+    await Promise.all([goingOnline, visible?.settled()]);
     if (online) await deps.presence.goOffline(place);
   }
 }

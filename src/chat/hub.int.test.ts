@@ -10,7 +10,8 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { createLogger } from "../logger.js";
 import { connectServices, eventually, stack, testConfig, type Services } from "../test/support.js";
-import { createHub, hubMembersKey, instanceChannel, type Hub, type HubEvent, type HubListener } from "./hub.js";
+import { createHub, hubMembersKey, instanceChannel, type Hub, type HubEvent, type HubListener, type HubOptions } from "./hub.js";
+import { createVisibility, LOOKING, lookingEffect, lookingIn } from "./notify/visibility.js";
 
 const log = createLogger(testConfig());
 const roomOf = (tag: string) => `hub-test-${tag}-${randomBytes(6).toString("hex")}`;
@@ -30,11 +31,11 @@ describe("fan-out between instances", () => {
   let services: Services;
   let admin: Redis;
   const hubs: Array<{ hub: Hub; publisher: Redis; subscriber: Redis }> = [];
-  const newHub = () => {
+  const newHub = (options: HubOptions = {}) => {
     const publisher = services.redis.duplicate();
     const subscriber = services.redis.duplicate();
     for (const client of [publisher, subscriber]) client.on("error", () => {});
-    const made = { hub: createHub(publisher, subscriber, log), publisher, subscriber };
+    const made = { hub: createHub(publisher, subscriber, log, options), publisher, subscriber };
     hubs.push(made);
     return made;
   };
@@ -151,5 +152,61 @@ describe("fan-out between instances", () => {
     await eventually("B gets events live again", async () =>
       listener.events.some((e) => e.type === "typing" && e.from === "after"),
     );
+  });
+
+  it("effects run in the publish call and answer with it; an event with nothing for an effect skips it", async () => {
+    // Two effects: the second writes a key and answers what it wrote; the first answers nothing.
+    const effects: HubOptions["effects"] = {
+      quiet: { lua: "return nil", of: () => ({ keys: [], args: [] }) },
+      mark: {
+        lua: "redis.call('SET', keys[1], args[1]) return args[1]",
+        of: (event, { to }) => (to ? { keys: [`duet:${event.roomId}:mark`], args: [to] } : undefined),
+      },
+    };
+    const [a, b] = [newHub({ effects }), newHub({ effects })];
+    const roomId = roomOf("effects");
+    const listener = collector();
+    await Promise.all([a.hub.join(roomId, collector()), b.hub.join(roomId, listener)]);
+
+    assert.deepEqual(await a.hub.publish(typing(roomId, "alice"), { to: "bob" }), { mark: "bob" });
+    assert.equal(await admin.get(`duet:${roomId}:mark`), "bob");
+    assert.deepEqual(await a.hub.publish(typing(roomId, "alice")), {}, "nothing asked, nothing answered");
+    await eventually("both events reached B", async () => listener.events.length === 2);
+  });
+
+  it("a message's publish says whether its recipient is looking; a damaged count never stops it going out", async () => {
+    const effects = { [LOOKING]: lookingEffect };
+    const [a, b] = [newHub({ effects }), newHub({ effects })];
+    const visibility = createVisibility({ redis: services.redis, log });
+    const roomId = roomOf("looking");
+    const bob = `bob-${randomBytes(4).toString("hex")}`;
+    const listener = collector();
+    await Promise.all([a.hub.join(roomId, collector()), b.hub.join(roomId, listener)]);
+    let n = 0;
+    const message = (): HubEvent => ({
+      type: "message",
+      roomId,
+      seq: ++n,
+      from: "alice",
+      clientId: `c${n}`,
+      at: new Date().toISOString(),
+      sealed: { v: 1, keyId: 1, iv: "", ct: "", mac: "" },
+    });
+    const looking = async () => lookingIn(await a.hub.publish(message(), { to: bob }));
+
+    assert.equal(await looking(), false, "Bob has no page open");
+    const page = visibility.opened(bob);
+    await page.settled();
+    assert.equal(await looking(), true, "Bob's page is in front");
+    page.set(false);
+    await page.settled();
+    assert.equal(await looking(), false, "Bob's only page is hidden");
+    assert.equal(lookingIn(await a.hub.publish(message(), { to: "alice" })), undefined, "not asked of the sender");
+
+    await admin.set(`duet:visible:${bob}`, "not a hash");
+    assert.equal(await looking(), undefined, "a damaged count answers nothing (the notifier asks again)");
+    await eventually("every message reached B", async () => listener.events.length === n);
+    page.closed();
+    await visibility.close();
   });
 });

@@ -51,22 +51,37 @@ export type HubEvent =
 
 export type HubListener = { onEvent(event: HubEvent): void; onResync(): void };
 
-/** Keys and arguments of a write Redis makes as it takes an event (see `HubOptions`). */
+/** Keys and arguments of what Redis does as it takes an event (see `HubOptions`). */
 export type HubEffect = { keys: string[]; args: string[] };
 
-export type HubOptions = {
+/** What the publisher knows of an event beyond the event itself: whom a message is for. */
+export type PublishContext = { to?: string };
+
+/**
+ * Something Redis does, or answers, in the same script call as the fan-out, before it: one round
+ * trip per event whatever the effects (the conversation list's summaries, summaries.ts; whether
+ * a message's recipient is looking at Duet, notify/visibility.ts).
+ */
+export type HubEffectSpec = {
   /**
-   * A write made in the same script call as the fan-out, before it (the conversation list's
-   * summaries, summaries.ts): `lua` runs with the effect's keys from KEYS[2] and its arguments
-   * from ARGV[4]; `of` says what an event writes, if anything.
+   * Lua: the body of a function of `keys` and `args` (its own slices of KEYS and ARGV). What it
+   * returns is the effect's answer (nil answers nothing). It must not fail on a damaged key:
+   * an error here would stop the event going out.
    */
-  effect?: {
-    lua: string;
-    of(event: HubEvent): HubEffect | undefined;
-    /** Redis did not take an event that had an effect: whatever the effect keeps may be stale. */
-    lost(event: HubEvent): void;
-  };
+  lua: string;
+  /** What the event asks of this effect, if anything. */
+  of(event: HubEvent, context: PublishContext): HubEffect | undefined;
+  /** Redis did not take an event that had this effect: whatever the effect keeps may be stale. */
+  lost?(event: HubEvent): void;
 };
+
+export type HubOptions = { effects?: Record<string, HubEffectSpec> };
+
+/**
+ * The answers of the effects an event had, by effect name, once Redis took it; undefined when it
+ * did not (Redis away or failing).
+ */
+export type Published = Record<string, unknown> | undefined;
 
 export type Hub = {
   /** Resolves once events of the room published from now on reach `listener` (see above). */
@@ -74,9 +89,10 @@ export type Hub = {
   leave(roomId: string, listener: HubListener): Promise<void>;
   /**
    * Delivers locally now and to the other instances that hold the room through Redis. Resolves
-   * once Redis has taken it, or it failed (logged: peers catch up); never rejects.
+   * once Redis has taken it, with its effects' answers, or it failed (logged: peers catch up),
+   * with undefined; never rejects.
    */
-  publish(event: HubEvent): Promise<void>;
+  publish(event: HubEvent, context?: PublishContext): Promise<Published>;
   close(): Promise<void>;
 };
 
@@ -87,7 +103,7 @@ const CHANNEL_PREFIX = "duet:to:";
 export const instanceChannel = (instance: string) => `${CHANNEL_PREFIX}${instance}`;
 
 // KEYS[1]: the room's set of instances. ARGV: the publisher's id, the channel prefix, the event.
-// Answers how many instances got it.
+// `sent` counts the instances that got it.
 const PUBLISH = `
 local sent = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -95,13 +111,48 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if redis.call('PUBLISH', ARGV[2] .. id, ARGV[3]) > 0 then sent = sent + 1
     else redis.call('SREM', KEYS[1], id) end
   end
+end`;
+
+/**
+ * The publish script with its effects before the fan-out. After the hub's own KEYS[1] and
+ * ARGV[1..3], each effect in turn has two counts in ARGV (its keys, its arguments; "-" when the
+ * event has nothing for it) and then its arguments; its keys follow in KEYS. Answers
+ * {sent, one answer per effect (false for none)}.
+ */
+function publishScript(effects: readonly HubEffectSpec[]): string {
+  const parts = effects.map(
+    (effect, i) => `
+do
+  local nk, na = tonumber(ARGV[ai]), tonumber(ARGV[ai + 1])
+  ai = ai + 2
+  if nk then
+    local keys, args = take(KEYS, ki, nk), take(ARGV, ai, na)
+    ki, ai = ki + nk, ai + na
+    answers[${i + 1}] = (function(keys, args)
+${effect.lua}
+end)(keys, args)
+  end
+end`,
+  );
+  return `
+local ki, ai = 2, 4
+local answers = {}
+local function take(t, from, n)
+  local out = {}
+  for i = 1, n do out[i] = t[from + i - 1] end
+  return out
 end
-return sent`;
+${parts.join("\n")}
+${PUBLISH}
+local reply = {sent}
+for i = 1, ${effects.length} do reply[i + 1] = answers[i] or false end
+return reply`;
+}
 
 export function createHub(publisher: Redis, subscriber: Redis, log: Logger, options: HubOptions = {}): Hub {
-  const { effect } = options;
-  // With an effect, one script: the effect only where the event has one (ARGV[4] given).
-  const body = effect ? `if ARGV[4] then\n${effect.lua}\nend\n${PUBLISH}` : PUBLISH;
+  const named = Object.entries(options.effects ?? {});
+  const effects = named.map(([, effect]) => effect);
+  const body = publishScript(effects);
   const sha = createHash("sha1").update(body).digest("hex");
   const instance = randomBytes(8).toString("hex");
   const channel = instanceChannel(instance);
@@ -170,16 +221,30 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger, opti
       });
   });
 
-  const send = async (event: HubEvent): Promise<void> => {
-    const extra = effect?.of(event);
-    const keys = [hubMembersKey(event.roomId), ...(extra?.keys ?? [])];
-    const args = [...keys, instance, CHANNEL_PREFIX, JSON.stringify(event), ...(extra?.args ?? [])];
+  /** Sends the event through Redis; answers the effects' answers, by name. */
+  const send = async (event: HubEvent, asked: Array<HubEffect | undefined>): Promise<Record<string, unknown>> => {
+    const keys = [hubMembersKey(event.roomId)];
+    const args = [instance, CHANNEL_PREFIX, JSON.stringify(event)];
+    for (const effect of asked) {
+      if (!effect) {
+        args.push("-", "-");
+        continue;
+      }
+      keys.push(...effect.keys);
+      args.push(String(effect.keys.length), String(effect.args.length), ...effect.args);
+    }
+    let reply: unknown[];
     try {
-      await publisher.evalsha(sha, keys.length, ...args);
+      reply = (await publisher.evalsha(sha, keys.length, ...keys, ...args)) as unknown[];
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
-      await publisher.eval(body, keys.length, ...args);
+      reply = (await publisher.eval(body, keys.length, ...keys, ...args)) as unknown[];
     }
+    const answers: Record<string, unknown> = {};
+    named.forEach(([name], i) => {
+      if (reply[i + 1] !== null && reply[i + 1] !== undefined) answers[name] = reply[i + 1];
+    });
+    return answers;
   };
 
   return {
@@ -201,15 +266,17 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger, opti
       rooms.delete(roomId);
       await sync(roomId);
     },
-    publish(event) {
+    publish(event, context = {}) {
       deliver(event);
-      const sent = send(event).catch((err: unknown) => {
-        effect?.lost(event);
+      const asked = effects.map((effect) => effect.of(event, context));
+      const sent = send(event, asked).catch((err: unknown): Published => {
+        effects.forEach((effect, i) => asked[i] && effect.lost?.(event));
         log.warn({ err: err instanceof Error ? err.message : err, type: event.type }, "hub publish failed; peers will catch up");
+        return undefined;
       });
       // While Redis is away the publish waits in ioredis's offline queue: nobody should wait on
       // it (peers resync from MongoDB when it is back).
-      return publisher.status === "ready" ? sent : Promise.resolve();
+      return publisher.status === "ready" ? sent : Promise.resolve(undefined);
     },
     async close() {
       closed = true;

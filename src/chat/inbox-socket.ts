@@ -31,8 +31,8 @@ import { RoomModel } from "./room.model.js";
 export const inboxChannel = (userId: string) => `inbox:${userId}`;
 
 /** Tells `userId`'s open lists that `roomId` is theirs now (started by them or by the other member). */
-export function announceRoom(hub: Hub, userId: string, roomId: string): Promise<void> {
-  return hub.publish({ type: "room-opened", roomId: inboxChannel(userId), room: roomId });
+export async function announceRoom(hub: Hub, userId: string, roomId: string): Promise<void> {
+  await hub.publish({ type: "room-opened", roomId: inboxChannel(userId), room: roomId });
 }
 
 // Changes inside this window are told in one frame: a burst of 50 messages is one refresh.

@@ -30,8 +30,8 @@ export type MessagesDeps = {
   notices?: MessageNotices;
 };
 
-/** Who acts where: a member of `roomId`, with the room's key. */
-export type Actor = { roomId: string; userId: string; key: RoomKey };
+/** Who acts where: a member of `roomId`, with the room's key, and the room's other member. */
+export type Actor = { roomId: string; userId: string; peerId: string; key: RoomKey };
 
 export type Refusal = { ok: false; code: ErrorCode; message: string; retryAfterMs?: number };
 
@@ -119,28 +119,31 @@ export async function sendMessage(
   }
   const at = stored.createdAt.toISOString();
   if (stored.sealed) {
-    const published = deps.hub.publish({
-      type: "message",
-      roomId,
-      seq: stored.seq,
-      from: userId,
-      clientId: input.clientId,
-      at,
-      sealed: toWire(stored.sealed),
-      ...(stored.kind && stored.kind !== "text" ? { kind: stored.kind } : {}),
-      ...(stored.replyTo !== undefined ? { replyTo: stored.replyTo } : {}),
-    });
+    const publishing = deps.hub.publish(
+      {
+        type: "message",
+        roomId,
+        seq: stored.seq,
+        from: userId,
+        clientId: input.clientId,
+        at,
+        sealed: toWire(stored.sealed),
+        ...(stored.kind && stored.kind !== "text" ? { kind: stored.kind } : {}),
+        ...(stored.replyTo !== undefined ? { replyTo: stored.replyTo } : {}),
+      },
+      { to: actor.peerId },
+    );
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([published, new Promise((resolve) => (timer = setTimeout(resolve, PUBLISH_WAIT_MS)))]);
+    const published = await Promise.race([
+      publishing,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), PUBLISH_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     // The plaintext goes along in memory only: shown in a push if the recipient opted in.
-    deps.notices?.stored({
-      roomId,
-      from: userId,
-      seq: stored.seq,
-      text: input.text,
-      ...(input.kind ? { kind: input.kind } : {}),
-    });
+    deps.notices?.stored(
+      { roomId, from: userId, to: actor.peerId, seq: stored.seq, text: input.text, ...(input.kind ? { kind: input.kind } : {}) },
+      published,
+    );
   }
   return { ok: true, seq: stored.seq, at };
 }

@@ -22,21 +22,28 @@ export const INSTANCE_PREFIX = "duet:instance:";
  */
 export const presenceChannel = (userId: string) => `presence:${userId}`;
 
-// KEYS: users' hashes. ARGV[1]: the liveness key prefix. Counts only live instances' sockets.
-export const COUNT_LIVE = `
-local out = {}
-for i, key in ipairs(KEYS) do
+/**
+ * Lua: `liveTotal(key, fields, prefix)`, the sum of a per-instance count hash (its HGETALL
+ * `fields`) over the instances whose liveness key (prefix .. id) exists; the fields of dead
+ * instances are removed as it goes.
+ */
+export const LIVE_TOTAL = `
+local function liveTotal(key, fields, prefix)
   local total = 0
-  local fields = redis.call('HGETALL', key)
   for j = 1, #fields, 2 do
-    if redis.call('EXISTS', ARGV[1] .. fields[j]) == 1 then
-      total = total + tonumber(fields[j + 1])
+    if redis.call('EXISTS', prefix .. fields[j]) == 1 then
+      total = total + (tonumber(fields[j + 1]) or 0)
     else
       redis.call('HDEL', key, fields[j])
     end
   end
-  out[i] = total
-end
+  return total
+end`;
+
+// KEYS: users' hashes. ARGV[1]: the liveness key prefix. Counts only live instances' sockets.
+export const COUNT_LIVE = `${LIVE_TOTAL}
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = liveTotal(key, redis.call('HGETALL', key), ARGV[1]) end
 return out`;
 
 export type Presence = {

@@ -56,12 +56,12 @@ type StoredLast = { seq: number; from: string; clientId: string; at: string; kin
 type StoredEdit = { at: string; sealed: SealedWire };
 
 /**
- * Runs inside the hub's publish script, before the fan-out: KEYS[2] is the room's summary,
- * ARGV[4] the change, ARGV[5] a number, ARGV[6] a member, ARGV[7] a JSON value.
+ * Runs inside the hub's publish script, before the fan-out (hub.ts): keys[1] is the room's
+ * summary; args: the change, a number, a member, a JSON value.
  */
 export const SUMMARY_EFFECT = `
-local h = KEYS[2]
-local op, seq, who = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local h = keys[1]
+local op, seq, who = args[1], tonumber(args[2]), args[3]
 -- A key that is not a summary (damaged) is dropped: it must never stop the event going out.
 local members = redis.pcall('HGET', h, 'members')
 if type(members) == 'table' and members.err then
@@ -81,7 +81,7 @@ if op ~= 'gone' and redis.call('HEXISTS', h, 'run') == 1 then
   local lastSeq = tonumber(redis.call('HGET', h, 'lastSeq') or '0')
   if op == 'message' then
     if seq > lastSeq then
-      redis.call('HSET', h, 'lastSeq', seq, 'last', ARGV[7])
+      redis.call('HSET', h, 'lastSeq', seq, 'last', args[4])
       redis.call('HDEL', h, 'lastEdit', 'lastDeleted')
     end
     local other = (who == a) and b or a
@@ -90,7 +90,7 @@ if op ~= 'gone' and redis.call('HEXISTS', h, 'run') == 1 then
       redis.call('EXPIRE', unread(other), ${TTL_SECONDS})
     end
   elseif op == 'edited' then
-    if seq == lastSeq then redis.call('HSET', h, 'lastEdit', ARGV[7]) end
+    if seq == lastSeq then redis.call('HSET', h, 'lastEdit', args[4]) end
   elseif op == 'deleted' then
     if seq == lastSeq then redis.call('HSET', h, 'lastDeleted', '1') end
     if a then

@@ -23,7 +23,7 @@ import { inboxSocketRoute } from "./inbox-socket.js";
 import { SEND_LIMIT } from "./limits.js";
 import { createHeartbeat } from "../realtime/heartbeat.js";
 import { createNotifier } from "./notify/notifier.js";
-import { createVisibility } from "./notify/visibility.js";
+import { createVisibility, LOOKING, lookingEffect } from "./notify/visibility.js";
 
 export type Chat = {
   route: UpgradeRoute;
@@ -42,10 +42,10 @@ export type Chat = {
 export function createChat(config: Config, log: Logger, redis: Redis, subscriber: Redis): Chat {
   const summaries = createSummaries(redis);
   const hub = createHub(redis, subscriber, log, {
-    effect: {
-      lua: SUMMARY_EFFECT,
-      of: summaryEffect,
-      lost: (event) => summaryEffect(event) && summaries.lost(event.roomId),
+    effects: {
+      summary: { lua: SUMMARY_EFFECT, of: summaryEffect, lost: (event) => summaries.lost(event.roomId) },
+      // Whether a message's recipient is looking: only the notifier asks (pushes on).
+      ...(config.push ? { [LOOKING]: lookingEffect } : {}),
     },
   });
   const sessions = createSessionSockets({

@@ -2,7 +2,8 @@
  * Push notifications for messages nobody is looking at. After a message is stored and announced
  * (messages.ts calls `stored` without waiting), the recipient is notified when no chat page or
  * conversation list of theirs is in front on any instance (none open, or every tab hidden:
- * visibility.ts), have not muted the room, and were not already
+ * visibility.ts; the hub's publish script answers that as it sends the message out, so a
+ * recipient who is looking costs nothing more), have not muted the room, and were not already
  * notified about the room since they last read it. That "already notified" mark is a Redis key per
  * user and room, taken with SET NX so two instances never both send, and dropped when the user
  * reads the room.
@@ -22,20 +23,29 @@ import { UserModel } from "../../accounts/user.model.js";
 import { listUserSessions } from "../../http/session-store.js";
 import { ATTACHMENT_KIND, readContent } from "../attachments/content.js";
 import { isMutedBy } from "../mute.js";
-import type { Visibility } from "./visibility.js";
+import type { Published } from "../hub.js";
+import { lookingIn, type Visibility } from "./visibility.js";
 import { RoomModel } from "../room.model.js";
 
 /** What messages.ts tells the notifier; neither call waits for anything. */
 export type MessageNotices = {
-  /** `text` is the stored plaintext (an attachment's content for kind "attachment"); kept in memory only. */
-  stored(message: { roomId: string; from: string; seq: number; text: string; kind?: string }): void;
+  /**
+   * A message from `from` to `to` was stored and published (`published`: what the hub answered,
+   * undefined if it did not in time). `text` is the stored plaintext (an attachment's content for
+   * kind "attachment"); kept in memory only.
+   */
+  stored(
+    message: { roomId: string; from: string; to: string; seq: number; text: string; kind?: string },
+    published: Published,
+  ): void;
   read(roomId: string, userId: string): void;
 };
 
 /** The push payload (encrypted for the browser; the service worker shows it). */
 export type PushPayload = { type: "message"; title: string; room: string; url: string; body?: string };
 
-type Job = Parameters<MessageNotices["stored"]>[0];
+/** A message to notify about; `looking` is whether its recipient was looking, when known. */
+type Job = Parameters<MessageNotices["stored"]>[0] & { looking?: boolean };
 
 /** How much of a message an opted-in notification shows (the open tab's own shows as much). */
 export const NOTIFICATION_TEXT_LENGTH = 140;
@@ -58,7 +68,7 @@ export function notificationBody(text: string, kind?: string): string {
 const notifiedKey = (userId: string, roomId: string) => `duet:push-sent:${userId}:${roomId}`;
 // A room left unread this long may notify again.
 const NOTIFIED_TTL_MS = 7 * 24 * 3600_000;
-// Messages looked at together (one Redis call for who is looking at Duet).
+// Messages looked at together (one Redis call for the recipients the hub did not answer for).
 const BATCH = 64;
 
 export type Notifier = MessageNotices & {
@@ -86,10 +96,6 @@ export function createNotifier(deps: {
   const queue: Job[] = [];
   let inFlight = 0;
   const idle: Array<() => void> = [];
-  // A room's members never change (a room is one pair): who a sender's message goes to is read
-  // once per room, not once per message.
-  const recipients = new Map<string, string[]>();
-
   const pump = () => {
     while (inFlight < maxInFlight && queue.length > 0) {
       const batch = queue.splice(0, BATCH);
@@ -104,42 +110,29 @@ export function createNotifier(deps: {
     }
   };
 
-  async function membersOf(roomId: string): Promise<string[]> {
-    let members = recipients.get(roomId);
-    if (!members) {
-      const room = await RoomModel.findById(roomId, { members: 1 }).lean();
-      members = room?.members.map(String) ?? [];
-      if (recipients.size >= 10_000) recipients.clear();
-      recipients.set(roomId, members);
-    }
-    return members;
-  }
-
   /**
-   * The messages queued meanwhile, together: one Redis call says which recipients are looking
-   * at Duet (the common case: nothing more to do); only the others are looked at one by one.
+   * The messages queued meanwhile, together: one notification per conversation until read (the
+   * first unread message is the one shown); one Redis call for the recipients whose looking the
+   * hub did not answer (rare: its publish failed or was slow), then the rest one by one.
    */
   async function notifyBatch(batch: Job[]): Promise<void> {
-    const jobs = new Map<string, { job: Job; to: string }>();
-    for (const job of batch) {
-      const to = (await membersOf(job.roomId)).find((m) => m !== job.from);
-      // One notification per conversation until read: the first unread message is the one shown.
-      if (to && !jobs.has(`${to}:${job.roomId}`)) jobs.set(`${to}:${job.roomId}`, { job, to });
-    }
-    const waiting = [...jobs.values()];
-    const looking = await deps.visibility.visibleOf(waiting.map((w) => w.to));
+    const jobs = new Map<string, Job>();
+    for (const job of batch) if (!jobs.has(`${job.to}:${job.roomId}`)) jobs.set(`${job.to}:${job.roomId}`, job);
+    const unknown = [...jobs.values()].filter((job) => job.looking === undefined);
+    const looking = await deps.visibility.visibleOf(unknown.map((job) => job.to));
+    unknown.forEach((job, i) => (job.looking = looking[i]));
     await Promise.all(
-      waiting
-        .filter((_, i) => !looking[i])
-        .map(({ job, to }) =>
-          notify(job, to).catch((err: unknown) =>
+      [...jobs.values()]
+        .filter((job) => !job.looking)
+        .map((job) =>
+          notify(job).catch((err: unknown) =>
             log.warn({ err: err instanceof Error ? err.message : err, roomId: job.roomId }, "notification not sent"),
           ),
         ),
     );
   }
 
-  async function notify({ roomId, from, text, kind }: Job, to: string): Promise<void> {
+  async function notify({ roomId, from, to, text, kind }: Job): Promise<void> {
     // Already notified and not read since: the common case in a busy conversation, one Redis read.
     if ((await redis.exists(notifiedKey(to, roomId))) === 1) return;
     const room = await RoomModel.findById(roomId, { mutedBy: 1 }).lean();
@@ -188,12 +181,15 @@ export function createNotifier(deps: {
   }
 
   return {
-    stored(message) {
+    stored(message, published) {
+      const looking = lookingIn(published);
+      // The common case: the recipient is looking at Duet (or wrote to themselves).
+      if (looking || message.to === message.from) return;
       if (queue.length >= maxQueued) {
         log.warn({ roomId: message.roomId }, "notification queue full; notification dropped");
         return;
       }
-      queue.push(message);
+      queue.push({ ...message, looking });
       pump();
     },
     read(roomId, userId) {

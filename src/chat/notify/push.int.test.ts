@@ -111,13 +111,21 @@ describe("notifications when Bob has no Duet page open", () => {
     const { json: key } = await api(bob.browser, instanceB, "GET", "/api/push");
     assert.equal(key.subscribed, true);
 
+    // Bob's comings and goings as Alice sees them, from a point on (her socket said he was
+    // offline as it opened).
+    const presenceAfter = (online: boolean, from: number) =>
+      aliceChat.next("presence", (f) => f.online === online && aliceChat.frames.indexOf(f) >= from);
+
     // Bob has the conversation open: nothing is pushed for what he sees.
+    let from = aliceChat.frames.length;
     const bobChat = await openChat(bob.browser, roomId, { base: instanceB });
     open.push(bobChat);
     await bobChat.next("ready");
+    await presenceAfter(true, from);
     await send("secret words while Bob looks");
+    from = aliceChat.frames.length;
     bobChat.ws.close();
-    await aliceChat.next("presence", (f) => !f.online);
+    await presenceAfter(false, from);
 
     const sentOffline = await send("secret words while Bob is away");
     await push.waitFor(1);
@@ -127,14 +135,16 @@ describe("notifications when Bob has no Duet page open", () => {
 
     // Unread: the next message pushes nothing. Bob reads, leaves, and the one after pushes again.
     await send("second while away");
+    from = aliceChat.frames.length;
     const reader = await openChat(bob.browser, roomId, { base: instanceB });
     open.push(reader);
     const ready = await reader.next("ready");
     reader.send({ type: "read", seq: ready.upTo });
     await aliceChat.next("read", (f) => f.seq === ready.upTo);
+    await presenceAfter(true, from);
+    from = aliceChat.frames.length;
     reader.ws.close();
-    const offlines = () => aliceChat.frames.filter((f) => f.type === "presence" && !f.online).length;
-    await aliceChat.next("presence", (f) => !f.online && offlines() >= 2);
+    await presenceAfter(false, from);
     const afterRead = await send("after reading");
     await push.waitFor(2);
     assert.ok((push.received[1]?.at ?? 0) >= afterRead, "the second push is for the message after the read, not the unread one");

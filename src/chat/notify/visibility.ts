@@ -13,11 +13,36 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../logger.js";
 import { redisScript } from "../counters.js";
-import { COUNT_LIVE, INSTANCE_PREFIX } from "../presence.js";
+import type { HubEffectSpec, Published } from "../hub.js";
+import { COUNT_LIVE, INSTANCE_PREFIX, LIVE_TOTAL } from "../presence.js";
 
 const countLive = redisScript(COUNT_LIVE);
 
 const visibleKey = (userId: string) => `duet:visible:${userId}`;
+
+/**
+ * Whether a message's recipient is looking, answered by the hub's publish script as it sends the
+ * message out (hub.ts), so the notifier asks Redis nothing more for the common case: 1 looking,
+ * 0 not, nothing when the count is damaged (not a hash; the notifier then asks `visibleOf`).
+ */
+export const lookingEffect: HubEffectSpec = {
+  lua: `${LIVE_TOTAL}
+local fields = redis.pcall('HGETALL', keys[1])
+if fields.err then return nil end
+if liveTotal(keys[1], fields, args[1]) > 0 then return 1 end
+return 0`,
+  of: (event, { to }) =>
+    event.type === "message" && to && to !== event.from ? { keys: [visibleKey(to)], args: [INSTANCE_PREFIX] } : undefined,
+};
+
+/** The name the hub knows `lookingEffect` by (wiring.ts). */
+export const LOOKING = "looking";
+
+/** Whether a published message's recipient was looking: undefined when the hub did not say. */
+export function lookingIn(published: Published): boolean | undefined {
+  const answer = published?.[LOOKING];
+  return answer === 1 ? true : answer === 0 ? false : undefined;
+}
 
 /** One socket's say in whether its user is looking. */
 export type VisibleSocket = {
