@@ -201,7 +201,9 @@ function appService(index: number): Service {
     name: `app-${index + 1}`,
     start: (s, secrets) => ({
       command: process.execPath,
-      args: [join(ROOT, "dist", "server.js")],
+      // STACK_APP_NODE_ARGS: Node flags for profiling the app under load, e.g. "--cpu-prof
+      // --cpu-prof-dir=/tmp/prof" (each instance writes its profile when stopped).
+      args: [...(process.env.STACK_APP_NODE_ARGS ?? "").split(" ").filter(Boolean), join(ROOT, "dist", "server.js")],
       env: appEnv(s, secrets, index),
     }),
     ready: (s) => httpStatus(`http://127.0.0.1:${s.appPorts[index]}/readyz`, { expect: 200 }),

@@ -104,6 +104,22 @@ describe("the conversation list's summaries", () => {
     }
   });
 
+  it("with a damaged unread count still let messages out, and count from MongoDB again", async () => {
+    const { bob, roomId, aliceTab, bobTab } = await room("unread-broken");
+    aliceTab.send({ type: "send", clientId: "unread-1", text: "first" });
+    await aliceTab.next("ack", (a) => a.clientId === "unread-1");
+    assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "first", unread: 1 });
+    const bobUnread = `${summaryKey(roomId)}:unread:${bob.id}`;
+    await suite.services.redis.set(bobUnread, "not a set");
+    try {
+      aliceTab.send({ type: "send", clientId: "unread-2", text: "second" });
+      await bobTab.next("message", (f) => f.clientId === "unread-2");
+      assert.deepEqual(await rowOf(bob.browser, roomId), { preview: "second", unread: 2 });
+    } finally {
+      await suite.services.redis.del(bobUnread);
+    }
+  });
+
   it("go with the conversation when it is deleted", async () => {
     const { alice, bob, roomId, aliceTab } = await room("summary-gone");
     aliceTab.send({ type: "send", clientId: "gone-1", text: "soon gone" });

@@ -70,6 +70,16 @@ if type(members) == 'table' and members.err then
 end
 local a, b = string.match(members or '', '([^,]+),([^,]+)')
 local function unread(member) return h .. ':unread:' .. member end
+-- A change to a member's unread numbers; a damaged set is dropped, and with it the summary's
+-- claim to be held (the next list draw counts from MongoDB again).
+local function change(cmd, member, ...)
+  local key = unread(member)
+  local done = redis.pcall(cmd, key, ...)
+  if type(done) == 'table' and done.err then
+    redis.call('DEL', key)
+    redis.call('HDEL', h, 'run')
+  end
+end
 if op == 'gone' then
   redis.call('DEL', h)
   if a then redis.call('DEL', unread(a), unread(b)) end
@@ -86,7 +96,7 @@ if op ~= 'gone' and redis.call('HEXISTS', h, 'run') == 1 then
     end
     local other = (who == a) and b or a
     if other then
-      redis.call('ZADD', unread(other), seq, seq)
+      change('ZADD', other, seq, seq)
       redis.call('EXPIRE', unread(other), ${TTL_SECONDS})
     end
   elseif op == 'edited' then
@@ -94,11 +104,11 @@ if op ~= 'gone' and redis.call('HEXISTS', h, 'run') == 1 then
   elseif op == 'deleted' then
     if seq == lastSeq then redis.call('HSET', h, 'lastDeleted', '1') end
     if a then
-      redis.call('ZREM', unread(a), seq)
-      redis.call('ZREM', unread(b), seq)
+      change('ZREM', a, seq)
+      change('ZREM', b, seq)
     end
   elseif op == 'read' then
-    redis.call('ZREMRANGEBYSCORE', unread(who), '-inf', seq)
+    change('ZREMRANGEBYSCORE', who, '-inf', seq)
   end
 end
 `;

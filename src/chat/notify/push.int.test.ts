@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { PushSubscriptionModel } from "../../accounts/push-subscriptions.js";
 import { UserModel } from "../../accounts/user.model.js";
@@ -204,6 +204,33 @@ describe("notifications when Bob has no Duet page open", () => {
     await carolPush.waitFor(1);
     assert.equal(push.received.length, 1, "nothing pushed to Bob while his chat was in front");
     list.ws.close();
+  });
+
+  it("a flood of visibility frames costs Redis a few writes, and the count follows the page's last word", async () => {
+    const { bob, roomId } = await pair();
+    const bobId = String((await UserModel.findOne({ email: bob.email }, { _id: 1 }).lean())?._id);
+    const bobChat = await openChat(bob.browser, roomId, { base: instanceB });
+    open.push(bobChat);
+    await bobChat.next("ready");
+    await visibleSockets(services.redis, bobId, 1);
+    const admin = new Redis(stack.REDIS_ADMIN_URL);
+    const counted = async () => Number(/cmdstat_hincrby:calls=(\d+)/.exec(await admin.info("commandstats"))?.[1] ?? 0);
+    const socketsOnline = async () =>
+      Object.values(await services.redis.hgetall(`duet:online:${bobId}`)).reduce((sum, n) => sum + Number(n), 0);
+    try {
+      const before = await counted();
+      // 1,001 changes, the last one "hidden"; then the socket closes, and the instance counts
+      // Bob offline only once his visibility is written (connection.ts).
+      for (let i = 0; i <= 1000; i++) bobChat.send({ type: "visibility", visible: i % 2 === 1 });
+      bobChat.ws.close();
+      await eventually("Bob counted offline", async () => (await socketsOnline()) === 0);
+      const writes = (await counted()) - before;
+      // Other test files run alongside and count sockets too, hence the margin.
+      assert.ok(writes < 200, `${writes} count writes for 1,001 visibility frames`);
+      await visibleSockets(services.redis, bobId, 0);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it("Bob may opt in to the message's text in his notifications; a bad setting is refused and changes nothing", async () => {

@@ -115,20 +115,37 @@ export function createVisibility(options: {
 
   return {
     opened(userId) {
-      let visible = true;
+      // What the page said last (false once closed), and what Redis counts for this socket.
+      // Changes made while one is being written collapse into the last: a page (or anyone with
+      // a session) sending a flood of frames costs at most one write in flight per socket.
+      let wanted = true;
+      let counted = false;
       let open = true;
-      // One socket's changes reach Redis in the order they were said.
-      let chain = count(userId, 1).catch(warn("visible socket not counted"));
-      const change = (to: boolean) => {
-        if (!open || to === visible) return;
-        visible = to;
-        chain = chain.then(() => count(userId, to ? 1 : -1)).catch(warn("visibility not recorded"));
+      let chain: Promise<void> = Promise.resolve();
+      let writing = false;
+      const follow = () => {
+        if (writing) return;
+        writing = true;
+        chain = (async () => {
+          while (counted !== wanted) {
+            const to = wanted;
+            await count(userId, to ? 1 : -1).catch(warn(to ? "visible socket not counted" : "visibility not recorded"));
+            counted = to;
+          }
+          writing = false;
+        })();
       };
+      follow();
       return {
-        set: change,
+        set(visible) {
+          if (!open) return;
+          wanted = visible;
+          follow();
+        },
         closed() {
-          change(false);
           open = false;
+          wanted = false;
+          follow();
         },
         settled: () => chain,
       };
