@@ -3,10 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import mongoose from "mongoose";
-import { openChat } from "../test/chat-client.js";
-import { instances, signedUpUser } from "../test/factories.js";
+import { instances } from "../test/factories.js";
 import { eventually, stack } from "../test/support.js";
-import { chatSuite } from "../test/chat-suite.js";
+import { chatSuite, twoInARoom } from "../test/chat-suite.js";
 
 const [instanceA = "", instanceB = ""] = instances;
 
@@ -31,21 +30,21 @@ const appLog = (n: number) => readFileSync(join(stack.STACK_DIR, "logs", `app-${
 
 describe("one damaged stored message", () => {
   const suite = chatSuite();
-  const open = suite.open;
+
+  /** Alice on instance A, Bob on B, their room, and Alice's socket once each of `texts` is acknowledged. */
+  async function sentInARoom(label: string, texts: string[]) {
+    const { alice, bob, roomId } = await twoInARoom(label, [instanceA, instanceB]);
+    const sender = await suite.connect(alice.browser, roomId, instanceA);
+    for (const [i, text] of texts.entries()) {
+      sender.send({ type: "send", clientId: `${label}-${i}`, text });
+      await sender.next("ack", (f) => f.clientId === `${label}-${i}`);
+    }
+    return { alice, bob, roomId, sender };
+  }
 
   it("reads as 'could not be read' while the room, its history, the socket and the list keep working", async () => {
-    const alice = await signedUpUser("damaged", instanceA);
-    const bob = await signedUpUser("damaged-peer", instanceB);
-    await alice.browser.get("/chat");
-    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
-    const sender = await openChat(alice.browser, roomId, { base: instanceA });
-    open.push(sender);
-    await sender.next("ready");
     const secrets = ["first, fine", "second: the secret that gets damaged", "third, fine", "fourth, damaged too"];
-    for (const [i, text] of secrets.entries()) {
-      sender.send({ type: "send", clientId: `d${i}`, text });
-      await sender.next("ack", (f) => f.clientId === `d${i}`);
-    }
+    const { alice, bob, roomId, sender } = await sentInARoom("damaged", secrets);
     await flipBit(roomId, 2, "ct");
     await flipBit(roomId, 3, "iv");
     await flipBit(roomId, 4, "mac"); // the newest: it is also the conversation list's preview
@@ -69,9 +68,7 @@ describe("one damaged stored message", () => {
       assert.equal((await browser.get(`/chat/${roomId}`)).status, 200, "the room page still answers");
     }
 
-    const reader = await openChat(bob.browser, roomId, { base: instanceB });
-    open.push(reader);
-    await reader.next("ready");
+    const reader = await suite.connect(bob.browser, roomId, instanceB);
     const got = reader.frames.filter((f) => f.type === "message");
     assert.deepEqual(
       got.map((f) => [f.seq, f.unreadable ? "unreadable" : f.text]),
@@ -101,17 +98,7 @@ describe("one damaged stored message", () => {
   });
 
   it("a flipped bit in a message's key id or number leaves the room working too", async () => {
-    const alice = await signedUpUser("damaged-numbers", instanceA);
-    const bob = await signedUpUser("damaged-numbers-peer", instanceB);
-    await alice.browser.get("/chat");
-    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
-    const sender = await openChat(alice.browser, roomId, { base: instanceA });
-    open.push(sender);
-    await sender.next("ready");
-    for (const i of [1, 2, 3]) {
-      sender.send({ type: "send", clientId: `n${i}`, text: `message ${i}` });
-      await sender.next("ack", (f) => f.clientId === `n${i}`);
-    }
+    const { bob, roomId, sender } = await sentInARoom("damaged-numbers", ["message 1", "message 2", "message 3"]);
     await flipSignBit(roomId, 1, "keyId");
     await flipSignBit(roomId, 2, "seq"); // now a negative number
 
@@ -126,30 +113,16 @@ describe("one damaged stored message", () => {
       ],
     );
     assert.equal((await bob.browser.get("/chat")).status, 200, "the conversation list still answers");
-    const reader = await openChat(bob.browser, roomId, { base: instanceB });
-    open.push(reader);
-    await reader.next("ready");
+    const reader = await suite.connect(bob.browser, roomId, instanceB);
     sender.send({ type: "send", clientId: "after-numbers", text: "still talking" });
     assert.equal((await reader.next("message", (f) => f.clientId === "after-numbers")).text, "still talking");
   });
 
   it("a number that a flipped bit moved far ahead does not stall the room", async () => {
-    const alice = await signedUpUser("damaged-ahead", instanceA);
-    const bob = await signedUpUser("damaged-ahead-peer", instanceB);
-    await alice.browser.get("/chat");
-    const roomId = (await alice.browser.post("/chat/start", { email: bob.email })).location?.replace("/chat/", "") ?? "";
-    const sender = await openChat(alice.browser, roomId, { base: instanceA });
-    open.push(sender);
-    await sender.next("ready");
-    for (const i of [1, 2, 3]) {
-      sender.send({ type: "send", clientId: `a${i}`, text: `message ${i}` });
-      await sender.next("ack", (f) => f.clientId === `a${i}`);
-    }
+    const { bob, roomId, sender } = await sentInARoom("damaged-ahead", ["message 1", "message 2", "message 3"]);
     const messages = mongoose.connection.db?.collection("messages");
     await messages?.updateOne({ roomId, seq: 2 }, { $set: { seq: 2 ^ (1 << 27) } });
-    const reader = await openChat(bob.browser, roomId, { base: instanceB });
-    open.push(reader);
-    await reader.next("ready");
+    const reader = await suite.connect(bob.browser, roomId, instanceB);
     // Once the reader's socket starts settling the numbers below the moved one:
     await eventually(
       "numbers are being settled",

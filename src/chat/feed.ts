@@ -8,6 +8,13 @@
  * instead), or settled as never coming (see gaps.ts). Plain state, no I/O: unit-tested.
  */
 
+/**
+ * A run of missing numbers longer than this cannot be writes in flight (a batch holds at most
+ * 512 sends per instance): it is a counter moved past a number that damage put far ahead. It
+ * is skipped whole, with no markers (a flipped high bit would otherwise cost millions of them).
+ */
+export const LONGEST_GAP = 10_000;
+
 export type Feed<M extends { seq: number }> = {
   /** A message at its number, from wherever it came; earlier or repeated numbers are dropped. */
   push(message: M): void;

@@ -9,6 +9,7 @@
  * renumbers it (message-store.ts), so it arrives later, in order, under a new number.
  */
 import mongoose from "mongoose";
+import { LONGEST_GAP } from "./feed.js";
 import { decryptStored, type PlainMessage, type Unreadable } from "./history.js";
 import { DURABLE_WRITE, MessageModel, voidId } from "./message.model.js";
 import { ensureKeys, type RoomKey } from "./rooms.js";
@@ -26,13 +27,6 @@ export async function voidNumbers(roomId: string, seqs: number[]): Promise<void>
 
 /** At most this many numbers are looked up at once. */
 const MAX_RANGE = 500;
-
-/**
- * A run of missing numbers longer than this cannot be writes in flight (a batch holds at most
- * 512 sends per instance): it is a counter moved past a number that damage put far ahead. It
- * is skipped whole, with no markers (a flipped high bit would otherwise cost millions of them).
- */
-export const LONGEST_GAP = 10_000;
 
 type Found = Parameters<typeof decryptStored>[2];
 

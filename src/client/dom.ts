@@ -19,6 +19,12 @@ export function required<T extends Element>(root: ParentNode, selector: string, 
   return found;
 }
 
+/** Finds the parts `root` must have, each by selector (`what` names `root` in the error). */
+export const partsOf =
+  (root: ParentNode, what: string) =>
+  <T extends Element>(selector: string): T =>
+    required<T>(root, selector, what);
+
 /** A line icon (24×24, drawn in the current colour), hidden from assistive technology: its button has the label. */
 export function strokeIcon(paths: readonly string[]): SVGSVGElement {
   const ns = "http://www.w3.org/2000/svg";

@@ -8,7 +8,7 @@
  */
 import { snippetParts } from "./highlight.js";
 import { timeLabel, dayLabel } from "./format.js";
-import { required } from "./dom.js";
+import { partsOf } from "./dom.js";
 
 type Hit = { seq: number; from: string; at: string; text: string; name?: string };
 type Answer = { results: Hit[]; next: number | null; scanned: number };
@@ -28,7 +28,7 @@ export function setupSearch(options: SearchOptions): void {
   const { root, roomId } = options;
   const toggle = root.querySelector<HTMLButtonElement>("#search-toggle");
   if (!toggle) return;
-  const need = <T extends Element>(selector: string): T => required<T>(root, selector, "search");
+  const need = partsOf(root, "search");
   const panel = need<HTMLElement>("#chat-search");
   const form = need<HTMLFormElement>("#chat-search-form");
   const input = need<HTMLInputElement>("#chat-search-text");

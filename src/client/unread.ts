@@ -3,9 +3,10 @@
  * above the first of the other member's messages after the reader's read mark (as sent with the
  * page); new messages are told to screen readers through one polite live region, while the
  * message log itself has its announcements off, so pages of history loaded on scroll are never
- * read out again.
+ * read out again. A tab in the back shows a notification of its own.
  */
 import type { PlainMessage } from "../chat/protocol.js";
+import type { Item } from "./render.js";
 
 /** The other member's first message after `readUpTo` among those drawn, and how many follow it. */
 export function firstUnread(list: HTMLElement, readUpTo: number): { seq: number; count: number } | undefined {
@@ -39,4 +40,17 @@ export function announceMessage(region: HTMLElement, peerName: string, message: 
   line.textContent = `${peerName}: ${what}`;
   region.append(line);
   while (region.childElementCount > KEPT) region.firstElementChild?.remove();
+}
+
+/**
+ * A message that arrived while the tab is in the back: its own notification, with the text only
+ * if the user opted in (profile), as pushes do; the same tag as a push for this room, so one
+ * replaces the other.
+ */
+export function notifyInBackground(item: Item, options: { peerName: string; roomId: string; withText: boolean }): void {
+  if (document.visibilityState === "visible" || !("Notification" in window) || Notification.permission !== "granted") return;
+  const text = item.attachment ? `Attachment: ${item.attachment.name}${item.text ? ` (${item.text})` : ""}` : item.text;
+  const shown = options.withText && !item.deleted ? text.slice(0, 140) : "Open Duet to read it.";
+  const note = new Notification(`New message from ${options.peerName}`, { body: shown, tag: options.roomId });
+  note.addEventListener("click", () => window.focus());
 }
