@@ -55,6 +55,8 @@ export type ChatDeps = {
   /** How long a missing number may be in flight before it is looked up, then settled for good. */
   gapLookupMs: number;
   gapSettleMs: number;
+  /** Runs a lookup of missing numbers when the instance's share of them allows (concurrency.ts). */
+  gapReads: <T>(read: () => Promise<T>) => Promise<T>;
 };
 
 export type ConnectionPlace = { roomId: string; userId: string; peerId: string; after: number };
@@ -95,7 +97,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     source: {
       head: () => deps.sequencer.head(roomId),
       read: (after) => readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable),
-      settle: (range, claim) => settleNumbers(key, roomId, range, claim, deps.unreadable),
+      settle: (range, claim) => deps.gapReads(() => settleNumbers(key, roomId, range, claim, deps.unreadable)),
       unreadable: (seq) => deps.unreadable({ roomId, seq }),
     },
   });

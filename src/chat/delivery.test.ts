@@ -137,6 +137,30 @@ describe("a number missing below one that arrived", () => {
     assert.deepEqual(delivered(), [2]);
   });
 
+  it("is looked up less often the longer it stays missing, and still claimed on time", async () => {
+    const times: Array<{ at: number; claim: boolean }> = [];
+    const { delivery } = deliveryAfter(0, {
+      settle: async (_range, claim) => {
+        times.push({ at: Date.now(), claim });
+        return { settled: new Map(claim ? [[1, undefined]] : []) };
+      },
+    });
+    delivery.push(message(2));
+    for (let waited = 0; waited <= SETTLE_MS; waited += 100) {
+      mock.timers.tick(100);
+      await settleDown();
+    }
+    // Five lookups where one every 300 ms made seventeen; the last one claims the number.
+    assert.deepEqual(
+      times.map((t) => t.at),
+      [300, 900, 2_100, 4_500, 5_000],
+    );
+    assert.deepEqual(
+      times.map((t) => t.claim),
+      [false, false, false, false, true],
+    );
+  });
+
   it("is looked up again after a failed lookup", async () => {
     let failures = 1;
     const { delivery, delivered, warnings } = deliveryAfter(0, {
@@ -150,7 +174,7 @@ describe("a number missing below one that arrived", () => {
     await settleDown();
     assert.deepEqual(delivered(), []);
     assert.deepEqual(warnings, ["could not look up missing messages; will retry"]);
-    mock.timers.tick(LOOKUP_MS);
+    mock.timers.tick(2 * LOOKUP_MS);
     await settleDown();
     assert.deepEqual(delivered(), [1, 2]);
   });

@@ -1,8 +1,8 @@
 /**
  * One socket's share of a room, in number order (docs/decisions/001): messages from the catch-up
  * read, live hub events and resyncs go through the feed (feed.ts); a number missing below a held
- * one is looked up after `lookupMs` and settled for good once it has been missing `settleMs`
- * (gaps.ts reads and marks); an edit, deletion or reaction of a message the socket has not been
+ * one is looked up after `lookupMs`, again after twice as long each time it is still missing,
+ * and settled for good once it has been missing `settleMs` (gaps.ts reads and marks); an edit, deletion or reaction of a message the socket has not been
  * given yet waits for it; this socket's own sends keep their place without being sent back (the
  * ack tells the client). The reading is passed in, so this is state and timers only: unit-tested.
  */
@@ -45,6 +45,10 @@ export function createDelivery(options: DeliveryOptions) {
   const ownInFlight = new Set<string>();
   let gapTimer: NodeJS.Timeout | undefined;
   let gapSince: number | undefined;
+  // Lookups back off: on a database so slow that numbers stay missing, every socket looking
+  // every `lookupMs` would add scans to what is already too slow (on FerretDB/SQLite each is a
+  // full scan: the bench's stalls of 2026-12-07, decision 019).
+  let wait = options.lookupMs;
   let stopped = false;
 
   const feed = createFeed<PlainMessage>({
@@ -61,7 +65,7 @@ export function createDelivery(options: DeliveryOptions) {
   });
 
   function lookUpLater(): void {
-    if (!gapTimer && !stopped) gapTimer = setTimeout(() => void settleGap(), options.lookupMs);
+    if (!gapTimer && !stopped) gapTimer = setTimeout(() => void settleGap(), wait);
   }
 
   async function settleGap(): Promise<void> {
@@ -69,6 +73,7 @@ export function createDelivery(options: DeliveryOptions) {
     const missing = feed.missing();
     if (!missing || stopped) {
       gapSince = undefined;
+      wait = options.lookupMs;
       return;
     }
     const claim = Date.now() - (gapSince ?? Date.now()) >= options.settleMs;
@@ -82,8 +87,15 @@ export function createDelivery(options: DeliveryOptions) {
     } catch (err) {
       options.log.warn({ err: err instanceof Error ? err.message : err }, "could not look up missing messages; will retry");
     }
-    if (!feed.missing()) gapSince = undefined;
-    else lookUpLater();
+    if (!feed.missing()) {
+      gapSince = undefined;
+      wait = options.lookupMs;
+      return;
+    }
+    // Twice as long each time, but no later than when the gap is due to be settled.
+    const untilClaim = options.settleMs - (Date.now() - (gapSince ?? Date.now()));
+    wait = Math.min(wait * 2, Math.max(options.lookupMs, untilClaim));
+    lookUpLater();
   }
 
   return {

@@ -22,6 +22,7 @@ import { createSummaries, SUMMARY_EFFECT, summaryEffect, type Summaries } from "
 import { inboxSocketRoute } from "./inbox-socket.js";
 import { SEND_LIMIT } from "./limits.js";
 import { createHeartbeat } from "../realtime/heartbeat.js";
+import { atMost } from "../concurrency.js";
 import { createNotifier } from "./notify/notifier.js";
 import { createVisibility, LOOKING, lookingEffect } from "./notify/visibility.js";
 
@@ -113,6 +114,9 @@ export function createChat(config: Config, log: Logger, redis: Redis, subscriber
     // milliseconds behind; it is looked up after this long, and settled for good after 5 s.
     gapLookupMs: 300,
     gapSettleMs: 5_000,
+    // Each lookup may be a scan (FerretDB/SQLite): a few at a time per instance, however many
+    // sockets wait, so a slow database is not buried under them (decision 019).
+    gapReads: atMost(2),
   };
   return {
     route: chatSocketRoute(config, redis, deps, sessions),
