@@ -220,12 +220,22 @@ function report(result: BenchResult): void {
   log(`${flags.results}: results written`);
 }
 
+/** What has been measured so far, kept in results.json after every step so a stopped run keeps it. */
+let measured: BenchResult | undefined;
+const save = (result: BenchResult) => writeFileSync(join(benchDir, "results.json"), JSON.stringify(result, null, 2));
+
 async function main(): Promise<void> {
   if (flags["from-results"]) return report(JSON.parse(readFileSync(join(benchDir, "results.json"), "utf8")) as BenchResult);
   // Bounded whatever happens: a wedged database must not hold the run (and its relays) forever.
+  // What was measured by then is still reported, saying where it stopped.
   setTimeout(
     () => {
       log(`still running after ${flags["max-minutes"]} minutes: stopping`);
+      if (measured) {
+        const stopped = `Stopped by --max-minutes ${flags["max-minutes"]}: the steps after the last one shown were not run.`;
+        save({ ...measured, stopped });
+        report({ ...measured, stopped });
+      }
       void stopBenchProcesses(benchDir).finally(() => process.exit(2));
     },
     Number(flags["max-minutes"]) * 60_000,
@@ -246,21 +256,24 @@ async function main(): Promise<void> {
     seconds,
     systems: [],
   };
+  measured = result;
   // Each system, and the idle-socket measurement, starts once the stack has worked off what came
   // before (signing users up, closing 10,000 sockets, a relay's backlog).
   for (const key of chosen) {
     await settle(stackServerPids(place));
     result.systems.push(await benchSystem(place, key, pairs));
+    save(result);
     if (key === "duet" && flags["store-floor"] === "true") {
       await settle(stackServerPids(place));
       result.storeFloor = await storeAlone(pairs.length);
+      save(result);
     }
   }
   if (idleCount > 0) {
     await settle(stackServerPids(place));
     result.idle = await measureIdle(place, pairs, idleCount, Number(flags.hold), log);
   }
-  writeFileSync(join(place.dir, "results.json"), JSON.stringify(result, null, 2));
+  save(result);
   report(result);
 }
 

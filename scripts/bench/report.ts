@@ -20,6 +20,8 @@ export type BenchResult = {
   /** Duet's store path alone at each rate (store-floor.ts). */
   storeFloor?: FloorStep[];
   idle?: IdleResult;
+  /** Set when --max-minutes stopped the run: what follows the last measured step was not run. */
+  stopped?: string;
 };
 
 const KIB = 1024;
@@ -265,7 +267,16 @@ export function terminalReport(result: BenchResult): string {
   const floor = result.storeFloor?.length ? [pad([FLOOR_HEAD, ...floorRows(result.storeFloor)]), ""] : [];
   const counts = countRows(result);
   const countTable = counts.length ? [pad([COUNT_HEAD, ...counts]), ""] : [];
-  return [pad([HEAD, ...rows(result)]), "", ...countTable, ...floor, ...summaries(result), "", ...targets(result)].join("\n");
+  return [
+    ...(result.stopped ? [result.stopped, ""] : []),
+    pad([HEAD, ...rows(result)]),
+    "",
+    ...countTable,
+    ...floor,
+    ...summaries(result),
+    "",
+    ...targets(result),
+  ].join("\n");
 }
 
 const markdownTable = (head: string[], body: string[][]) =>
@@ -302,7 +313,7 @@ cores, all on loopback; other work on the machine shows in the load column. ${re
 ${result.pairs} pairs, ${result.seconds} s per step, open-loop, after every link has carried a
 message, a warm-up and a quiet stack; latency is from the scheduled send time to the other
 member's socket; CPU is user+system seconds per 1,000 messages of the two app (or relay)
-processes, and of those plus Redis, FerretDB and nginx.
+processes, and of those plus Redis, FerretDB and nginx.${result.stopped ? `\n\n**${result.stopped}**` : ""}
 
 ${table}
 ${countTable}${floor}
