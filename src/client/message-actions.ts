@@ -54,7 +54,8 @@ export function createMessageActions(deps: {
       confirmDialog.addEventListener(
         "close",
         () => {
-          if (confirmDialog.returnValue === "delete" && item.seq !== undefined) deps.send({ type: "delete", seq: item.seq });
+          if (confirmDialog.returnValue === "delete" && item.seq !== undefined && !deps.send({ type: "delete", seq: item.seq }))
+            deps.note("You're offline: the message was not deleted. Try again when you're back online.");
           const li = item.seq !== undefined ? rowOf(item.seq) : null;
           (li ?? focusBack ?? messages).focus();
         },
