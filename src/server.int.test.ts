@@ -5,6 +5,11 @@ import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MongoClient } from "mongodb";
+import { stackSettings } from "../scripts/lib/settings.js";
 import { eventually, stack } from "./test/support.js";
 
 const SERVER = fileURLToPath(new URL("./server.ts", import.meta.url));
@@ -73,6 +78,60 @@ describe("starting and stopping the server", () => {
     });
     assert.equal(await run.exit, 1);
     assert.match(run.output(), /cannot reach MongoDB or Redis at start-up; check MONGODB_URI and REDIS_URL/);
+  });
+
+  it("waits between attempts when MongoDB refuses its credentials, and says so when it gives up", async (t) => {
+    // A FerretDB of its own that requires authentication, as the Docker stack's does: a refused
+    // login fails at once, so without a pause between attempts the start-up loop spun (CI saw
+    // thousands of attempts per second from each replica while the database initialised).
+    const data = mkdtempSync(join(tmpdir(), "duet-auth-"));
+    const mongoPort = await freePort();
+    const ferretdb = spawn(
+      stackSettings().ferretdbBin,
+      [
+        `--handler=sqlite`,
+        `--sqlite-url=file:${data}/`,
+        `--state-dir=${data}`,
+        `--listen-addr=127.0.0.1:${mongoPort}`,
+        "--debug-addr=-",
+        "--telemetry=disable",
+        "--log-level=error",
+        "--test-enable-new-auth",
+        "--setup-database=admin",
+        "--setup-username=root",
+        "--setup-password=right-password",
+      ],
+      { stdio: "ignore" },
+    );
+    t.after(() => {
+      ferretdb.kill("SIGKILL");
+      rmSync(data, { recursive: true, force: true });
+    });
+    await eventually("the authenticating FerretDB answers", async () => {
+      const client = new MongoClient(`mongodb://root:right-password@127.0.0.1:${mongoPort}/?authSource=admin`, {
+        serverSelectionTimeoutMS: 1000,
+      });
+      try {
+        return (await client.db("admin").command({ ping: 1 })).ok === 1;
+      } finally {
+        await client.close();
+      }
+    });
+
+    const run = startServer({
+      ...productionEnv(),
+      MONGODB_URI: `mongodb://duet:wrong-password@127.0.0.1:${mongoPort}/duet?authSource=duet`,
+      STARTUP_TIMEOUT_MS: "3000",
+      PORT: String(await freePort()),
+    });
+    assert.equal(await run.exit, 1);
+    const attempts = run
+      .output()
+      .split("\n")
+      .filter((line) => line.includes("MongoDB not reachable yet")).length;
+    assert.ok(attempts >= 1 && attempts <= 10, `${attempts} attempts in 3 s`);
+    assert.match(run.output(), /MongoDB refused the user and password in MONGODB_URI/);
+    assert.ok(!run.output().includes("wrong-password"), "the password was logged");
   });
 
   it("serves, refuses unknown WebSocket paths before any frame, and stops cleanly on SIGTERM", async () => {

@@ -27,8 +27,17 @@ process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejectio
 const connectionError = (err: unknown) =>
   scrub(err instanceof Error ? err.message : String(err), [config.mongodbUri, config.redisUrl]);
 
+/** MongoDB's answer to a wrong user or password (code 18), which no amount of waiting for the server fixes by itself. */
+const refusedLogin = (err: unknown) =>
+  typeof err === "object" &&
+  err !== null &&
+  ((err as { code?: unknown }).code === 18 || (err as { codeName?: unknown }).codeName === "AuthenticationFailed");
+
 async function connectMongo(): Promise<mongoose.Connection> {
   const deadline = Date.now() + config.startupTimeoutMs;
+  // A refused login or a refused connection fails at once: without a pause, the loop below
+  // made hundreds of attempts a second (and as many log lines) while the database started.
+  let pauseMs = 250;
   for (;;) {
     try {
       // autoIndex off in production: indexes are built by start-up code we control, not per model load.
@@ -43,8 +52,10 @@ async function connectMongo(): Promise<mongoose.Connection> {
       });
       return mongoose.connection;
     } catch (err) {
-      if (Date.now() >= deadline) throw err;
+      if (Date.now() + pauseMs >= deadline) throw err;
       log.warn({ err: connectionError(err) }, "MongoDB not reachable yet; retrying");
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(pauseMs * 2, 2000);
     }
   }
 }
@@ -82,7 +93,9 @@ async function main(): Promise<void> {
         redis: redact(config.redisUrl),
         err: connectionError(err),
       },
-      "cannot reach MongoDB or Redis at start-up; check MONGODB_URI and REDIS_URL",
+      refusedLogin(err)
+        ? "MongoDB refused the user and password in MONGODB_URI; see the README's Troubleshooting"
+        : "cannot reach MongoDB or Redis at start-up; check MONGODB_URI and REDIS_URL",
     );
     process.exit(1);
   }

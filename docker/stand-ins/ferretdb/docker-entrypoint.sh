@@ -22,8 +22,13 @@ if [ -n "${MONGO_INITDB_ROOT_USERNAME:-}" ]; then
     FERRETDB_SETUP_USERNAME="$MONGO_INITDB_ROOT_USERNAME" FERRETDB_SETUP_PASSWORD="$MONGO_INITDB_ROOT_PASSWORD"
 fi
 
-if [ -z "$(ls -A "$data")" ]; then
-  echo "docker-entrypoint: initialising an empty $data"
+# Unlike the mongo image, which initialises only an empty directory, a volume is initialised
+# until that has once finished (the marker below): a first start cut off half-way (a slow
+# machine, a restart) is retried instead of leaving a database without the app's user. The
+# init scripts must therefore be idempotent, as mongodb/initdb/*.js is.
+marker="$data/.docker-entrypoint-initialised"
+if [ ! -e "$marker" ]; then
+  echo "docker-entrypoint: initialising $data"
   FERRETDB_LISTEN_ADDR=127.0.0.1:27017 ferretdb &
   pid=$!
   tries=0
@@ -43,6 +48,7 @@ if [ -z "$(ls -A "$data")" ]; then
     esac
   done
   kill "$pid" && wait "$pid" || true
+  : > "$marker"
   echo "docker-entrypoint: initialised; starting FerretDB"
 fi
 FERRETDB_LISTEN_ADDR=0.0.0.0:27017 exec ferretdb "$@"
