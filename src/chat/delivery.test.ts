@@ -161,6 +161,24 @@ describe("a number missing below one that arrived", () => {
     );
   });
 
+  it("keeps backing off while its claim fails (the database is away), at most 5 s apart", async () => {
+    const times: number[] = [];
+    const { delivery, warnings } = deliveryAfter(0, {
+      settle: async (_range, claim) => {
+        times.push(Date.now());
+        if (claim) throw new Error("database away");
+        return { settled: new Map() };
+      },
+    });
+    delivery.push(message(2));
+    for (let waited = 0; waited <= 4 * SETTLE_MS; waited += 100) {
+      mock.timers.tick(100);
+      await settleDown();
+    }
+    assert.deepEqual(times, [300, 900, 2_100, 4_500, 5_000, 6_000, 8_000, 12_000, 17_000]);
+    assert.equal(warnings.length, 5, "each failed claim is logged");
+  });
+
   it("is looked up again after a failed lookup", async () => {
     let failures = 1;
     const { delivery, delivered, warnings } = deliveryAfter(0, {

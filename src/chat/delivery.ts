@@ -92,9 +92,10 @@ export function createDelivery(options: DeliveryOptions) {
       wait = options.lookupMs;
       return;
     }
-    // Twice as long each time, but no later than when the gap is due to be settled.
+    // Twice as long each time: no later than when the gap is due to be claimed, and after that
+    // (the claim failed: the database is away) at most `settleMs` apart.
     const untilClaim = options.settleMs - (Date.now() - (gapSince ?? Date.now()));
-    wait = Math.min(wait * 2, Math.max(options.lookupMs, untilClaim));
+    wait = Math.min(wait * 2, untilClaim > 0 ? Math.max(options.lookupMs, untilClaim) : options.settleMs);
     lookUpLater();
   }
 
