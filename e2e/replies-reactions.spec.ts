@@ -227,3 +227,32 @@ test("a quote follows its original live: edited, then deleted, on both sides", a
   await expect(quoteAt(bob)).toContainText("Deleted message");
   await close();
 });
+
+test("a message's open menu stays open, focus kept, when the message changes under it (a reaction arrives)", async ({
+  browser,
+}, info) => {
+  const { alice, bob, close } = await twoInARoom(browser, info, ["Alice Menu", "Bob Menu"]);
+  await send(alice, "Lunch at the lake?");
+  const atAlice = alice.locator("li.msg").filter({ has: alice.locator("p.text", { hasText: "Lunch at the lake?" }) });
+  await expect(bob.locator("li.msg-them").filter({ hasText: "Lunch at the lake?" })).toBeVisible();
+
+  // Alice opens her message's menu and moves to Delete; Bob reacts meanwhile.
+  await openMenuOf(alice, "Lunch at the lake?");
+  const menu = alice.getByRole("menu", { name: "Message actions" });
+  const deleteItem = menu.getByRole("menuitem", { name: "Delete", exact: true });
+  for (let i = 0; i < 8 && !(await deleteItem.evaluate((b) => b === document.activeElement)); i++)
+    await alice.keyboard.press("ArrowDown");
+  await expect(deleteItem).toBeFocused();
+  await openMenuOf(bob, "Lunch at the lake?");
+  await choose(bob, "React…");
+  await bob.keyboard.press("Enter");
+  await expect(atAlice.getByRole("button", { name: "👍 1", exact: true })).toBeVisible();
+
+  // The message was drawn again with the reaction: the menu is still there, on it, where she was.
+  await expect(atAlice.getByRole("menu", { name: "Message actions" })).toBeVisible();
+  await expect(deleteItem).toBeFocused();
+  await expect(atAlice.getByRole("button", { name: "Message actions" })).toHaveAttribute("aria-expanded", "true");
+  await alice.keyboard.press("Enter");
+  await expect(alice.getByRole("dialog", { name: "Delete this message?" })).toBeVisible();
+  await close();
+});

@@ -346,10 +346,19 @@ export function createMessageList(container: HTMLOListElement, log: HTMLElement,
     // Grouping was set by decorate() and depends on the neighbours, not on this message's change.
     fresh.classList.toggle("msg-grouped", entry.li.classList.contains("msg-grouped"));
     const hadFocus = entry.li.contains(document.activeElement);
-    if (openMenu?.li === entry.li) closeMenu(false);
+    // A receipt or a reaction redraws a message while its menu may be open: the menu moves to
+    // the new drawing, on the same choice, instead of vanishing under the user's finger.
+    const menuWasOpen = openMenu?.li === entry.li;
+    const focusedChoice = menuWasOpen ? openMenu?.menu.querySelector(":focus")?.textContent : undefined;
+    if (menuWasOpen) closeMenu(false);
     entry.li.replaceWith(fresh);
     entry.li = fresh;
-    if (hadFocus) fresh.focus();
+    if (menuWasOpen) {
+      toggleMenu(entry);
+      const again = [...(openMenu?.menu.querySelectorAll<HTMLButtonElement>("[role=menuitem]") ?? [])];
+      again.find((b) => b.textContent === focusedChoice)?.focus();
+      if (!fresh.contains(document.activeElement) && hadFocus) fresh.focus();
+    } else if (hadFocus) fresh.focus();
   }
 
   // One tab stop: arrows move between messages, Enter or the menu key opens a message's actions.
