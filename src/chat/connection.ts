@@ -22,7 +22,8 @@ import { deleteMessage, editMessage, markRead, roomProgress, sendMessage, type M
 import type { MessageNotices } from "./notify/notifier.js";
 import type { Visibility, VisibleSocket } from "./notify/visibility.js";
 import type { Presence } from "./presence.js";
-import { parseClientFrame, type ClientFrame, type ServerFrame } from "./protocol.js";
+import { parseClientFrame } from "./frame-parser.js";
+import type { ClientFrame, ServerFrame } from "./protocol.js";
 import { react } from "./reactions.js";
 import type { RoomActivity } from "./room-activity.js";
 import type { RoomKey } from "./rooms.js";

@@ -24,7 +24,8 @@ import type { SessionSockets } from "../realtime/session-sockets.js";
 import type { Hub, HubEvent, HubListener } from "./hub.js";
 import type { Visibility } from "./notify/visibility.js";
 import { presenceChannel } from "./presence.js";
-import { parseClientFrame, type InboxFrame } from "./protocol.js";
+import { parseClientFrame } from "./frame-parser.js";
+import type { InboxFrame } from "./protocol.js";
 import { RoomModel } from "./room.model.js";
 
 /** The hub channel (a pseudo room id) on which new conversations of `userId` are announced. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MAX_MESSAGE_LENGTH, parseClientFrame } from "./protocol.js";
+import { parseClientFrame } from "./frame-parser.js";
+import { MAX_MESSAGE_LENGTH } from "./protocol.js";
 
 describe("chat frames from clients", () => {
   it("accepts each well-formed frame", () => {
