@@ -18,7 +18,7 @@
  *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
  *   --pairs N                       default: enough for Duet's per-user send limit
  *   --store-floor true              with duet: then its store path alone at each rate (store-alone.ts)
- *   --stack-dir .stack-bench        --port-base 39400       --fresh-stack  wipe and start it first
+ *   --stack-dir .stack-bench        --port-base 29400       --fresh-stack  wipe and start it first
  *   --results docs/benchmarks.md    write the results there (the part above its end marker)
  *   --from-results                  only report (and write) the last run's <stack-dir>/bench/results.json
  *   --max-minutes 30                stop (and stop the relays and edges) after this long, whatever happens
@@ -53,7 +53,7 @@ const { values: flags } = parseArgs({
     pairs: { type: "string" },
     "store-floor": { type: "string", default: "true" },
     "stack-dir": { type: "string", default: ".stack-bench" },
-    "port-base": { type: "string", default: "39400" },
+    "port-base": { type: "string", default: "29400" },
     "fresh-stack": { type: "boolean", default: false },
     results: { type: "string" },
     "max-minutes": { type: "string", default: "30" },

@@ -16,7 +16,9 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /**
  * Ports the bench adds, from its port base. They sit below Linux's ephemeral range
  * (32768-60999): the bench opens and closes thousands of client sockets, and a port in that range
- * may be taken by one of them when an edge starts (EADDRINUSE). For base 39400: 29451-29466.
+ * may be taken by one of them when an edge starts (EADDRINUSE). For base 29400: 29451-29466,
+ * beside the stack's own (base + 1 to base + 90; the stack too sits below that range by
+ * default: at 39400 its nginx once failed to bind 39480 for the same reason).
  */
 export const benchPorts = (base: number) => {
   const low = 20_000 + (base % 10_000);
