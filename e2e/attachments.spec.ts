@@ -2,7 +2,8 @@ import { AxeBuilder } from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
-import { openChatWith, twoInARoom } from "./support/rooms.js";
+import { signedUpUser, startConversation } from "../src/test/factories.js";
+import { live, openChatWith, twoInARoom } from "./support/rooms.js";
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
@@ -150,4 +151,54 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     await expect(pending).toHaveCount(0);
     await close();
   });
+});
+
+test("a file still uploading when Alice switches to another conversation is sent all the same, and leaving the page asks first", async ({
+  browser,
+}, info) => {
+  test.setTimeout(120_000);
+  const { alice, bob, aliceEmail, roomUrl, close } = await twoInARoom(browser, info, ["Alice Upload", "Bob Upload"]);
+  const carol = await signedUpUser(`carol-upload-${info.project.name}`);
+  await startConversation(carol.browser, aliceEmail);
+  await alice.goto(roomUrl);
+  await live(alice);
+
+  // The upload is held at the network until Alice has left the conversation.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached = () => {};
+  const uploading = new Promise<void>((resolve) => (reached = resolve));
+  await alice.route("**/api/rooms/*/attachments?*", async (route) => {
+    reached();
+    await released;
+    await route.continue();
+  });
+  await alice
+    .locator("#attach-input")
+    .setInputFiles([{ name: "minutes.txt", mimeType: "text/plain", buffer: Buffer.from("notes") }]);
+  await alice.getByRole("button", { name: "Send", exact: true }).click();
+  await uploading;
+
+  // Leaving the page while it uploads asks first (the browser's own "Leave site?").
+  const asked = alice.waitForEvent("dialog");
+  await alice.close({ runBeforeUnload: true });
+  const dialog = await asked;
+  expect(dialog.type()).toBe("beforeunload");
+  await dialog.dismiss();
+
+  // Switching conversations in the page does not ask: the file goes on and is sent.
+  await alice.locator("a.conversation", { hasText: "carol-upload" }).click();
+  await expect(alice).not.toHaveURL(roomUrl);
+  await live(alice);
+  release();
+  await expect(bob.getByRole("link", { name: /Download minutes\.txt/ })).toBeVisible();
+
+  // Back in the conversation it is there once, sent.
+  await alice.goBack();
+  await expect(alice).toHaveURL(roomUrl);
+  await live(alice);
+  const sent = alice.locator("li.msg-me").filter({ has: alice.getByRole("link", { name: /Download minutes\.txt/ }) });
+  await expect(sent).toHaveCount(1);
+  await expect(sent.locator(".state")).toContainText(/Sent|Read/);
+  await close();
 });

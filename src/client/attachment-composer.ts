@@ -47,6 +47,14 @@ const paperclip = () =>
 export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   const { root, form, input, roomId, me, maxBytes } = deps;
   const pending = new Map<string, Pending>();
+  /** Files uploading or waiting for their ack (a failed one waits for the user, not the network). */
+  const busy = () => [...pending.values()].some((p) => !p.failed);
+  let whenIdle: Array<() => void> = [];
+  const changed = () => {
+    if (busy()) return;
+    for (const wake of whenIdle) wake();
+    whenIdle = [];
+  };
   const tray: Array<{ file: File; caption: HTMLInputElement; li: HTMLLIElement }> = [];
   const csrf = root.querySelector<HTMLInputElement>('input[name="_csrf"]')?.value ?? "";
 
@@ -172,12 +180,14 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
         p.failed =
           body.error?.message ?? (request.status === 413 ? `That file is too large.` : "The file could not be uploaded.");
         deps.show(itemOf(p));
+        changed();
       }
     });
     request.addEventListener("error", () => {
       p.request = undefined;
       p.failed = "The upload was interrupted. Retry when you're back online.";
       deps.show(itemOf(p));
+      changed();
     });
     request.open("POST", `/api/rooms/${roomId}/attachments?clientId=${p.clientId}&_csrf=${encodeURIComponent(csrf)}`);
     request.setRequestHeader("Accept", "application/json");
@@ -245,10 +255,17 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
           p.request?.abort();
           pending.delete(clientId);
           deps.drop(clientId);
+          changed();
         },
       };
     },
     owns: (clientId: string) => pending.has(clientId),
+    /** Whether a file is still uploading or waiting for its ack. */
+    busy,
+    /** Resolves once no file is uploading or waiting for its ack. */
+    idle(): Promise<void> {
+      return busy() ? new Promise((resolve) => whenIdle.push(resolve)) : Promise.resolve();
+    },
     /** Sends again the attach frames not acknowledged yet (after a reconnect or a refusal). */
     resend(): void {
       for (const p of pending.values()) sendFrame(p);
@@ -257,6 +274,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
     acked(clientId: string): string | undefined {
       const p = pending.get(clientId);
       pending.delete(clientId);
+      changed();
       return p?.caption;
     },
     /** The server refused it for good; answers whether it was one of ours. */
@@ -267,6 +285,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       // "Not uploaded completely": the retry uploads it again.
       p.uploaded = undefined;
       deps.show(itemOf(p));
+      changed();
       return true;
     },
     retry(clientId: string): void {
@@ -277,6 +296,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       pending.get(clientId)?.request?.abort();
       pending.delete(clientId);
       deps.drop(clientId);
+      changed();
     },
   };
 }

@@ -63,6 +63,8 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
   const position = createRoomPosition();
   // Live once the newest page of history is in (below); until then nothing can be sent.
   let socket: Link = NOT_CONNECTED;
+  /** After a switch: this conversation's socket, for its files still on their way. */
+  let finishing: Link = NOT_CONNECTED;
   let typingTimer: number | undefined;
 
   const sendFrame = (frame: ClientFrame): boolean => socket.send(frame);
@@ -119,7 +121,7 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
     roomId,
     me,
     maxBytes: Number(root.dataset.maxFileBytes ?? 0),
-    send: sendFrame,
+    send: (frame) => (signal.aborted ? finishing : socket).send(frame),
     canSend: sender.canSend,
     show: (item) => list.upsert(item),
     drop: (clientId) => list.drop(clientId),
@@ -139,8 +141,9 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
   }
 
   function onFrame(frame: ServerFrame): void {
-    // Stopped, the socket only waits for the next conversation's to be live (see the return below).
-    if (signal.aborted) return;
+    // Stopped, the socket waits for the next conversation's to be live, and for this one's files
+    // still uploading or unacknowledged to be sent (see the return below): only they hear back.
+    if (signal.aborted) return finishingFrame(frame);
     switch (frame.type) {
       case "ready":
         list.setPeerRead(frame.peerReadUpTo);
@@ -275,9 +278,30 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
         });
     });
 
+  function finishingFrame(frame: ServerFrame): void {
+    if (frame.type === "ack") attachments.acked(frame.clientId);
+    else if (frame.type === "ready") attachments.resend();
+    else if (frame.type === "error" && frame.clientId && attachments.owns(frame.clientId)) {
+      if (frame.retryAfterMs !== undefined) window.setTimeout(() => attachments.resend(), frame.retryAfterMs);
+      else attachments.failed(frame.clientId, frame.message);
+    }
+  }
+
+  // A file still on its way is lost if the page goes: the browser asks first. Kept until this
+  // conversation's socket closes, so it also covers files finishing after a switch.
+  window.addEventListener(
+    "beforeunload",
+    (event) => {
+      if (attachments.busy()) event.preventDefault();
+    },
+    { signal: connection.signal },
+  );
+
   return (handOver = Promise.resolve()) => {
     lifetime.abort();
-    void handOver.finally(() => connection.abort());
+    // Files uploading when the user switched away still go, on this conversation's socket.
+    finishing = socket;
+    void Promise.all([handOver, attachments.idle()]).finally(() => connection.abort());
     socket = NOT_CONNECTED;
     window.clearTimeout(typingTimer);
     sender.stop();
