@@ -3,7 +3,7 @@ import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
 import { signedUpUser, startConversation } from "../src/test/factories.js";
-import { live, openChatWith, twoInARoom } from "./support/rooms.js";
+import { contextFor, live, openChatWith, twoInARoom } from "./support/rooms.js";
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
@@ -24,13 +24,8 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
   test("picker, caption, progress, inline picture with its size reserved, lightbox, file card, download, a file sent as a reply, delete @responsive", async ({
     browser,
   }, info) => {
-    const options = {
-      viewport: info.project.use.viewport ?? null,
-      isMobile: info.project.use.isMobile,
-      hasTouch: info.project.use.hasTouch,
-    };
-    const aliceContext = await browser.newContext(options);
-    const bobContext = await browser.newContext({ ...options, colorScheme: "dark" });
+    const aliceContext = await browser.newContext(contextFor(info));
+    const bobContext = await browser.newContext(contextFor(info, { colorScheme: "dark" }));
     const alice = await aliceContext.newPage();
     const bob = await bobContext.newPage();
     await signUpInBrowser(alice, "Alice Example");

@@ -43,38 +43,27 @@ function recoverySeconds(run: ChaosRun, window: Window): number | null {
   return Math.round(worst / 100) / 10;
 }
 
+/** A fault's row before anything is counted. */
+const emptyRow = (fault: string, recoverSeconds: number | null): Row => ({
+  fault,
+  sent: 0,
+  acked: 0,
+  stored: 0,
+  delivered: 0,
+  lost: 0,
+  duplicated: 0,
+  outOfOrder: 0,
+  recoverSeconds,
+});
+
 export function countRun(run: ChaosRun): Row[] {
   const rows = new Map<string, Row>(
-    run.windows.map((w) => [
-      w.name,
-      {
-        fault: w.name,
-        sent: 0,
-        acked: 0,
-        stored: 0,
-        delivered: 0,
-        lost: 0,
-        duplicated: 0,
-        outOfOrder: 0,
-        recoverSeconds: recoverySeconds(run, w),
-        ...(w.detail ? { detail: w.detail } : {}),
-      },
-    ]),
+    run.windows.map((w) => [w.name, { ...emptyRow(w.name, recoverySeconds(run, w)), ...(w.detail ? { detail: w.detail } : {}) }]),
   );
   const rowOf = (window: string): Row => {
     let row = rows.get(window);
     if (!row) {
-      row = {
-        fault: window,
-        sent: 0,
-        acked: 0,
-        stored: 0,
-        delivered: 0,
-        lost: 0,
-        duplicated: 0,
-        outOfOrder: 0,
-        recoverSeconds: null,
-      };
+      row = emptyRow(window, null);
       rows.set(window, row);
     }
     return row;
