@@ -209,4 +209,25 @@ describe("fan-out between instances", () => {
     page.closed();
     await visibility.close();
   });
+
+  it("a damaged room set (not a set) is dropped by the next publish; each instance holding the room joins again and catches up", async () => {
+    const a = newHub();
+    const b = newHub();
+    const roomId = roomOf("damaged-set");
+    const atA = collector();
+    const atB = collector();
+    await a.hub.join(roomId, atA);
+    await b.hub.join(roomId, atB);
+    await admin.set(hubMembersKey(roomId), "not a set");
+
+    // The event itself reaches nobody through the damaged key; B is told to catch up instead.
+    await a.hub.publish(typing(roomId, "first"));
+    await eventually("B told to catch up", async () => atB.resyncs > 0);
+    await eventually("both instances in the room again", async () => (await listening(roomId)) === 2);
+    await a.hub.publish(typing(roomId, "second"));
+    await eventually("B hears the next event live", async () =>
+      atB.events.some((e) => e.type === "typing" && e.from === "second"),
+    );
+    assert.equal(await admin.type(hubMembersKey(roomId)), "set");
+  });
 });

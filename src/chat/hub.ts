@@ -101,12 +101,25 @@ export const hubMembersKey = (roomId: string) => `duet:hub:${roomId}`;
 const CHANNEL_PREFIX = "duet:to:";
 /** The pub/sub channel of one instance: every event it is sent arrives there. */
 export const instanceChannel = (instance: string) => `${CHANNEL_PREFIX}${instance}`;
+/**
+ * Where every instance hears that a room's set was found damaged and dropped (the message is
+ * the set's key): each one holding the room adds itself again and its listeners catch up. Not
+ * an instance's channel: those end in 16 hex digits.
+ */
+const REJOIN_CHANNEL = `${CHANNEL_PREFIX}rejoin`;
 
 // KEYS[1]: the room's set of instances. ARGV: the publisher's id, the channel prefix, the event.
-// `sent` counts the instances that got it.
+// `sent` counts the instances that got it. A key that is not a set (written by hand, or by a
+// bug) would fail every publish of the room, so it is dropped and the instances told to rejoin.
 const PUBLISH = `
 local sent = 0
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local members = redis.pcall('SMEMBERS', KEYS[1])
+if members.err then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2] .. 'rejoin', KEYS[1])
+  members = {}
+end
+for _, id in ipairs(members) do
   if id ~= ARGV[1] then
     if redis.call('PUBLISH', ARGV[2] .. id, ARGV[3]) > 0 then sent = sent + 1
     else redis.call('SREM', KEYS[1], id) end
@@ -165,7 +178,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger, opti
   let closed = false;
 
   const warn = (err: unknown, msg: string) => log.warn({ err: err instanceof Error ? err.message : err }, msg);
-  let subscribed = subscriber.subscribe(channel).then(() => undefined);
+  let subscribed = subscriber.subscribe(channel, REJOIN_CHANNEL).then(() => undefined);
   subscribed.catch((err: unknown) => warn(err, "hub subscribe failed; will catch up when Redis is back"));
 
   /** Brings the room's membership in Redis in line with whether it has local listeners. */
@@ -193,7 +206,18 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger, opti
     for (const listener of rooms.get(event.roomId) ?? []) listener.onEvent(event);
   };
 
+  /** A room's set was damaged and dropped: join it again, then have its listeners catch up. */
+  const rejoin = (key: string) => {
+    const roomId = key.slice(hubMembersKey("").length);
+    if (!rooms.has(roomId) || closed) return;
+    inRedis.delete(roomId);
+    void sync(roomId).finally(() => {
+      for (const listener of rooms.get(roomId) ?? []) listener.onResync();
+    });
+  };
+
   subscriber.on("message", (from: string, raw: string) => {
+    if (from === REJOIN_CHANNEL) return rejoin(raw);
     // The subscriber connection is shared with other listeners (ended sessions, re-keys).
     if (from !== channel) return;
     try {
@@ -209,7 +233,7 @@ export function createHub(publisher: Redis, subscriber: Redis, log: Logger, opti
     // Publishers may have dropped this instance from rooms' sets meanwhile (nobody listened), and
     // Redis may have restarted without them: subscribe (confirmed), add every room again, and
     // only then fetch from MongoDB what arrived meanwhile.
-    subscribed = subscriber.subscribe(channel).then(() => undefined);
+    subscribed = subscriber.subscribe(channel, REJOIN_CHANNEL).then(() => undefined);
     void subscribed
       .then(async () => {
         inRedis.clear();
