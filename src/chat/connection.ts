@@ -175,7 +175,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   if (room.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
   send({
     type: "ready",
-    upTo: Math.max(room.seq, head ?? 0, delivery.next - 1),
+    upTo: Math.max(room.seq, head ?? 0, delivery.next() - 1),
     readUpTo: room.readUpTo[userId] ?? 0,
     peerReadUpTo: room.readUpTo[peerId] ?? 0,
   });

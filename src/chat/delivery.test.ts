@@ -52,7 +52,7 @@ describe("a socket's delivery on connect", () => {
     const { delivery, delivered } = deliveryAfter(2, { head: async () => 4, read: async () => [3, 4].map(message) });
     await delivery.catchUp(2);
     assert.deepEqual(delivered(), [3, 4]);
-    assert.equal(delivery.next, 5);
+    assert.equal(delivery.next(), 5);
   });
 
   it("reads nothing when the counter has handed out nothing newer", async () => {
@@ -215,7 +215,7 @@ describe("a number missing below one that arrived", () => {
     mock.timers.tick(SETTLE_MS);
     await settleDown();
     assert.deepEqual(lookups, []);
-    assert.ok(delivery.stopped);
+    assert.ok(delivery.stopped());
   });
 });
 

@@ -101,18 +101,14 @@ export function createDelivery(options: DeliveryOptions) {
 
   return {
     /** The next number to deliver; everything below it is delivered or accounted for. */
-    get next(): number {
-      return feed.next;
-    },
+    next: (): number => feed.next(),
     /** Whether `stop` was called (the socket closed): nothing more is delivered or looked up. */
-    get stopped(): boolean {
-      return stopped;
-    },
+    stopped: (): boolean => stopped,
     /** A message at its number, from wherever it came; earlier or repeated numbers are dropped. */
     push: (message: PlainMessage): void => feed.push(message),
     /** A change to message `seq`: sent now if the socket has the message, else right after it. */
     change(seq: number, frame: ServerFrame): void {
-      if (seq < feed.next) return send(frame);
+      if (seq < feed.next()) return send(frame);
       laterChanges.set(seq, [...(laterChanges.get(seq) ?? []), frame]);
     },
     /** Reads what is stored after `after` into the feed (on connect, and after a resync). */

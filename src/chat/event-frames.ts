@@ -53,7 +53,7 @@ export function eventFrames(context: EventFramesContext): HubListener {
       .refresh()
       .catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : err }, "could not read the room's keys"))
       .then(() => {
-        if (!delivery.stopped) deliver();
+        if (!delivery.stopped()) deliver();
       });
 
   // A live reply goes out with its quote, read from the original first (the feed keeps the order
@@ -70,7 +70,7 @@ export function eventFrames(context: EventFramesContext): HubListener {
     try {
       switch (event.type) {
         case "message":
-          if (event.seq < delivery.next) return;
+          if (event.seq < delivery.next()) return;
           if (event.from === userId && delivery.ownEcho(event.clientId, event.seq)) return;
           if (!keysRead && !hasKey(event.sealed.keyId)) return afterKeysRead(() => onEvent(event, true));
           return arrived({
@@ -119,6 +119,6 @@ export function eventFrames(context: EventFramesContext): HubListener {
   return {
     onEvent,
     // Redis was away: events may have been missed, so read what is stored past what was delivered.
-    onResync: () => void delivery.catchUp(delivery.next - 1).catch((err: unknown) => log.warn({ err }, "resync failed")),
+    onResync: () => void delivery.catchUp(delivery.next() - 1).catch((err: unknown) => log.warn({ err }, "resync failed")),
   };
 }

@@ -14,7 +14,7 @@ describe("a socket's feed of messages", () => {
     const { feed, out } = feedAfter(10);
     for (const seq of [13, 11, 11, 14, 12, 9, 13, 15]) feed.push({ seq });
     assert.deepEqual(out, [11, 12, 13, 14, 15]);
-    assert.equal(feed.next, 16);
+    assert.equal(feed.next(), 16);
   });
 
   it("holds later numbers while one is missing and says which", () => {

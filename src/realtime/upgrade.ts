@@ -39,8 +39,16 @@ export function attachSockets(
   // permessage-deflate costs memory per socket and has a history of fragmentation bugs.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: options.maxPayload });
 
+  // Listeners that live as long as a socket are made once, here, not inside the upgrade handler:
+  // a closure made there keeps the handler's whole scope, the upgrade request with its headers
+  // and buffers among it, for the socket's life (measured: several KiB per idle socket).
+  const onSocketError = (err: Error) => log.debug({ err }, "upgrade socket error");
+  // A protocol violation (e.g. an oversized frame) is emitted as 'error' and then closes the
+  // socket with the right code; unhandled, it would crash the process.
+  const onProtocolError = (err: Error) => log.debug({ err: err.message }, "websocket protocol error");
+
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", (err) => log.debug({ err }, "upgrade socket error"));
+    socket.on("error", onSocketError);
     const path = new URL(req.url ?? "/", "http://internal").pathname;
     for (const route of routes) {
       const match = route.pattern.exec(path);
@@ -48,9 +56,7 @@ export function attachSockets(
       const accept = () =>
         new Promise<WebSocket>((resolve) =>
           wss.handleUpgrade(req, socket, head, (ws) => {
-            // A protocol violation (e.g. an oversized frame) is emitted as 'error' and then closes
-            // the socket with the right code; unhandled, it would crash the process.
-            ws.on("error", (err) => log.debug({ err: err.message }, "websocket protocol error"));
+            ws.on("error", onProtocolError);
             // Which instance holds which socket, for operators (and the Docker test) to read.
             log.info({ path }, "websocket accepted");
             resolve(ws);
