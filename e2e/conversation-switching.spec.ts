@@ -24,11 +24,17 @@ async function countChatSockets(page: Page): Promise<number> {
   );
 }
 
-/** A real click in the middle of the row, where it is on screen (no scrolling to it first). */
+/**
+ * A real click in the middle of the row, where it is on screen (no scrolling to it first). Measured
+ * again if the row was replaced between finding and measuring it (a change in the list redraws it).
+ */
 async function clickRow(page: Page, name: string): Promise<void> {
-  const box = await page.locator("a.conversation", { hasText: name }).first().boundingBox();
-  if (!box) throw new Error(`no row for ${name}`);
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const row = page.locator("a.conversation", { hasText: name }).first();
+  await expect(async () => {
+    const box = await row.boundingBox();
+    if (!box) throw new Error(`no row for ${name} on screen`);
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  }).toPass({ timeout: 10_000 });
 }
 
 async function othersWith(email: string, project: string) {
@@ -51,8 +57,23 @@ test("switching conversations beside the list: one socket, the list's scroll and
   try {
     if (info.project.name === "phone") {
       // One pane at a time: the list is a page; back from a conversation finds it where it was left.
+      // Every row the page came with is stamped; the list's catch-up fetch on connecting brings the
+      // same list, so no row is replaced under the reader's finger.
+      await alice.addInitScript(() =>
+        document.addEventListener("DOMContentLoaded", () => {
+          for (const row of document.querySelectorAll("a.conversation"))
+            (row as unknown as { __served: boolean }).__served = true;
+        }),
+      );
       await alice.goto("/chat");
       await expect(alice.locator("a.conversation")).toHaveCount(OTHERS + 1);
+      await expect(alice.locator("#conversations")).toHaveAttribute("data-synced", "true");
+      const kept = await alice.evaluate(
+        () =>
+          [...document.querySelectorAll("a.conversation")].filter((row) => (row as unknown as { __served?: boolean }).__served)
+            .length,
+      );
+      expect(kept, "rows kept through the catch-up fetch").toBe(OTHERS + 1);
       await alice.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
       const scrolled = await alice.evaluate(() => window.scrollY);
       expect(scrolled).toBeGreaterThan(100);

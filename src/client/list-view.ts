@@ -41,14 +41,26 @@ export function showPresence(region: HTMLElement, room: string, online: boolean)
   }
 }
 
+/** The list's markup as the server last sent it, per list: a fetch that brings the same is not drawn. */
+const served = new WeakMap<HTMLElement, string>();
+
+/** Keeps the markup the page came with, before anything here changes it (times, marks, filter). */
+export function rememberServed(region: HTMLElement): void {
+  served.set(region, region.innerHTML);
+}
+
 /**
  * Puts the list of `html` (a page holding `#conversations`) in place of the one shown. Focus stays
  * where it was: on the same conversation if it was in this list, else untouched (the room page's
  * composer must never lose it to a refresh of the side list). False if `html` holds no list.
+ * The same list as last drawn is left alone: the catch-up fetch on every (re)connection mostly
+ * brings nothing new, and replacing every row under a reader's finger or pointer costs a redraw.
  */
 export function redrawList(region: HTMLElement, html: string, refiltered: () => void): boolean {
   const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("conversations");
   if (!fresh) return false;
+  if (served.get(region) === fresh.innerHTML) return true;
+  served.set(region, fresh.innerHTML);
   const active = document.activeElement;
   const focusedRow = active && region.contains(active) ? active.closest("li")?.querySelector<HTMLElement>("a[data-room]") : null;
   const focused = focusedRow?.dataset.room;

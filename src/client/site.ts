@@ -6,7 +6,7 @@
 import type { InboxFrame } from "../chat/protocol.js";
 import { registerWorker, setupPushCard } from "./push.js";
 import { setupListFilter } from "./list-filter.js";
-import { redrawList, relabelTimes, showPresence } from "./list-view.js";
+import { redrawList, relabelTimes, rememberServed, showPresence } from "./list-view.js";
 import { setupRowActions } from "./row-actions.js";
 import { reportVisibility } from "./visibility.js";
 import { showOfflineQueue } from "./offline-queue.js";
@@ -90,6 +90,7 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
         });
         if (!res.ok) return;
         if (!redrawList(region, await res.text(), refiltered)) return;
+        region.dataset.synced = "true";
         restoreScroll();
         // At most one list fetch every REFRESH_GAP_MS per open list: each one costs the server a
         // query per conversation, and a burst of messages needs only the last state.
@@ -122,6 +123,7 @@ function setupLiveList(region: HTMLElement, refiltered: () => void): void {
     });
     ws.addEventListener("close", (event) => {
       region.dataset.live = "false";
+      region.dataset.synced = "false";
       if (event.code === 4401) return location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
       attempt++;
       window.setTimeout(open, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
@@ -137,8 +139,9 @@ setupMenus();
 void registerWorker();
 void setupPushCard();
 showOfflineQueue();
-relabelTimes();
 const region = document.getElementById("conversations");
+if (region) rememberServed(region);
+relabelTimes();
 if (region?.hasAttribute("data-live")) {
   const refilter = setupListFilter(region);
   setupRowActions(region, refilter);
