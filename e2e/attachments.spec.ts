@@ -3,7 +3,8 @@ import { expect, test, type Page } from "@playwright/test";
 import sharp from "sharp";
 import { signUpInBrowser } from "./support/accounts.js";
 import { signedUpUser, startConversation } from "../src/test/factories.js";
-import { contextFor, live, openChatWith, twoInARoom } from "./support/rooms.js";
+import { openChat } from "../src/test/chat-client.js";
+import { contextFor, live, openChatWith, send, twoInARoom } from "./support/rooms.js";
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
@@ -196,4 +197,62 @@ test("a file still uploading when Alice switches to another conversation is sent
   await expect(sent).toHaveCount(1);
   await expect(sent.locator(".state")).toContainText(/Sent|Read/);
   await close();
+});
+
+test("a file still uploading when Bob deletes that conversation, while Alice is in another one: she stays where she is, and leaving no longer asks", async ({
+  browser,
+}, info) => {
+  test.setTimeout(120_000);
+  const { alice, bob, aliceEmail, roomUrl, close } = await twoInARoom(browser, info, ["Alice Gone", "Bob Gone"]);
+  const carol = await signedUpUser(`carol-gone-${info.project.name}`);
+  const carolRoom = await startConversation(carol.browser, aliceEmail);
+  const atCarol = await openChat(carol.browser, carolRoom);
+  try {
+    await alice.goto(roomUrl);
+    await live(alice);
+    // The upload is held at the network for the whole test: only the deletion can end it.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let reached = () => {};
+    const uploading = new Promise<void>((resolve) => (reached = resolve));
+    await alice.route("**/api/rooms/*/attachments?*", async (route) => {
+      reached();
+      await released;
+      await route.abort().catch(() => undefined);
+    });
+    await alice
+      .locator("#attach-input")
+      .setInputFiles([{ name: "never.txt", mimeType: "text/plain", buffer: Buffer.from("never sent") }]);
+    await alice.getByRole("button", { name: "Send", exact: true }).click();
+    await uploading;
+    await alice.locator("a.conversation", { hasText: "carol-gone" }).click();
+    await expect(alice).toHaveURL(new RegExp(`/chat/${carolRoom}$`));
+    await live(alice);
+    const origin = await alice.evaluate(() => performance.timeOrigin);
+
+    // Bob deletes his conversation with Alice: its socket, still open in Alice's page for the file, is closed.
+    await bob.goto(`${roomUrl}/delete`);
+    await bob.getByRole("button", { name: "Delete for both of us" }).click();
+    await expect(bob.getByRole("status").filter({ hasText: "The conversation was deleted for both of you." })).toBeVisible();
+
+    // Alice goes on talking to Carol in the same page (it was not sent to the list).
+    await atCarol.next("ready");
+    await send(alice, "still here");
+    await atCarol.next("message", (m) => m.text === "still here");
+    await expect(alice).toHaveURL(new RegExp(`/chat/${carolRoom}$`));
+    expect(await alice.evaluate(() => performance.timeOrigin), "no page load").toBe(origin);
+
+    // Nothing is left to send, so leaving the page does not ask (a prompt would keep it open).
+    alice.on("dialog", (dialog) => void dialog.dismiss());
+    await expect(async () => {
+      const closed = alice.waitForEvent("close", { timeout: 2_000 });
+      await alice.close({ runBeforeUnload: true });
+      await closed;
+    }).toPass({ timeout: 20_000 });
+    release();
+    expect(alice.isClosed()).toBe(true);
+  } finally {
+    atCarol.ws.terminate();
+    await close();
+  }
 });

@@ -292,6 +292,18 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
       const p = pending.get(clientId);
       if (p) upload(p);
     },
+    /**
+     * Forgets every file on its way: its conversation is gone (deleted, or the other account) and
+     * the page has already moved to another, so there is nobody to send it to or to show it to.
+     */
+    abandonAll(): void {
+      for (const [clientId, p] of pending) {
+        p.request?.abort();
+        pending.delete(clientId);
+        deps.drop(clientId);
+      }
+      changed();
+    },
     discard(clientId: string): void {
       pending.get(clientId)?.request?.abort();
       pending.delete(clientId);

@@ -275,12 +275,20 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
             list.setConnected(state === "live");
           },
           signal: connection.signal,
+          // Switched away with files still finishing here: they can no longer go, and the page,
+          // now on another conversation, stays where it is.
+          ended: () => {
+            if (!signal.aborted) return false;
+            attachments.abandonAll();
+            return true;
+          },
         });
     });
 
   function finishingFrame(frame: ServerFrame): void {
     if (frame.type === "ack") attachments.acked(frame.clientId);
     else if (frame.type === "ready") attachments.resend();
+    else if (frame.type === "error" && frame.code === "peer_deleted") attachments.abandonAll();
     else if (frame.type === "error" && frame.clientId && attachments.owns(frame.clientId)) {
       if (frame.retryAfterMs !== undefined) window.setTimeout(() => attachments.resend(), frame.retryAfterMs);
       else attachments.failed(frame.clientId, frame.message);

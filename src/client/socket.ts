@@ -25,6 +25,11 @@ export function connectChat(options: {
   onState: (state: SocketState, info?: StateInfo) => void;
   /** Closes the connection for good and ends its listeners (the conversation pane is being replaced). */
   signal?: AbortSignal;
+  /**
+   * The server ended the connection for good (the conversation deleted, or a refusal): true if the
+   * caller has dealt with it, instead of the page showing it and leaving a deleted conversation.
+   */
+  ended?: (detail: string) => boolean;
 }) {
   const { signal } = options;
   let ws: WebSocket | undefined;
@@ -67,14 +72,18 @@ export function connectChat(options: {
       // The conversation was deleted (by either member): nothing here can be sent or shown.
       if (event.code === ROOM_DELETED_CLOSE) {
         stopped = true;
-        options.onState("offline", { detail: "This conversation was deleted." });
         forgetOutbox(options.roomId);
+        const detail = "This conversation was deleted.";
+        if (options.ended?.(detail)) return;
+        options.onState("offline", { detail });
         return location.assign("/chat");
       }
       // 1008: the server refused what we sent; reconnecting would repeat it.
       if (event.code === 1008) {
         stopped = true;
-        return options.onState("offline", { detail: "The connection was closed by the server." });
+        const detail = "The connection was closed by the server.";
+        if (options.ended?.(detail)) return;
+        return options.onState("offline", { detail });
       }
       if (!navigator.onLine) return options.onState("offline");
       attempt++;
