@@ -100,6 +100,7 @@ async function writeReaction(
 ): Promise<"ok" | Refusal> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const doc = await MessageModel.findOne({ roomId, seq, kind: REACTABLE }, { reactions: 1, reactionsVersion: 1 }).lean<{
+      _id: string;
       reactions?: StoredReaction[];
       reactionsVersion?: number;
     }>();
@@ -110,9 +111,10 @@ async function writeReaction(
       return { ok: false, code: "too_many", message: `A message can carry at most ${MAX_REACTIONS_PER_MESSAGE} reactions.` };
     const next = on ? [...list, entry()] : list.filter((r) => r.id !== id);
     const version = doc.reactionsVersion;
-    // The driver, not mongoose: the entries read back are written back as they are.
+    // The driver, not mongoose: the entries read back are written back as they are. By `_id`:
+    // FerretDB finds a document by `_id` without reading the whole collection (decision 005).
     const updated = await MessageModel.collection.updateOne(
-      { roomId, seq, kind: REACTABLE, reactionsVersion: version === undefined ? { $exists: false } : version },
+      { _id: doc._id as never, kind: REACTABLE, reactionsVersion: version === undefined ? { $exists: false } : version },
       next.length > 0
         ? { $set: { reactions: next, reactionsVersion: (version ?? 0) + 1 } }
         : { $set: { reactionsVersion: (version ?? 0) + 1 }, $unset: { reactions: "" } },
