@@ -29,8 +29,7 @@ test.describe("Alice sends Bob a photo and a PDF", () => {
     const bobContext = await browser.newContext(contextFor(info, { colorScheme: "dark" }));
     const alice = await aliceContext.newPage();
     const bob = await bobContext.newPage();
-    await signUpInBrowser(alice, "Alice Example");
-    const bobEmail = await signUpInBrowser(bob, "Bob Example");
+    const [, bobEmail] = await Promise.all([signUpInBrowser(alice, "Alice Example"), signUpInBrowser(bob, "Bob Example")]);
     await bob.goto(await openChatWith(alice, bobEmail));
     await expect(bob.locator("#presence")).toHaveText(/online|./);
 

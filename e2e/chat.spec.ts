@@ -18,8 +18,7 @@ test.describe("Alice and Bob chat in two browsers", () => {
     const bobContext = await browser.newContext(options);
     const alice = await aliceContext.newPage();
     const bob = await bobContext.newPage();
-    await signUpInBrowser(alice, "Alice Example");
-    const bobEmail = await signUpInBrowser(bob, "Bob Example");
+    const [, bobEmail] = await Promise.all([signUpInBrowser(alice, "Alice Example"), signUpInBrowser(bob, "Bob Example")]);
 
     await alice.goto("/chat");
     await shot(alice, "01-chat-list-empty");

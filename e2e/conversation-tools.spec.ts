@@ -44,9 +44,11 @@ test("search and jump, new-messages marker, presence, list filter and archive, s
   const bob = await bobContext.newPage();
   try {
     // Sign-up ends on starting a conversation (signUpInBrowser checks it lands on /chat?welcome=1).
-    await signUpInBrowser(alice, `Alice Finder ${info.project.name}`);
     const bobName = `Bob Found ${info.project.name}`;
-    const bobEmail = await signUpInBrowser(bob, bobName);
+    const [, bobEmail] = await Promise.all([
+      signUpInBrowser(alice, `Alice Finder ${info.project.name}`),
+      signUpInBrowser(bob, bobName),
+    ]);
     await alice.goto("/chat?welcome=1");
     await expect(alice.getByText("Welcome to Duet! Your email is confirmed and you're signed in.")).toBeVisible();
     await expect(alice.getByRole("heading", { name: "Start a conversation" })).toBeVisible();

@@ -9,8 +9,7 @@ test("deleting a conversation for both: a confirmation that names the other pers
   const bobContext = await browser.newContext();
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
-  await signUpInBrowser(alice, "Alice Shred");
-  const bobEmail = await signUpInBrowser(bob, "Bob Shred");
+  const [, bobEmail] = await Promise.all([signUpInBrowser(alice, "Alice Shred"), signUpInBrowser(bob, "Bob Shred")]);
   const roomUrl = await openChatWith(alice, bobEmail);
   await bob.goto(roomUrl);
   await expect(bob.locator("#chat")).toHaveAttribute("data-state", "live");

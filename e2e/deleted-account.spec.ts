@@ -9,8 +9,7 @@ test("after Bob deletes his account, Alice's open chat turns read-only: 'Deleted
   const bobContext = await browser.newContext();
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
-  await signUpInBrowser(alice, "Alice Example");
-  const bobEmail = await signUpInBrowser(bob, "Bob Leaving");
+  const [, bobEmail] = await Promise.all([signUpInBrowser(alice, "Alice Example"), signUpInBrowser(bob, "Bob Leaving")]);
 
   await openChatWith(alice, bobEmail);
   const composer = alice.getByLabel("Message", { exact: true });

@@ -19,9 +19,11 @@ test.describe("the messenger", () => {
     const aliceContext = await browser.newContext(contextFor(info));
     const carolContext = await browser.newContext(contextFor(info));
     const [bob, alice, carol] = await Promise.all([bobContext.newPage(), aliceContext.newPage(), carolContext.newPage()]);
-    const bobEmail = await signUpInBrowser(bob, "Bob Live");
-    await signUpInBrowser(alice, "Alice Live");
-    await signUpInBrowser(carol, "Carol Live");
+    const [bobEmail] = await Promise.all([
+      signUpInBrowser(bob, "Bob Live"),
+      signUpInBrowser(alice, "Alice Live"),
+      signUpInBrowser(carol, "Carol Live"),
+    ]);
     await bob.goto("/chat");
     await expect(bob.locator("#conversations")).toHaveAttribute("data-live", "true");
     let reloads = 0;

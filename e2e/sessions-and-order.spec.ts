@@ -9,8 +9,7 @@ async function twoUsersInARoom(browser: Browser) {
   const bobContext = await browser.newContext();
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
-  const aliceEmail = await signUpInBrowser(alice, "Alice Order");
-  const bobEmail = await signUpInBrowser(bob, "Bob Order");
+  const [aliceEmail, bobEmail] = await Promise.all([signUpInBrowser(alice, "Alice Order"), signUpInBrowser(bob, "Bob Order")]);
   const roomUrl = await openChatWith(alice, bobEmail);
   await bob.goto(roomUrl);
   await live(alice);

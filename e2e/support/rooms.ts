@@ -32,8 +32,11 @@ export async function twoInARoom(browser: Browser, info: TestInfo, names = ["Ali
   const bobContext = await browser.newContext(contextFor(info, extra));
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
-  const aliceEmail = await signUpInBrowser(alice, `${names[0]} ${info.project.name}`);
-  const bobEmail = await signUpInBrowser(bob, `${names[1]} ${info.project.name}`);
+  // Two browsers, two sign-ups at once: nothing in one waits on the other.
+  const [aliceEmail, bobEmail] = await Promise.all([
+    signUpInBrowser(alice, `${names[0]} ${info.project.name}`),
+    signUpInBrowser(bob, `${names[1]} ${info.project.name}`),
+  ]);
   const roomUrl = await openChatWith(alice, bobEmail);
   await bob.goto(roomUrl);
   await live(alice);
