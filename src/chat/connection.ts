@@ -8,14 +8,13 @@
  */
 import type { Redis } from "ioredis";
 import type { WebSocket } from "ws";
-import type { Logger } from "../logger.js";
+import { lazyChild, type Logger } from "../logger.js";
 import type { Heartbeat } from "../realtime/heartbeat.js";
 import type { RoomBlocks } from "./blocks.js";
 import { attachmentMessage, noteAttachmentSent } from "./attachments/send.js";
 import { createDelivery } from "./delivery.js";
 import { eventFrames } from "./event-frames.js";
-import { settleNumbers } from "./gaps.js";
-import { readMessages, type Unreadable } from "./history.js";
+import type { Unreadable } from "./history.js";
 import type { Hub } from "./hub.js";
 import type { MessageStore } from "./message-store.js";
 import { deleteMessage, editMessage, markRead, roomProgress, sendMessage, type MessagesDeps, type Refusal } from "./messages.js";
@@ -26,6 +25,7 @@ import { parseClientFrame } from "./frame-parser.js";
 import type { ClientFrame, ServerFrame } from "./protocol.js";
 import { react } from "./reactions.js";
 import type { RoomActivity } from "./room-activity.js";
+import { RoomSource } from "./room-source.js";
 import type { RoomKey } from "./rooms.js";
 import { createSendOrder, oneAtATime } from "./send-order.js";
 import type { Sequencer } from "./sequencer.js";
@@ -67,7 +67,7 @@ const TYPING_EVERY_MS = 1500;
 
 export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: ConnectionPlace): Promise<void> {
   const { roomId, userId, peerId } = place;
-  const log = deps.log.child({ roomId, userId });
+  const log = lazyChild(deps.log, { roomId, userId });
   const key = await deps.keyFor(roomId);
   const actor = { roomId, userId, peerId, key };
   const messagesDeps: MessagesDeps = deps;
@@ -95,12 +95,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     log,
     lookupMs: deps.gapLookupMs,
     settleMs: deps.gapSettleMs,
-    source: {
-      head: () => deps.sequencer.head(roomId),
-      read: (after) => readMessages(key, roomId, { after, limit: deps.catchUpLimit }, deps.unreadable),
-      settle: (range, claim) => deps.gapReads(() => settleNumbers(key, roomId, range, claim, deps.unreadable)),
-      unreadable: (seq) => deps.unreadable({ roomId, seq }),
-    },
+    source: new RoomSource(deps, key, roomId),
   });
   const listener = eventFrames({
     roomId,
@@ -110,7 +105,7 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
     log,
     delivery,
     send,
-    close: (code, reason) => ws.close(code, reason),
+    socket: ws,
   });
 
   // --- the client's frames -----------------------------------------------------------------

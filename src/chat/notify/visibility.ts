@@ -114,46 +114,64 @@ export function createVisibility(options: {
   };
 
   return {
-    opened(userId) {
-      // What the page said last (false once closed), and what Redis counts for this socket.
-      // Changes made while one is being written collapse into the last: a page (or anyone with
-      // a session) sending a flood of frames costs at most one write in flight per socket.
-      let wanted = true;
-      let counted = false;
-      let open = true;
-      let chain: Promise<void> = Promise.resolve();
-      let writing = false;
-      const follow = () => {
-        if (writing) return;
-        writing = true;
-        chain = (async () => {
-          while (counted !== wanted) {
-            const to = wanted;
-            await count(userId, to ? 1 : -1).catch(warn(to ? "visible socket not counted" : "visibility not recorded"));
-            counted = to;
-          }
-          writing = false;
-        })();
-      };
-      follow();
-      return {
-        set(visible) {
-          if (!open) return;
-          wanted = visible;
-          follow();
-        },
-        closed() {
-          open = false;
-          wanted = false;
-          follow();
-        },
-        settled: () => chain,
-      };
-    },
+    opened: (userId) => new SocketVisibility(userId, count, warn),
     visibleOf,
     async close() {
       clearInterval(renewing);
       await redis.del(liveness).catch(() => undefined);
     },
   };
+}
+
+/**
+ * One socket's say in whether its user is looking. What the page said last (false once closed),
+ * and what Redis counts for this socket: changes made while one is being written collapse into
+ * the last, so a page (or anyone with a session) sending a flood of frames costs at most one
+ * write in flight per socket. A class: one per socket, its methods shared (decision 023).
+ */
+class SocketVisibility implements VisibleSocket {
+  private wanted = true;
+  private counted = false;
+  private open = true;
+  private writing = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly userId: string,
+    private readonly count: (userId: string, by: 1 | -1) => Promise<void>,
+    private readonly warn: (what: string) => (err: unknown) => void,
+  ) {
+    this.follow();
+  }
+
+  set(visible: boolean): void {
+    if (!this.open) return;
+    this.wanted = visible;
+    this.follow();
+  }
+
+  closed(): void {
+    this.open = false;
+    this.wanted = false;
+    this.follow();
+  }
+
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private follow(): void {
+    if (this.writing) return;
+    this.writing = true;
+    this.chain = this.write();
+  }
+
+  private async write(): Promise<void> {
+    while (this.counted !== this.wanted) {
+      const to = this.wanted;
+      await this.count(this.userId, to ? 1 : -1).catch(this.warn(to ? "visible socket not counted" : "visibility not recorded"));
+      this.counted = to;
+    }
+    this.writing = false;
+  }
 }
