@@ -255,3 +255,59 @@ test("a file still uploading when Bob deletes that conversation, while Alice is 
     await close();
   }
 });
+
+test("a file sent just before the tab closed (or crashed) is sent when the conversation is opened again, once", async ({
+  browser,
+}, info) => {
+  test.setTimeout(120_000);
+  const { alice, bob, aliceContext, roomUrl, close } = await twoInARoom(browser, info, ["Alice Crash", "Bob Crash"]);
+  // In this tab the upload never gets through: the tab is gone first.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let reached = () => {};
+  const uploading = new Promise<void>((resolve) => (reached = resolve));
+  await alice.route("**/api/rooms/*/attachments?*", async (route) => {
+    reached();
+    await released;
+    await route.abort().catch(() => undefined);
+  });
+  await alice
+    .locator("#attach-input")
+    .setInputFiles([{ name: "survivor.txt", mimeType: "text/plain", buffer: Buffer.from("kept through a crash") }]);
+  await alice.getByRole("button", { name: "Send", exact: true }).click();
+  await uploading;
+  // The browser has kept it (its own storage, written as the file is sent): then the tab goes,
+  // without the "Leave site?" prompt, as a crash or a killed browser would.
+  const kept = (page: Page) =>
+    page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const opened = indexedDB.open("duet-files");
+          opened.onsuccess = () => {
+            const count = opened.result.transaction("unsent").objectStore("unsent").count();
+            count.onsuccess = () => resolve(count.result);
+          };
+          opened.onerror = () => resolve(-1);
+        }),
+    );
+  await expect.poll(() => kept(alice)).toBe(1);
+  await alice.close();
+  release();
+
+  const again = await aliceContext.newPage();
+  await again.goto(roomUrl);
+  await live(again);
+  const download = (page: Page) => page.getByRole("link", { name: /Download survivor\.txt/ });
+  await expect(download(bob)).toBeVisible();
+  const sent = again.locator("li.msg-me").filter({ has: download(again) });
+  await expect(sent.locator(".state")).toContainText(/Sent|Read/);
+  await expect(sent).toHaveCount(1);
+  // Acknowledged, it is kept no more: the next visit shows it once, from the history.
+  await expect.poll(() => kept(again)).toBe(0);
+  await again.reload();
+  await live(again);
+  await expect(sent.locator(".state")).toContainText(/Sent|Read/);
+  await expect(sent).toHaveCount(1);
+  await expect(download(bob)).toHaveCount(1);
+  await close();
+});

@@ -6,6 +6,7 @@
  */
 import type { AttachmentInfo, ClientFrame, Quote } from "../chat/protocol.js";
 import { sizeLabel, type UploadProgress } from "./attachment-view.js";
+import { dropFile, keepFile, keptFiles } from "./file-outbox.js";
 import { newClientId } from "./format.js";
 import type { Item } from "./render.js";
 import { createVoiceRecorder } from "./voice-recorder.js";
@@ -44,12 +45,26 @@ export type AttachmentComposerDeps = {
 const paperclip = () =>
   strokeIcon(["M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.9-8.9a3.7 3.7 0 0 1 5.2 5.2l-8.9 8.9a1.8 1.8 0 0 1-2.6-2.6l8.2-8.2"]);
 
+// Files any conversation of this page is still sending: one switched away from finishes its own
+// (chat.ts), so coming back to it must not upload them a second time from storage.
+const sendingInPage = new Set<string>();
+
 export function createAttachmentComposer(deps: AttachmentComposerDeps) {
   const { root, form, input, roomId, me, maxBytes } = deps;
   const pending = new Map<string, Pending>();
   /** Files uploading or waiting for their ack (a failed one waits for the user, not the network). */
   const busy = () => [...pending.values()].some((p) => !p.failed);
   let whenIdle: Array<() => void> = [];
+  /** A file is done with (acknowledged, cancelled, discarded, abandoned): not kept any more. */
+  const track = (p: Pending) => {
+    pending.set(p.clientId, p);
+    sendingInPage.add(p.clientId);
+  };
+  const release = (clientId: string) => {
+    pending.delete(clientId);
+    sendingInPage.delete(clientId);
+    void dropFile(clientId);
+  };
   const changed = () => {
     if (busy()) return;
     for (const wake of whenIdle) wake();
@@ -237,7 +252,8 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
           loaded: 0,
           ...(replyTo ? { replyTo } : {}),
         };
-        pending.set(p.clientId, p);
+        track(p);
+        void keepFile({ clientId: p.clientId, roomId, file, caption: p.caption, at: p.at, ...(replyTo ? { replyTo } : {}) });
         upload(p);
       }
       trayList.replaceChildren();
@@ -253,7 +269,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
         total: p.file.size,
         cancel: () => {
           p.request?.abort();
-          pending.delete(clientId);
+          release(clientId);
           deps.drop(clientId);
           changed();
         },
@@ -273,7 +289,7 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
     /** The attachment message is stored: answers its caption. */
     acked(clientId: string): string | undefined {
       const p = pending.get(clientId);
-      pending.delete(clientId);
+      release(clientId);
       changed();
       return p?.caption;
     },
@@ -299,14 +315,26 @@ export function createAttachmentComposer(deps: AttachmentComposerDeps) {
     abandonAll(): void {
       for (const [clientId, p] of pending) {
         p.request?.abort();
-        pending.delete(clientId);
+        release(clientId);
         deps.drop(clientId);
       }
       changed();
     },
+    /**
+     * Files sent from this conversation in an earlier page (reloaded, closed, crashed) and never
+     * acknowledged: shown as sending and uploaded again, under their own client ids.
+     */
+    async restore(): Promise<void> {
+      for (const kept of await keptFiles(roomId)) {
+        if (sendingInPage.has(kept.clientId) || deps.signal?.aborted) continue;
+        const p: Pending = { ...kept, loaded: 0 };
+        track(p);
+        upload(p);
+      }
+    },
     discard(clientId: string): void {
       pending.get(clientId)?.request?.abort();
-      pending.delete(clientId);
+      release(clientId);
       deps.drop(clientId);
       changed();
     },

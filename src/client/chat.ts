@@ -265,6 +265,8 @@ function start(root: HTMLElement): (handOver?: Promise<unknown>) => void {
     .finally(() => {
       root.dataset.loaded = "true";
       view.showJump();
+      // Files an earlier page sent and never heard back about go again (file-outbox.ts).
+      if (!closed && !signal.aborted) void attachments.restore();
       if (!closed && !signal.aborted)
         socket = connectChat({
           roomId,

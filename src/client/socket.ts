@@ -6,6 +6,7 @@
  * until it is back online.
  */
 import type { ClientFrame, ServerFrame } from "../chat/protocol.js";
+import { forgetFiles } from "./file-outbox.js";
 import { forgetOutbox } from "./outbox.js";
 import { reportVisibility } from "./visibility.js";
 
@@ -73,6 +74,7 @@ export function connectChat(options: {
       if (event.code === ROOM_DELETED_CLOSE) {
         stopped = true;
         forgetOutbox(options.roomId);
+        void forgetFiles(options.roomId);
         const detail = "This conversation was deleted.";
         if (options.ended?.(detail)) return;
         options.onState("offline", { detail });
