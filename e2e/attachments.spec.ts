@@ -19,6 +19,26 @@ async function seriousViolations(page: Page) {
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
 }
 
+/**
+ * Attaches a text file `name` and sends it, its upload held at the network: resolves once the
+ * upload has reached the network, with `release` to let it through or to fail it there.
+ */
+async function sendHeldFile(page: Page, name: string, text: string) {
+  let release: (outcome: "continue" | "abort") => void = () => {};
+  const released = new Promise<"continue" | "abort">((resolve) => (release = resolve));
+  let reached = () => {};
+  const uploading = new Promise<void>((resolve) => (reached = resolve));
+  await page.route("**/api/rooms/*/attachments?*", async (route) => {
+    reached();
+    const outcome = await released;
+    await (outcome === "continue" ? route.continue() : route.abort()).catch(() => undefined);
+  });
+  await page.locator("#attach-input").setInputFiles([{ name, mimeType: "text/plain", buffer: Buffer.from(text) }]);
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await uploading;
+  return { release };
+}
+
 test.describe("Alice sends Bob a photo and a PDF", () => {
   // Two sign-ups through the real mailbox, then uploads: slow on a loaded machine.
   test.setTimeout(120_000);
@@ -159,20 +179,7 @@ test("a file still uploading when Alice switches to another conversation is sent
   await live(alice);
 
   // The upload is held at the network until Alice has left the conversation.
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let reached = () => {};
-  const uploading = new Promise<void>((resolve) => (reached = resolve));
-  await alice.route("**/api/rooms/*/attachments?*", async (route) => {
-    reached();
-    await released;
-    await route.continue();
-  });
-  await alice
-    .locator("#attach-input")
-    .setInputFiles([{ name: "minutes.txt", mimeType: "text/plain", buffer: Buffer.from("notes") }]);
-  await alice.getByRole("button", { name: "Send", exact: true }).click();
-  await uploading;
+  const upload = await sendHeldFile(alice, "minutes.txt", "notes");
 
   // Leaving the page while it uploads asks first (the browser's own "Leave site?").
   const asked = alice.waitForEvent("dialog");
@@ -185,7 +192,7 @@ test("a file still uploading when Alice switches to another conversation is sent
   await alice.locator("a.conversation", { hasText: "carol-upload" }).click();
   await expect(alice).not.toHaveURL(roomUrl);
   await live(alice);
-  release();
+  upload.release("continue");
   await expect(bob.getByRole("link", { name: /Download minutes\.txt/ })).toBeVisible();
 
   // Back in the conversation it is there once, sent.
@@ -210,20 +217,7 @@ test("a file still uploading when Bob deletes that conversation, while Alice is 
     await alice.goto(roomUrl);
     await live(alice);
     // The upload is held at the network for the whole test: only the deletion can end it.
-    let release = () => {};
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let reached = () => {};
-    const uploading = new Promise<void>((resolve) => (reached = resolve));
-    await alice.route("**/api/rooms/*/attachments?*", async (route) => {
-      reached();
-      await released;
-      await route.abort().catch(() => undefined);
-    });
-    await alice
-      .locator("#attach-input")
-      .setInputFiles([{ name: "never.txt", mimeType: "text/plain", buffer: Buffer.from("never sent") }]);
-    await alice.getByRole("button", { name: "Send", exact: true }).click();
-    await uploading;
+    const upload = await sendHeldFile(alice, "never.txt", "never sent");
     await alice.locator("a.conversation", { hasText: "carol-gone" }).click();
     await expect(alice).toHaveURL(new RegExp(`/chat/${carolRoom}$`));
     await live(alice);
@@ -248,7 +242,7 @@ test("a file still uploading when Bob deletes that conversation, while Alice is 
       await alice.close({ runBeforeUnload: true });
       await closed;
     }).toPass({ timeout: 20_000 });
-    release();
+    upload.release("abort");
     expect(alice.isClosed()).toBe(true);
   } finally {
     atCarol.ws.terminate();
@@ -262,20 +256,7 @@ test("a file sent just before the tab closed (or crashed) is sent when the conve
   test.setTimeout(120_000);
   const { alice, bob, aliceContext, roomUrl, close } = await twoInARoom(browser, info, ["Alice Crash", "Bob Crash"]);
   // In this tab the upload never gets through: the tab is gone first.
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let reached = () => {};
-  const uploading = new Promise<void>((resolve) => (reached = resolve));
-  await alice.route("**/api/rooms/*/attachments?*", async (route) => {
-    reached();
-    await released;
-    await route.abort().catch(() => undefined);
-  });
-  await alice
-    .locator("#attach-input")
-    .setInputFiles([{ name: "survivor.txt", mimeType: "text/plain", buffer: Buffer.from("kept through a crash") }]);
-  await alice.getByRole("button", { name: "Send", exact: true }).click();
-  await uploading;
+  const upload = await sendHeldFile(alice, "survivor.txt", "kept through a crash");
   // The browser has kept it (its own storage, written as the file is sent): then the tab goes,
   // without the "Leave site?" prompt, as a crash or a killed browser would.
   const kept = (page: Page) =>
@@ -292,7 +273,7 @@ test("a file sent just before the tab closed (or crashed) is sent when the conve
     );
   await expect.poll(() => kept(alice)).toBe(1);
   await alice.close();
-  release();
+  upload.release("abort");
 
   const again = await aliceContext.newPage();
   await again.goto(roomUrl);
