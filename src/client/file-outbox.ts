@@ -57,10 +57,23 @@ export async function dropFile(clientId: string): Promise<void> {
   await run("readwrite", (store) => store.delete(clientId));
 }
 
-/** The files of `roomId` still to be sent, oldest first. */
+/** The files of `roomId` still to be sent, oldest first; a record not of the expected shape is left out. */
 export async function keptFiles(roomId: string): Promise<KeptFile[]> {
-  const all = ((await run("readonly", (store) => store.getAll())) ?? []) as KeptFile[];
-  return all.filter((kept) => kept.roomId === roomId).sort((a, b) => a.at.localeCompare(b.at));
+  const all: unknown[] = (await run("readonly", (store) => store.getAll())) ?? [];
+  return all.filter((kept): kept is KeptFile => isKept(kept) && kept.roomId === roomId).sort((a, b) => a.at.localeCompare(b.at));
+}
+
+function isKept(value: unknown): value is KeptFile {
+  const kept = value as Partial<KeptFile> | null;
+  return (
+    typeof kept === "object" &&
+    kept !== null &&
+    typeof kept.clientId === "string" &&
+    typeof kept.roomId === "string" &&
+    typeof kept.caption === "string" &&
+    typeof kept.at === "string" &&
+    kept.file instanceof Blob
+  );
 }
 
 /** Drops every file kept for a conversation that was deleted: nothing can be sent to it. */
