@@ -35,8 +35,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `[bench] store alone on ${stack.STACK_DB ?? "an unnamed database"}: ${writes.inFlight} inserts in flight, room activity paused ${writes.pauseMs} ms\n`,
   );
-  // monitorCommands: the measurement counts insert commands.
-  await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000, monitorCommands: true });
+  await mongoose.connect(stack.MONGODB_URI, { serverSelectionTimeoutMS: 5000 });
   const redis = new Redis(stack.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {

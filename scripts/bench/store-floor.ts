@@ -22,7 +22,7 @@ import { fixedRoomKey } from "../../src/chat/rooms.js";
 import { counterKey, createSequencer } from "../../src/chat/sequencer.js";
 import { SEND_LIMIT } from "../../src/chat/limits.js";
 import { treeCpuSeconds } from "./proc.js";
-import { MessageModel } from "../../src/chat/message.model.js";
+import { DURABLE_WRITE, MessageModel } from "../../src/chat/message.model.js";
 
 export type FloorStep = {
   rate: number;
@@ -36,9 +36,63 @@ export type FloorStep = {
   batch: number;
   /** User+system CPU seconds of the database (FerretDB, PostgreSQL's processes) per 1,000 messages. */
   dbCpuPer1k: number;
+  /** User+system CPU seconds of the two stores (this process, less its pacing of the calls) per 1,000 messages. */
+  storeCpuPer1k?: number;
+  /**
+   * The same, for the MongoDB driver's insert command alone: one document of a sealed message's
+   * shape per command, durable, at the same rate, with none of Duet's code (no numbering,
+   * encryption, group commit). What storing each message before delivering it costs any server
+   * that uses this driver, when messages come too slowly to share an insert.
+   */
+  driverCpuPer1k?: number;
 };
 
 const ms = (us: number) => Math.round(us / 10) / 100;
+/** The scratch collection of the driver-alone pass, dropped after it. */
+const DRIVER_ALONE = "bench_driver_alone";
+
+/**
+ * Calls `one` `rate` times a second for `seconds`, each at its scheduled time (open loop), and
+ * waits for every call. Answers the latency from each scheduled time to its call's end, the
+ * failures, and this process's CPU over the whole. Sleeps until the next call is due rather than
+ * polling: a timer every millisecond would be CPU charged to what is measured.
+ */
+async function paced(rate: number, seconds: number, one: (i: number, at: number) => Promise<unknown>) {
+  const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  const total = Math.round(rate * seconds);
+  let failed = 0;
+  const calls: Array<Promise<void>> = [];
+  const cpu = process.cpuUsage();
+  const start = performance.now() + 20;
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+      for (; next < due; next++) {
+        const at = start + (next * 1000) / rate;
+        calls.push(
+          one(next, at).then(
+            () => histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000))),
+            () => void failed++,
+          ),
+        );
+      }
+      if (next >= total) resolve();
+      else setTimeout(tick, Math.max(0, start + (next * 1000) / rate - performance.now()));
+    };
+    setTimeout(tick, 20);
+  });
+  await Promise.all(calls);
+  const used = process.cpuUsage(cpu);
+  const latency = {
+    p50: ms(histogram.getValueAtPercentile(50)),
+    p95: ms(histogram.getValueAtPercentile(95)),
+    p99: ms(histogram.getValueAtPercentile(99)),
+    max: ms(histogram.maxValue),
+  };
+  histogram.destroy();
+  return { total, failed, latency, cpuSeconds: (used.user + used.system) / 1e6 };
+}
 
 /**
  * Runs each rate for `seconds` against scratch rooms (ids no real room has; their messages and
@@ -89,66 +143,75 @@ export async function measureStoreFloor(
       text,
     });
   };
-  // Insert commands, seen by the driver (main connects with monitorCommands): FerretDB's
-  // serverStatus has no opcounters.
-  const client = mongoose.connection.getClient();
+  // Insert commands counted as they are sent (FerretDB's serverStatus has no opcounters), by a
+  // wrapper rather than the driver's command monitoring: an event per command would be CPU that
+  // a running instance does not spend, measured as the store's.
+  const db = mongoose.connection.db;
+  if (!db) throw new Error("MongoDB is not connected");
+  const command = db.command.bind(db);
   let inserts = 0;
-  const onCommand = (event: { commandName: string }) => void (event.commandName === "insert" && inserts++);
-  client.on("commandStarted", onCommand);
+  db.command = ((cmd: Parameters<typeof command>[0], options?: Parameters<typeof command>[1]) => {
+    if ("insert" in cmd) inserts++;
+    return command(cmd, options);
+  }) as typeof db.command;
+  // The driver alone: documents of a stored message's shape (sizes of a short text's sealed form).
+  const [iv, ct, mac] = [randomBytes(16), randomBytes(64), randomBytes(32)];
+  const senderId = new mongoose.Types.ObjectId();
+  const insertAlone = async (step: number, i: number) => {
+    await command({
+      insert: DRIVER_ALONE,
+      documents: [
+        {
+          _id: `d${step}-${i}`,
+          roomId: "floor-driver",
+          seq: i,
+          senderId,
+          clientId: `d${step}-${i}`,
+          kind: "text",
+          v: 2,
+          keyId: 1,
+          iv,
+          ct,
+          mac,
+          createdAt: new Date(),
+        },
+      ],
+      ordered: false,
+      writeConcern: DURABLE_WRITE,
+    });
+  };
+  const dbCpu = () => dbPids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
   const steps: FloorStep[] = [];
   try {
     // First use of a room checks its counter against MongoDB; that is not what is measured.
     await clear();
     await Promise.all(scratch.map((_, i) => send(i, `w-${i}`, "warm-up")));
+    await insertAlone(-1, 0);
     for (const [n, rate] of rates.entries()) {
-      const latency = build({
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: 3_600_000_000,
-        numberOfSignificantValueDigits: 3,
-      });
-      const total = Math.round(rate * seconds);
       const insertsBefore = inserts;
-      const dbCpu = () => dbPids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
       const cpuBefore = dbCpu();
-      let failed = 0;
-      const writes: Array<Promise<void>> = [];
-      const start = performance.now() + 20;
-      let next = 0;
-      await new Promise<void>((resolve) => {
-        const tick = () => {
-          const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
-          for (; next < due; next++) {
-            const at = start + (next * 1000) / rate;
-            writes.push(
-              send(next, `f${n}-${next}`, `t=${at} floor ${next}`).then(
-                () => latency.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000))),
-                () => void failed++,
-              ),
-            );
-          }
-          if (next >= total) resolve();
-          else setTimeout(tick, 1);
-        };
-        setTimeout(tick, 20);
-      });
-      await Promise.all(writes);
+      const run = await paced(rate, seconds, (i, at) => send(i, `f${n}-${i}`, `t=${at} floor ${i}`));
       const dbSeconds = dbCpu() - cpuBefore;
-      const batches = inserts - insertsBefore;
+      const alone = await paced(rate, seconds, (i) => insertAlone(n, i));
+      // This process's own cost of pacing the calls (timers, promises, the histogram), which a
+      // server does not have: taken off both figures.
+      const pacing = await paced(rate, seconds, () => Promise.resolve());
+      const per1k = (cpuSeconds: number) =>
+        Math.round((Math.max(0, cpuSeconds - pacing.cpuSeconds) / (run.total / 1000)) * 1000) / 1000;
       const step: FloorStep = {
         rate,
-        stored: total - failed,
-        failed,
-        p50: ms(latency.getValueAtPercentile(50)),
-        p95: ms(latency.getValueAtPercentile(95)),
-        p99: ms(latency.getValueAtPercentile(99)),
-        max: ms(latency.maxValue),
-        batch: Math.round((total / Math.max(1, batches)) * 10) / 10,
-        dbCpuPer1k: Math.round((dbSeconds / (total / 1000)) * 1000) / 1000,
+        stored: run.total - run.failed,
+        failed: run.failed,
+        ...run.latency,
+        batch: Math.round((run.total / Math.max(1, inserts - insertsBefore)) * 10) / 10,
+        dbCpuPer1k: per1k(dbSeconds),
+        storeCpuPer1k: per1k(run.cpuSeconds),
+        driverCpuPer1k: per1k(alone.cpuSeconds),
       };
-      latency.destroy();
       steps.push(step);
       log(
-        `store alone @ ${rate}/s: stored ${step.stored}/${total}, p50 ${step.p50} p99 ${step.p99} ms, ${step.batch} per insert, database ${step.dbCpuPer1k} CPU-s/1k`,
+        `store alone @ ${rate}/s: stored ${step.stored}/${run.total}, p50 ${step.p50} p99 ${step.p99} ms, ${step.batch} per insert, ` +
+          `stores ${step.storeCpuPer1k}, database ${step.dbCpuPer1k}, driver's insert alone ${step.driverCpuPer1k} CPU-s/1k`,
       );
     }
   } finally {
@@ -156,7 +219,8 @@ export async function measureStoreFloor(
       await store.drain();
       await activity.close();
     }
-    client.off("commandStarted", onCommand);
+    db.command = command;
+    await db.dropCollection(DRIVER_ALONE).catch(() => undefined);
     await clear();
   }
   return steps;
