@@ -11,17 +11,7 @@
  * `scripts/stack`, on --port-base) if none runs there; --fresh-stack wipes it first, which is how
  * a full run starts (an empty database, FerretDB's request counters on).
  *
- *   --rates 100,250,500,1000,2000   offered rates, msg/s    --seconds 10   per step
- *   --systems duet,ws,socketio      which to run            --drain 5      s to wait for stragglers
- *   --warmup 5                      s at the lowest rate after every link has carried a message
- *   --count-seconds 5               s of the counting step (at the lowest rate; 0: skip)
- *   --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
- *   --pairs N                       default: enough for Duet's per-user send limit
- *   --store-floor true              with duet: then its store path alone at each rate (store-alone.ts)
- *   --stack-dir .stack-bench        --port-base 29400       --fresh-stack  wipe and start it first
- *   --results docs/benchmarks.md    write the results there (the part above its end marker)
- *   --from-results                  only report (and write) the last run's <stack-dir>/bench/results.json
- *   --max-minutes 30                stop (and stop the relays and edges) after this long, whatever happens
+ * Its flags are USAGE below, which `--help` prints.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -40,26 +30,79 @@ import type { FloorStep } from "./store-floor.js";
 import { edgePids, stopBenchProcesses, systems, type BenchPlace, type SystemKey } from "./systems.js";
 import { benchPairs, inParallel, saveBenchPairs, type BenchPair } from "./users.js";
 
-const { values: flags } = parseArgs({
-  options: {
-    rates: { type: "string", default: "100,250,500,1000,2000" },
-    seconds: { type: "string", default: "10" },
-    drain: { type: "string", default: "5" },
-    warmup: { type: "string", default: "5" },
-    "count-seconds": { type: "string", default: "5" },
-    systems: { type: "string", default: "duet,ws,socketio" },
-    idle: { type: "string", default: "10000" },
-    hold: { type: "string", default: "30" },
-    pairs: { type: "string" },
-    "store-floor": { type: "string", default: "true" },
-    "stack-dir": { type: "string", default: ".stack-bench" },
-    "port-base": { type: "string", default: "29400" },
-    "fresh-stack": { type: "boolean", default: false },
-    results: { type: "string" },
-    "max-minutes": { type: "string", default: "30" },
-    "from-results": { type: "boolean", default: false },
-  },
-});
+const USAGE = `scripts/bench/run [flags]: Duet under load next to two reference relays, on this machine.
+
+  --rates 100,250,500,1000,2000   offered rates, msg/s    --seconds 10   per step
+  --systems duet,ws,socketio      which to run            --drain 5      s to wait for stragglers
+  --warmup 5                      s at the lowest rate after every link has carried a message
+  --count-seconds 5               s of the counting step (at the lowest rate; 0: skip)
+  --idle 10000                    idle sockets (0: skip)  --hold 30      s to hold them idle
+  --pairs N                       default: enough for Duet's per-user send limit
+  --store-floor true              with duet: then its store path alone at each rate (store-alone.ts)
+  --stack-dir .stack-bench        --port-base 29400       --fresh-stack  wipe and start it first
+  --results docs/benchmarks.md    write the results there (the part above its end marker)
+  --from-results                  only report (and write) the last run's <stack-dir>/bench/results.json
+  --max-minutes 30                stop (and stop the relays and edges) after this long, whatever happens
+`;
+
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: "boolean", short: "h", default: false },
+        rates: { type: "string", default: "100,250,500,1000,2000" },
+        seconds: { type: "string", default: "10" },
+        drain: { type: "string", default: "5" },
+        warmup: { type: "string", default: "5" },
+        "count-seconds": { type: "string", default: "5" },
+        systems: { type: "string", default: "duet,ws,socketio" },
+        idle: { type: "string", default: "10000" },
+        hold: { type: "string", default: "30" },
+        pairs: { type: "string" },
+        "store-floor": { type: "string", default: "true" },
+        "stack-dir": { type: "string", default: ".stack-bench" },
+        "port-base": { type: "string", default: "29400" },
+        "fresh-stack": { type: "boolean", default: false },
+        results: { type: "string" },
+        "max-minutes": { type: "string", default: "30" },
+        "from-results": { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    exitWith(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  }
+})();
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const flags = parsed.values;
+// Every number a flag gives is checked here, so a typo stops the bench before it starts a stack.
+for (const name of [
+  "seconds",
+  "drain",
+  "warmup",
+  "count-seconds",
+  "idle",
+  "hold",
+  "pairs",
+  "port-base",
+  "max-minutes",
+] as const) {
+  const value = flags[name];
+  if (value !== undefined && !(Number.isFinite(Number(value)) && Number(value) >= 0))
+    exitWith(`--${name} must be a number of zero or more, not "${value}"`);
+}
+if (!flags.rates.split(",").every((r) => Number.isFinite(Number(r)) && Number(r) > 0))
+  exitWith(`--rates must be positive numbers separated by commas, not "${flags.rates}"`);
+const known = ["duet", "ws", "socketio"];
+for (const key of flags.systems.split(",").filter(Boolean))
+  if (!known.includes(key)) exitWith(`--systems: "${key}" is not one of ${known.join(", ")}`);
+
+function exitWith(message: string): never {
+  process.stderr.write(`scripts/bench/run: ${message}\n`);
+  process.exit(2);
+}
 const rates = flags.rates
   .split(",")
   .map(Number)
