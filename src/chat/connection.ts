@@ -162,10 +162,11 @@ export async function serveConnection(deps: ChatDeps, ws: WebSocket, place: Conn
   // Subscribe first, then read MongoDB: nothing stored in between can be missed, and anything
   // seen twice is dropped by the feed.
   await deps.hub.join(roomId, listener);
-  await delivery.catchUp(place.after);
+  // The room's progress is read alongside the catch-up rather than after it: read receipts and
+  // numbers that change meanwhile arrive through the hub, joined above.
+  const [, room, head] = await Promise.all([delivery.catchUp(place.after), roomProgress(roomId), deps.sequencer.head(roomId)]);
   if (ws.readyState !== ws.OPEN) return;
 
-  const [room, head] = await Promise.all([roomProgress(roomId), deps.sequencer.head(roomId)]);
   // Another instance (or this one before a restart) may have written the room's activity lately.
   if (room.lastMessageAt) deps.activity.seen(roomId, room.lastMessageAt);
   send({

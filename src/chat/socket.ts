@@ -37,7 +37,12 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, se
       const members = (room?.members ?? []).map(String);
       if (!members.includes(userId)) throw new AppError(404, "not_found", "no such room");
       const peerId = members.find((m) => m !== userId) ?? userId;
-      if (await accountIsGone(peerId)) {
+      // Both at once: each is a round trip every connect waits for (a reconnecting crowd, most).
+      const [gone, [open = 0]] = await Promise.all([
+        accountIsGone(peerId),
+        deps.presence.socketCounts([userId]).catch(() => [0]),
+      ]);
+      if (gone) {
         // An answer in the protocol, not an HTTP refusal: the page would retry that forever.
         const ws = await accept();
         const refusal: ServerFrame = { type: "error", code: "peer_deleted", message: PEER_DELETED_MESSAGE };
@@ -46,7 +51,6 @@ export function chatSocketRoute(config: Config, redis: Redis, deps: ChatDeps, se
         return;
       }
 
-      const [open = 0] = await deps.presence.socketCounts([userId]).catch(() => [0]);
       if (open >= MAX_SOCKETS_PER_USER) throw new AppError(429, "too_many_sockets", "too many open chats");
 
       const after = Number(new URL(req.url ?? "/", "http://internal").searchParams.get("after") ?? 0);
