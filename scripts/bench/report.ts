@@ -94,6 +94,7 @@ const FLOOR_HEAD = [
   "per insert",
   "stores CPU-s/1k",
   "driver alone CPU-s/1k",
+  "numbering alone CPU-s/1k",
   "DB CPU-s/1k",
 ];
 
@@ -111,6 +112,7 @@ function floorRows(steps: readonly FloorStep[]): string[][] {
     // Results written before these were measured lack them.
     r.storeCpuPer1k?.toFixed(2) ?? "n/a",
     r.driverCpuPer1k?.toFixed(2) ?? "n/a",
+    r.numberingCpuPer1k?.toFixed(2) ?? "n/a",
     r.dbCpuPer1k.toFixed(2),
   ]);
 }
@@ -179,8 +181,9 @@ function summaries(result: BenchResult): string[] {
 
 /**
  * What carrying and storing a message cost measured apart, at each rate, as multiples of
- * Socket.IO's app CPU: the bare ws relay's plus Duet's store path alone, and the bare ws relay's
- * plus the MongoDB driver's insert alone (none of Duet's code). Duet delivers no message it has
+ * Socket.IO's app CPU: the bare ws relay's plus Duet's store path alone; plus the MongoDB
+ * driver's insert alone (none of Duet's code) and Duet's numbering alone, the two round trips a
+ * stored, numbered message needs; plus the insert alone. Duet delivers no message it has
  * not stored, so these say how much of its cost is storing at all. Not a strict bound: the store
  * runs in one process of its own, and its batches need not match a running instance's.
  */
@@ -188,13 +191,21 @@ function cpuFloors(result: BenchResult, sio: SystemResult) {
   const ws = result.systems.find((s) => s.key === "ws");
   return (result.storeFloor ?? []).flatMap((f) => {
     const [relay, reference] = [ws?.steps.find((x) => x.rate === f.rate), sio.steps.find((x) => x.rate === f.rate)];
-    if (!relay || !reference || reference.appCpuPer1k <= 0 || f.storeCpuPer1k === undefined || f.driverCpuPer1k === undefined)
+    if (
+      !relay ||
+      !reference ||
+      reference.appCpuPer1k <= 0 ||
+      f.storeCpuPer1k === undefined ||
+      f.driverCpuPer1k === undefined ||
+      f.numberingCpuPer1k === undefined
+    )
       return [];
     return [
       {
         rate: f.rate,
         store: (relay.appCpuPer1k + f.storeCpuPer1k) / reference.appCpuPer1k,
         driver: (relay.appCpuPer1k + f.driverCpuPer1k) / reference.appCpuPer1k,
+        bare: (relay.appCpuPer1k + f.driverCpuPer1k + f.numberingCpuPer1k) / reference.appCpuPer1k,
       },
     ];
   });
@@ -245,9 +256,9 @@ export function targets(result: BenchResult): string[] {
     const floors = cpuFloors(result, sio);
     if (floors.length > 0)
       out.push(
-        `  carrying and storing measured apart, as multiples of Socket.IO's CPU: the bare ws relay + Duet's store path alone ` +
-          `(the bare ws relay + the MongoDB driver's insert alone, none of Duet's code): ` +
-          floors.map((f) => `${f.store.toFixed(2)}× (${f.driver.toFixed(2)}×) at ${f.rate}`).join(", "),
+        `  carrying and storing measured apart, as multiples of Socket.IO's CPU: the bare ws relay + Duet's store path alone; ` +
+          `the bare ws relay + the MongoDB driver's insert alone + Duet's numbering alone; the bare ws relay + the insert alone: ` +
+          floors.map((f) => `${f.store.toFixed(2)}× / ${f.bare.toFixed(2)}× / ${f.driver.toFixed(2)}× at ${f.rate}`).join(", "),
       );
     const sums = both.flatMap((d) => {
       const s = sio.steps.find((x) => x.rate === d.rate);
@@ -337,7 +348,8 @@ sockets, nginx or fan-out; latency is from the scheduled time to the acknowledge
 message reaches the other member only after it is stored, so this is the database's share.
 "stores CPU-s/1k" is what the two stores themselves spent; "driver alone" is the MongoDB
 driver's insert command alone (one message-shaped document per command, durable, none of Duet's
-code) at the same rate, in the same process: both without the step's own pacing of the calls.
+code) and "numbering alone" Duet's reservation script call alone (one per message, nothing
+stored), at the same rate in the same process: all without the step's own pacing of the calls.
 
 ${markdownTable(FLOOR_HEAD, floorRows(result.storeFloor))}
 `

@@ -45,6 +45,11 @@ export type FloorStep = {
    * that uses this driver, when messages come too slowly to share an insert.
    */
   driverCpuPer1k?: number;
+  /**
+   * The same, for Duet's numbering alone: one reservation script call per message (the room's
+   * next number, and the room's blocks checked), no send limit spent, nothing stored.
+   */
+  numberingCpuPer1k?: number;
 };
 
 const ms = (us: number) => Math.round(us / 10) / 100;
@@ -189,6 +194,14 @@ export async function measureStoreFloor(
       writeConcern: DURABLE_WRITE,
     });
   };
+  // Numbering alone: the scratch rooms' counters, on a sequencer of its own.
+  const numbers = createSequencer(redis);
+  const numberAlone = async (i: number) => {
+    const room = scratch[i % rooms] ?? scratch[0];
+    if (!room) throw new Error("no rooms");
+    const [reservation] = await numbers.reserve([{ roomId: room.roomId, senderId: room.senders[i % 2 === 0 ? 0 : 1] }]);
+    if (!reservation || !("seq" in reservation)) throw new Error(`no number: ${JSON.stringify(reservation)}`);
+  };
   const dbCpu = () => dbPids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
   const steps: FloorStep[] = [];
   try {
@@ -202,6 +215,7 @@ export async function measureStoreFloor(
       const run = await paced(rate, seconds, (i, at) => send(i, `f${n}-${i}`, `t=${at} floor ${i}`));
       const dbSeconds = dbCpu() - cpuBefore;
       const alone = await paced(rate, seconds, (i) => insertAlone(n, i));
+      const numbering = await paced(rate, seconds, (i) => numberAlone(i));
       // This process's own cost of pacing the calls (timers, promises, the histogram), which a
       // server does not have: taken off both figures.
       const pacing = await paced(rate, seconds, () => Promise.resolve());
@@ -216,11 +230,13 @@ export async function measureStoreFloor(
         dbCpuPer1k: per1k(dbSeconds),
         storeCpuPer1k: per1k(run.cpuSeconds),
         driverCpuPer1k: per1k(alone.cpuSeconds),
+        numberingCpuPer1k: per1k(numbering.cpuSeconds),
       };
       steps.push(step);
       log(
         `store alone @ ${rate}/s: stored ${step.stored}/${run.total}, p50 ${step.p50} p99 ${step.p99} ms, ${step.batch} per insert, ` +
-          `stores ${step.storeCpuPer1k}, database ${step.dbCpuPer1k}, driver's insert alone ${step.driverCpuPer1k} CPU-s/1k` +
+          `stores ${step.storeCpuPer1k}, database ${step.dbCpuPer1k}, driver's insert alone ${step.driverCpuPer1k}, ` +
+          `numbering alone ${step.numberingCpuPer1k} CPU-s/1k` +
           (run.firstFailure ? `; the first failure: ${run.firstFailure}` : ""),
       );
     }
