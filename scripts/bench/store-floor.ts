@@ -146,13 +146,13 @@ export async function measureStoreFloor(
   const send = (i: number, clientId: string, text: string) => {
     const room = scratch[i % rooms] ?? scratch[0];
     if (!room) throw new Error("no rooms");
-    // Each room's two members take turns, one on each store, as the chat steps' pairs do. (By
-    // i % 2 alone, an even number of rooms gave each room one sender at twice the rate: over
-    // the send limit from 2,000 msg/s, whose refusals showed as failed writes.)
-    const side = (i + Math.floor(i / rooms)) % 2 === 0 ? 0 : 1;
-    return instances[side].store.store({
+    // Each room's two members take turns from one round of the rooms to the next, so each
+    // sends at half the room's rate (by i % 2 alone, an even number of rooms gave each room one
+    // sender at the whole rate: over the send limit from 2,000 msg/s, refusals that looked like
+    // failed writes). The stores take turns message by message, as two instances would.
+    return instances[i % 2 === 0 ? 0 : 1].store.store({
       roomId: room.roomId,
-      senderId: room.senders[side],
+      senderId: room.senders[Math.floor(i / rooms) % 2 === 0 ? 0 : 1],
       clientId,
       text,
     });
