@@ -53,6 +53,18 @@ export type FloorStep = {
 };
 
 const ms = (us: number) => Math.round(us / 10) / 100;
+/**
+ * Where the step's message `i` goes, of `rooms` rooms: rooms in turn; the stores take turns
+ * message by message, as two instances would; each room's two members take turns from one round
+ * of the rooms to the next, so each sends at half the room's rate. (Choosing the sender by
+ * `i % 2` gave each room of an even number one sender at the room's whole rate, and a first fix
+ * did the same for odd numbers: over the send limit at high rates, whose refusals looked like
+ * failed writes.)
+ */
+export function whoSends(i: number, rooms: number): { room: number; store: 0 | 1; sender: 0 | 1 } {
+  return { room: i % rooms, store: i % 2 === 0 ? 0 : 1, sender: Math.floor(i / rooms) % 2 === 0 ? 0 : 1 };
+}
+
 /** The scratch collection of the driver-alone pass, dropped after it. */
 const DRIVER_ALONE = "bench_driver_alone";
 
@@ -144,18 +156,10 @@ export async function measureStoreFloor(
   };
   const instances = [instance(), instance()] as const;
   const send = (i: number, clientId: string, text: string) => {
-    const room = scratch[i % rooms] ?? scratch[0];
+    const turn = whoSends(i, rooms);
+    const room = scratch[turn.room];
     if (!room) throw new Error("no rooms");
-    // Each room's two members take turns from one round of the rooms to the next, so each
-    // sends at half the room's rate (by i % 2 alone, an even number of rooms gave each room one
-    // sender at the whole rate: over the send limit from 2,000 msg/s, refusals that looked like
-    // failed writes). The stores take turns message by message, as two instances would.
-    return instances[i % 2 === 0 ? 0 : 1].store.store({
-      roomId: room.roomId,
-      senderId: room.senders[Math.floor(i / rooms) % 2 === 0 ? 0 : 1],
-      clientId,
-      text,
-    });
+    return instances[turn.store].store.store({ roomId: room.roomId, senderId: room.senders[turn.sender], clientId, text });
   };
   // Insert commands counted as they are sent (FerretDB's serverStatus has no opcounters), by a
   // wrapper rather than the driver's command monitoring: an event per command would be CPU that
@@ -197,11 +201,13 @@ export async function measureStoreFloor(
   // Numbering alone: the scratch rooms' counters, on a sequencer of its own.
   const numbers = createSequencer(redis);
   const numberAlone = async (i: number) => {
-    const room = scratch[i % rooms] ?? scratch[0];
+    const turn = whoSends(i, rooms);
+    const room = scratch[turn.room];
     if (!room) throw new Error("no rooms");
-    const [reservation] = await numbers.reserve([{ roomId: room.roomId, senderId: room.senders[i % 2 === 0 ? 0 : 1] }]);
+    const [reservation] = await numbers.reserve([{ roomId: room.roomId, senderId: room.senders[turn.sender] }]);
     if (!reservation || !("seq" in reservation)) throw new Error(`no number: ${JSON.stringify(reservation)}`);
   };
+
   const dbCpu = () => dbPids.reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
   const steps: FloorStep[] = [];
   try {
